@@ -1,0 +1,54 @@
+// Innermost numeric kernels of seedflow, in C so that clang emits the vector instructions
+// (f16→f32 conversion, FMA) that Swift's code generation does not. Each entry point picks an
+// AVX-512, AVX2+F16C or portable body once, at run time, so the binary runs on any x86-64
+// and on arm64. Thread-parallelism lives in the caller; these functions are single-threaded.
+#ifndef SEEDFLOW_CKERNELS_H
+#define SEEDFLOW_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Name of the instruction set the kernels dispatched to ("avx512", "avx2", "portable").
+const char *sf_kernel_isa(void);
+
+/// dst[i] = (float)src[i] for IEEE half-precision src.
+void sf_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+/// dst[i] = (float)src[i] for bfloat16 src.
+void sf_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+
+/// y[r] = dot(W[r, :], x) for r in [row_begin, row_end); W is f16, row-major with `cols` columns.
+void sf_gemv_f16(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
+                 const float *x, float *y);
+/// The same for f32 weights.
+void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
+                 const float *x, float *y);
+
+/// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x (n_x ≤ 8), r in [row_begin, row_end).
+/// Reads each weight row once for all n_x inputs: the product for a few rows at once (batched
+/// decode, speculative verification) costs nearly what one row costs when weights dominate.
+/// ldx / ldy are the row strides of X and Y in floats.
+void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
+                       const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
+
+/// dot(a, b) over n floats.
+float sf_dot_f32(const float *a, const float *b, size_t n);
+/// y += alpha * x over n floats.
+void sf_axpy_f32(float alpha, const float *x, float *y, size_t n);
+
+/// A pool of worker threads that run `fn(ctx, i)` for i in [0, n) together with the caller.
+/// Workers spin briefly between jobs (a decode step issues dozens) and then sleep.
+typedef struct sf_pool sf_pool;
+typedef void (*sf_task_fn)(void *ctx, size_t index);
+sf_pool *sf_pool_create(int threads);
+void sf_pool_destroy(sf_pool *pool);
+int sf_pool_threads(const sf_pool *pool);
+void sf_pool_run(sf_pool *pool, sf_task_fn fn, void *ctx, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,291 @@
+#include "ckernels.h"
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define SF_X86 1
+#include <immintrin.h>
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Portable bodies: the reference for the vector ones and the path on other processors.
+
+static inline float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1f;
+    uint32_t mant = h & 0x3ff;
+    uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else {  // subnormal: normalise
+            exp = 127 - 15 + 1;
+            while ((mant & 0x400) == 0) { mant <<= 1; exp--; }
+            mant &= 0x3ff;
+            bits = sign | (exp << 23) | (mant << 13);
+        }
+    } else if (exp == 31) {
+        bits = sign | 0x7f800000 | (mant << 13);
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline float bf16_to_float(uint16_t h) {
+    uint32_t bits = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static void f16_to_f32_portable(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+
+static float dot_f16_portable(const uint16_t *w, const float *x, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += half_to_float(w[i]) * x[i];
+    return s;
+}
+
+static void gemv_f16_portable(const uint16_t *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
+    for (size_t r = r0; r < r1; r++) y[r] = dot_f16_portable(w + r * cols, x, cols);
+}
+
+static void gemm_f16_small_portable(const uint16_t *w, size_t cols, size_t r0, size_t r1,
+                                    const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    for (size_t r = r0; r < r1; r++)
+        for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_portable(w + r * cols, x + m * ldx, cols);
+}
+
+static float dot_f32_portable(const float *a, const float *b, size_t n) {
+    float s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void axpy_f32_portable(float alpha, const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+#ifdef SF_X86
+// ---------------------------------------------------------------------------------------------
+// AVX-512 bodies (Zen 4, Ice Lake and later).
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
+
+AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + i))));
+    for (; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+
+AVX512 static inline float dot_f16_avx512(const uint16_t *w, const float *x, size_t n) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
+        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16))), _mm512_loadu_ps(x + i + 16), a1);
+    }
+    for (; i + 16 <= n; i += 16)
+        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < n; i++) s += half_to_float(w[i]) * x[i];
+    return s;
+}
+
+AVX512 static void gemv_f16_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
+    for (size_t r = r0; r < r1; r++) y[r] = dot_f16_avx512(w + r * cols, x, cols);
+}
+
+// NX inputs against one weight row at a time; instantiated for each NX so the accumulators
+// stay in registers.
+#define GEMM_SMALL_AVX512(NX)                                                                      \
+    AVX512 static void gemm_f16_small_avx512_##NX(const uint16_t *w, size_t cols, size_t r0,     \
+                                                  size_t r1, const float *x, size_t ldx,          \
+                                                  float *y, size_t ldy) {                         \
+        for (size_t r = r0; r < r1; r++) {                                                       \
+            const uint16_t *wr = w + r * cols;                                                    \
+            __m512 acc[NX];                                                                       \
+            for (int m = 0; m < NX; m++) acc[m] = _mm512_setzero_ps();                            \
+            size_t i = 0;                                                                         \
+            for (; i + 16 <= cols; i += 16) {                                                     \
+                __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wr + i)));       \
+                for (int m = 0; m < NX; m++)                                                      \
+                    acc[m] = _mm512_fmadd_ps(wv, _mm512_loadu_ps(x + m * ldx + i), acc[m]);       \
+            }                                                                                     \
+            for (int m = 0; m < NX; m++) {                                                        \
+                float s = _mm512_reduce_add_ps(acc[m]);                                           \
+                for (size_t j = i; j < cols; j++) s += half_to_float(wr[j]) * x[m * ldx + j];     \
+                y[m * ldy + r] = s;                                                               \
+            }                                                                                     \
+        }                                                                                         \
+    }
+GEMM_SMALL_AVX512(1)
+GEMM_SMALL_AVX512(2)
+GEMM_SMALL_AVX512(3)
+GEMM_SMALL_AVX512(4)
+GEMM_SMALL_AVX512(5)
+GEMM_SMALL_AVX512(6)
+GEMM_SMALL_AVX512(7)
+GEMM_SMALL_AVX512(8)
+
+static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1,
+                                  const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    switch (nx) {
+    case 1: gemm_f16_small_avx512_1(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 2: gemm_f16_small_avx512_2(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 3: gemm_f16_small_avx512_3(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 4: gemm_f16_small_avx512_4(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 5: gemm_f16_small_avx512_5(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 6: gemm_f16_small_avx512_6(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 7: gemm_f16_small_avx512_7(w, cols, r0, r1, x, ldx, y, ldy); break;
+    default: gemm_f16_small_avx512_8(w, cols, r0, r1, x, ldx, y, ldy); break;
+    }
+}
+
+AVX512 static float dot_f32_avx512(const float *a, const float *b, size_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
+    float s = _mm512_reduce_add_ps(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+AVX512 static void axpy_f32_avx512(float alpha, const float *x, float *y, size_t n) {
+    __m512 av = _mm512_set1_ps(alpha);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(y + i, _mm512_fmadd_ps(av, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 + F16C bodies (Haswell and later, Zen 1–3).
+#define AVX2 __attribute__((target("avx2,f16c,fma")))
+
+AVX2 static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static void f16_to_f32_avx2(const uint16_t *src, float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = half_to_float(src[i]);
+}
+
+AVX2 static inline float dot_f16_avx2(const uint16_t *w, const float *x, size_t n) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i))), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8))), _mm256_loadu_ps(x + i + 8), a1);
+    }
+    float s = hsum256(_mm256_add_ps(a0, a1));
+    for (; i < n; i++) s += half_to_float(w[i]) * x[i];
+    return s;
+}
+
+AVX2 static void gemv_f16_avx2(const uint16_t *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
+    for (size_t r = r0; r < r1; r++) y[r] = dot_f16_avx2(w + r * cols, x, cols);
+}
+
+AVX2 static void gemm_f16_small_avx2(const uint16_t *w, size_t cols, size_t r0, size_t r1,
+                                     const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    for (size_t r = r0; r < r1; r++)
+        for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_avx2(w + r * cols, x + m * ldx, cols);
+}
+
+AVX2 static float dot_f32_avx2(const float *a, const float *b, size_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s = hsum256(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+AVX2 static void axpy_f32_avx2(float alpha, const float *x, float *y, size_t n) {
+    __m256 av = _mm256_set1_ps(alpha);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+#endif  // SF_X86
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch, decided once.
+
+enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+static int detect_isa(void) {
+#ifdef SF_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
+#endif
+    return ISA_PORTABLE;
+}
+
+static int isa(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = detect_isa();
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+const char *sf_kernel_isa(void) {
+    switch (isa()) {
+    case ISA_AVX512: return "avx512";
+    case ISA_AVX2: return "avx2";
+    default: return "portable";
+    }
+}
+
+#ifdef SF_X86
+#define DISPATCH(name, ...)                                              \
+    switch (isa()) {                                                     \
+    case ISA_AVX512: return name##_avx512(__VA_ARGS__);                  \
+    case ISA_AVX2: return name##_avx2(__VA_ARGS__);                      \
+    default: return name##_portable(__VA_ARGS__);                        \
+    }
+#else
+#define DISPATCH(name, ...) return name##_portable(__VA_ARGS__);
+#endif
+
+void sf_f16_to_f32(const uint16_t *src, float *dst, size_t n) { DISPATCH(f16_to_f32, src, dst, n) }
+
+void sf_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = bf16_to_float(src[i]);
+}
+
+void sf_gemv_f16(const uint16_t *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
+    DISPATCH(gemv_f16, w, cols, r0, r1, x, y)
+}
+
+void sf_gemv_f32(const float *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
+    for (size_t r = r0; r < r1; r++) y[r] = sf_dot_f32(w + r * cols, x, cols);
+}
+
+void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t r0, size_t r1,
+                       const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    DISPATCH(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy)
+}
+
+float sf_dot_f32(const float *a, const float *b, size_t n) { DISPATCH(dot_f32, a, b, n) }
+
+void sf_axpy_f32(float alpha, const float *x, float *y, size_t n) { DISPATCH(axpy_f32, alpha, x, y, n) }

@@ -1,0 +1,122 @@
+/// How to pick the next token. `temperature == 0` is greedy.
+public struct SamplingParameters: Sendable, Codable, Equatable {
+    public var temperature: Float
+    /// Keep only the k most likely tokens (0: no limit).
+    public var topK: Int
+    /// Keep the smallest set of most likely tokens whose probability reaches p (1: no limit).
+    public var topP: Float
+    public var seed: UInt64
+
+    public init(temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0) {
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
+    }
+
+    public static let greedy = SamplingParameters()
+    public var isGreedy: Bool { temperature <= 0 }
+}
+
+/// Turns logits into the distribution that sampling draws from — temperature, then top-k, then
+/// top-p, as Hugging Face orders them — and draws from it. The warped distribution is returned
+/// as a dense vector because speculative acceptance compares the target's and the draft's
+/// probabilities after the same warping. Scratch space is owned and reused: no allocation per
+/// token once the vocabulary size is known.
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    private var order: [Int32] = []
+
+    public init(_ parameters: SamplingParameters) {
+        self.parameters = parameters
+    }
+
+    /// Index of the largest logit (the lowest index among equals).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
+            bestValue = logits[i]
+            best = i
+        }
+        return best
+    }
+
+    /// Writes the warped distribution over the whole vocabulary into `probabilities`
+    /// (zero outside the kept set). Greedy gives a one-hot vector at the argmax.
+    public mutating func distribution(_ logits: UnsafeBufferPointer<Float>, into probabilities: UnsafeMutableBufferPointer<Float>) {
+        let n = logits.count
+        precondition(probabilities.count >= n)
+        if parameters.isGreedy {
+            for i in 0..<n { probabilities[i] = 0 }
+            probabilities[Sampler.argmax(logits)] = 1
+            return
+        }
+        let invT = 1 / parameters.temperature
+        var maxLogit = -Float.infinity
+        for i in 0..<n { maxLogit = max(maxLogit, logits[i]) }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf((logits[i] - maxLogit) * invT)
+            probabilities[i] = e
+            sum += e
+        }
+        let k = parameters.topK > 0 ? min(parameters.topK, n) : n
+        let filterP = parameters.topP < 1
+        if k < n || filterP {
+            if order.count != n { order = (0..<Int32(n)).map { $0 } } else {
+                for i in 0..<n { order[i] = Int32(i) }
+            }
+            // Descending probability, ties by lower id, so the kept set is deterministic.
+            order.withUnsafeMutableBufferPointer { idx in
+                idx.sort { a, b in
+                    let pa = probabilities[Int(a)], pb = probabilities[Int(b)]
+                    return pa != pb ? pa > pb : a < b
+                }
+            }
+            var kept = k
+            if filterP {
+                var cumulative: Float = 0
+                let target = parameters.topP * sum
+                for j in 0..<k {
+                    cumulative += probabilities[Int(order[j])]
+                    if cumulative >= target { kept = j + 1; break }
+                }
+            }
+            sum = 0
+            for j in 0..<n {
+                let id = Int(order[j])
+                if j < kept { sum += probabilities[id] } else { probabilities[id] = 0 }
+            }
+        }
+        let inv = 1 / sum
+        for i in 0..<n { probabilities[i] *= inv }
+    }
+
+    /// Draws an index from a normalised distribution with one uniform number.
+    public static func draw(_ probabilities: UnsafeBufferPointer<Float>, using rng: inout RandomStream) -> Int {
+        let u = rng.nextUnit()
+        var cumulative: Float = 0
+        var last = 0
+        for i in 0..<probabilities.count where probabilities[i] > 0 {
+            cumulative += probabilities[i]
+            last = i
+            if u < cumulative { return i }
+        }
+        return last  // rounding left u above the total: the last kept token
+    }
+
+    /// Picks the next token from logits. `scratch` must hold at least `logits.count` floats.
+    public mutating func sample(_ logits: UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                                using rng: inout RandomStream) -> Int {
+        if parameters.isGreedy { return Sampler.argmax(logits) }
+        distribution(logits, into: scratch)
+        return Sampler.draw(UnsafeBufferPointer(rebasing: scratch[0..<logits.count]), using: &rng)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

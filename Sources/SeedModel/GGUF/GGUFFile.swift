@@ -1,0 +1,355 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One tensor of a GGUF file: its name, shape (ggml order: `dimensions[0]` is the length of a row)
+/// and where its bytes lie in the mapping.
+public struct GGUFTensorInfo: Sendable, Equatable {
+    public let name: String
+    public let dimensions: [Int]
+    public let type: GGMLType
+    /// Offset of the first byte from the start of the file.
+    public let fileOffset: Int
+    public let byteCount: Int
+
+    public var elementCount: Int { dimensions.reduce(1, *) }
+    /// Elements in one row (the innermost dimension).
+    public var rowLength: Int { dimensions.first ?? 1 }
+    /// Number of rows (the product of the outer dimensions).
+    public var rowCount: Int { dimensions.dropFirst().reduce(1, *) }
+    public var rowBytes: Int { type.byteCount(elements: rowLength) }
+}
+
+/// A GGUF file (versions 2 and 3), memory-mapped read-only. Metadata is parsed up front; tensor
+/// data stays in the mapping and is handed out as views, so a model costs no copy to load.
+/// A class because it owns the mapping.
+public final class GGUFFile: @unchecked Sendable {
+    public let path: String
+    public let version: UInt32
+    public let metadata: [String: GGUFValue]
+    /// Metadata keys in file order (for display and for writing back).
+    public let metadataKeys: [String]
+    public let tensors: [GGUFTensorInfo]
+    public let alignment: Int
+    public let fileSize: Int
+    private let tensorIndex: [String: Int]
+    private let base: UnsafeRawPointer?
+
+    /// Refuse metadata arrays nested deeper than this; real files use one level.
+    static let maxNesting = 4
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw GGUFError.cannotOpen(path: path, reason: "not a regular file")
+        }
+        let size = Int(st.st_size)
+        fileSize = size
+        var mapped: UnsafeRawPointer?
+        if size > 0 {
+            let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
+            guard let p, p != MAP_FAILED else {
+                throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
+            }
+            mapped = UnsafeRawPointer(p)
+        }
+        base = mapped
+        do {
+            let bytes = UnsafeRawBufferPointer(start: mapped, count: size)
+            var parser = GGUFParser(bytes: bytes, path: path)
+            let header = try parser.parse()
+            version = header.version
+            metadata = header.metadata
+            metadataKeys = header.metadataKeys
+            tensors = header.tensors
+            alignment = header.alignment
+            tensorIndex = Dictionary(header.tensors.enumerated().map { ($1.name, $0) },
+                                     uniquingKeysWith: { a, _ in a })
+        } catch {
+            if let mapped { munmap(UnsafeMutableRawPointer(mutating: mapped), size) }
+            throw error
+        }
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), fileSize) }
+    }
+
+    public func tensor(named name: String) -> GGUFTensorInfo? {
+        tensorIndex[name].map { tensors[$0] }
+    }
+
+    /// The raw bytes of a tensor, valid while this file object lives.
+    public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base.map { $0 + tensor.fileOffset }, count: tensor.byteCount)
+    }
+
+    // MARK: typed metadata access
+
+    public func value(_ key: String) -> GGUFValue? { metadata[key] }
+
+    public func requiredInt(_ key: String) throws -> Int {
+        guard let v = metadata[key] else { throw GGUFError.missingKey(path: path, key: key) }
+        guard let i = v.intValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an integer") }
+        return i
+    }
+
+    public func int(_ key: String) throws -> Int? {
+        guard let v = metadata[key] else { return nil }
+        guard let i = v.intValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an integer") }
+        return i
+    }
+
+    public func double(_ key: String) throws -> Double? {
+        guard let v = metadata[key] else { return nil }
+        guard let d = v.doubleValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "a number") }
+        return d
+    }
+
+    public func string(_ key: String) throws -> String? {
+        guard let v = metadata[key] else { return nil }
+        guard let s = v.stringValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "a string") }
+        return s
+    }
+
+    public func requiredString(_ key: String) throws -> String {
+        guard let s = try string(key) else { throw GGUFError.missingKey(path: path, key: key) }
+        return s
+    }
+
+    public func bool(_ key: String) throws -> Bool? {
+        guard let v = metadata[key] else { return nil }
+        if let b = v.boolValue { return b }
+        if let i = v.intValue { return i != 0 }
+        throw GGUFError.wrongKeyType(path: path, key: key, expected: "a boolean")
+    }
+
+    public func stringArray(_ key: String) throws -> [String]? {
+        guard let v = metadata[key] else { return nil }
+        guard let items = v.arrayValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of strings") }
+        var out: [String] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard let s = item.stringValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of strings") }
+            out.append(s)
+        }
+        return out
+    }
+
+    public func numberArray(_ key: String) throws -> [Double]? {
+        guard let v = metadata[key] else { return nil }
+        guard let items = v.arrayValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of numbers") }
+        var out: [Double] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard let d = item.doubleValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of numbers") }
+            out.append(d)
+        }
+        return out
+    }
+}
+
+/// Parses the header, metadata and tensor table from the mapped bytes, checking every read
+/// against the end of the file and every count against what could possibly fit.
+struct GGUFParser {
+    let bytes: UnsafeRawBufferPointer
+    let path: String
+    var offset = 0
+
+    init(bytes: UnsafeRawBufferPointer, path: String) {
+        self.bytes = bytes
+        self.path = path
+    }
+
+    struct Header {
+        var version: UInt32
+        var metadata: [String: GGUFValue]
+        var metadataKeys: [String]
+        var tensors: [GGUFTensorInfo]
+        var alignment: Int
+    }
+
+    mutating func parse() throws -> Header {
+        let magic: UInt32 = try read("the magic number")
+        guard magic == 0x4655_4747 else { throw GGUFError.badMagic(path: path, found: magic) }
+        let version: UInt32 = try read("the version")
+        guard version == 2 || version == 3 else {
+            throw GGUFError.unsupportedVersion(path: path, version: version)
+        }
+        let tensorCount: UInt64 = try read("the tensor count")
+        let kvCount: UInt64 = try read("the metadata count")
+        // A metadata entry takes at least 8 (key length) + 4 (type) + 1 bytes; a tensor entry at
+        // least 8 + 4 + 4 + 8. Counts beyond that are corruption, refused before allocating.
+        try checkCount(kvCount, minimumBytes: 13, what: "metadata")
+        try checkCount(tensorCount, minimumBytes: 24, what: "tensor")
+
+        var metadata: [String: GGUFValue] = [:]
+        var keys: [String] = []
+        keys.reserveCapacity(Int(kvCount))
+        for _ in 0..<Int(kvCount) {
+            let key = try readString("a metadata key")
+            let rawType: UInt32 = try read("the type of '\(key)'")
+            guard let type = GGUFValueType(rawValue: rawType) else {
+                throw GGUFError.badValueType(path: path, key: key, type: rawType)
+            }
+            let value = try readValue(type, key: key, depth: 0)
+            if metadata.updateValue(value, forKey: key) == nil { keys.append(key) }
+        }
+
+        var alignment = 32
+        if let a = metadata["general.alignment"] {
+            guard let v = a.intValue, v > 0, v <= 1 << 20, v & (v - 1) == 0 else {
+                throw GGUFError.wrongKeyType(path: path, key: "general.alignment", expected: "a power of two")
+            }
+            alignment = v
+        }
+
+        struct RawTensor { var name: String; var dims: [Int]; var type: GGMLType; var offset: UInt64 }
+        var raw: [RawTensor] = []
+        raw.reserveCapacity(Int(tensorCount))
+        var seen = Set<String>()
+        for _ in 0..<Int(tensorCount) {
+            let name = try readString("a tensor name")
+            guard seen.insert(name).inserted else { throw GGUFError.duplicateTensor(path: path, tensor: name) }
+            let nDims: UInt32 = try read("the dimension count of '\(name)'")
+            guard nDims >= 1, nDims <= 4 else {
+                throw GGUFError.badTensorShape(path: path, tensor: name, reason: "\(nDims) dimensions (1 to 4 allowed)")
+            }
+            var dims: [Int] = []
+            var elements: UInt64 = 1
+            for _ in 0..<nDims {
+                let d: UInt64 = try read("the shape of '\(name)'")
+                guard d >= 1, d <= UInt64(Int32.max) else {
+                    throw GGUFError.badTensorShape(path: path, tensor: name, reason: "dimension \(d) is out of range")
+                }
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= UInt64(bytes.count) * 64 else {
+                    throw GGUFError.badTensorShape(path: path, tensor: name, reason: "element count too large for the file")
+                }
+                elements = product
+                dims.append(Int(d))
+            }
+            let typeID: UInt32 = try read("the type of '\(name)'")
+            guard let type = GGMLType.lookup(typeID) else {
+                throw GGUFError.unknownTensorType(path: path, tensor: name, type: typeID)
+            }
+            guard dims[0] % type.blockSize == 0 else {
+                throw GGUFError.badTensorShape(path: path, tensor: name,
+                    reason: "row length \(dims[0]) is not a multiple of the \(type.name) block size \(type.blockSize)")
+            }
+            let off: UInt64 = try read("the data offset of '\(name)'")
+            raw.append(RawTensor(name: name, dims: dims, type: type, offset: off))
+        }
+
+        let dataStart = (offset + alignment - 1) / alignment * alignment
+        var tensors: [GGUFTensorInfo] = []
+        tensors.reserveCapacity(raw.count)
+        for t in raw {
+            guard t.offset % UInt64(alignment) == 0 else {
+                throw GGUFError.badTensorShape(path: path, tensor: t.name,
+                    reason: "data offset \(t.offset) is not aligned to \(alignment) bytes")
+            }
+            let elements = t.dims.reduce(1, *)
+            let size = t.type.byteCount(elements: elements)
+            let (end, overflow) = UInt64(dataStart).addingReportingOverflow(t.offset)
+            let (stop, overflow2) = end.addingReportingOverflow(UInt64(size))
+            guard !overflow, !overflow2, stop <= UInt64(bytes.count) else {
+                throw GGUFError.tensorOutsideFile(path: path, tensor: t.name,
+                                                  end: overflow || overflow2 ? UInt64.max : stop, fileSize: bytes.count)
+            }
+            tensors.append(GGUFTensorInfo(name: t.name, dimensions: t.dims, type: t.type,
+                                          fileOffset: Int(end), byteCount: size))
+        }
+        return Header(version: version, metadata: metadata, metadataKeys: keys, tensors: tensors, alignment: alignment)
+    }
+
+    private func checkCount(_ count: UInt64, minimumBytes: Int, what: String) throws {
+        let remaining = UInt64(bytes.count - offset)
+        if count > remaining / UInt64(minimumBytes) {
+            throw GGUFError.absurdCount(path: path, what: what, count: count)
+        }
+    }
+
+    private mutating func read<T: FixedWidthInteger>(_ what: @autoclosure () -> String) throws -> T {
+        let n = MemoryLayout<T>.size
+        guard offset + n <= bytes.count else {
+            throw GGUFError.truncated(path: path, offset: bytes.count, reading: what())
+        }
+        let v = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
+        offset += n
+        return T(littleEndian: v)
+    }
+
+    private mutating func readString(_ what: @autoclosure () -> String) throws -> String {
+        let length: UInt64 = try read(what())
+        guard length <= UInt64(bytes.count - offset) else {
+            if length > 1 << 40 {
+                throw GGUFError.absurdCount(path: path, what: "string length of \(what())", count: length)
+            }
+            throw GGUFError.truncated(path: path, offset: bytes.count, reading: what())
+        }
+        let n = Int(length)
+        let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), as: UTF8.self)
+        offset += n
+        return s
+    }
+
+    private mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
+        let what = "the value of '\(key)'"
+        switch type {
+        case .uint8: return .uint8(try read(what))
+        case .int8: return .int8(try read(what))
+        case .uint16: return .uint16(try read(what))
+        case .int16: return .int16(try read(what))
+        case .uint32: return .uint32(try read(what))
+        case .int32: return .int32(try read(what))
+        case .uint64: return .uint64(try read(what))
+        case .int64: return .int64(try read(what))
+        case .float32: return .float32(Float(bitPattern: try read(what)))
+        case .float64: return .float64(Double(bitPattern: try read(what)))
+        case .bool:
+            let b: UInt8 = try read(what)
+            return .bool(b != 0)
+        case .string: return .string(try readString(what))
+        case .array:
+            guard depth < GGUFFile.maxNesting else { throw GGUFError.nestingTooDeep(path: path, key: key) }
+            let rawType: UInt32 = try read("the element type of '\(key)'")
+            guard let elementType = GGUFValueType(rawValue: rawType) else {
+                throw GGUFError.badValueType(path: path, key: key, type: rawType)
+            }
+            let count: UInt64 = try read("the length of '\(key)'")
+            try checkCount(count, minimumBytes: elementType.minimumEncodedSize, what: "array '\(key)'")
+            var items: [GGUFValue] = []
+            items.reserveCapacity(Int(count))
+            for _ in 0..<Int(count) {
+                items.append(try readValue(elementType, key: key, depth: depth + 1))
+            }
+            return .array(elementType, items)
+        }
+    }
+}
+
+extension GGUFValueType {
+    /// The fewest bytes one value of this type takes in the file.
+    var minimumEncodedSize: Int {
+        switch self {
+        case .uint8, .int8, .bool: 1
+        case .uint16, .int16: 2
+        case .uint32, .int32, .float32: 4
+        case .uint64, .int64, .float64, .string: 8
+        case .array: 12
+        }
+    }
+}

@@ -1,0 +1,2 @@
+import SeedEngine
+print("seedflow: command line under construction")
