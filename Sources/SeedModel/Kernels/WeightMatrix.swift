@@ -1,0 +1,119 @@
+import CBLAS
+import CKernels
+
+/// A weight matrix as stored in the file: `rows` output features, each a row of `cols` inputs,
+/// in the file's own element type. It points into the memory-mapped file; no copy is made.
+public struct WeightMatrix: @unchecked Sendable {
+    public let name: String
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    public let data: UnsafeRawPointer
+    public let rowBytes: Int
+
+    init(tensor: GGUFTensorInfo, file: GGUFFile) {
+        name = tensor.name
+        type = tensor.type
+        cols = tensor.rowLength
+        rows = tensor.rowCount
+        data = file.data(of: tensor).baseAddress!
+        rowBytes = tensor.rowBytes
+    }
+
+    public var byteCount: Int { rows * rowBytes }
+
+    /// Widens rows [first, first + count) to f32 into `dst` (count × cols floats).
+    func dequantizeRows(_ first: Int, _ count: Int, into dst: UnsafeMutablePointer<Float>) {
+        if type == .f16 {
+            // One call for the whole tile: rows are contiguous.
+            sf_f16_to_f32((data + first * rowBytes).assumingMemoryBound(to: UInt16.self), dst, count * cols)
+            return
+        }
+        for r in 0..<count {
+            TensorEncoding.dequantizeRow(type, data + (first + r) * rowBytes, dst + r * cols, count: cols)
+        }
+    }
+}
+
+/// Matrix products against stored weights: Y[T × rows] = X[T × cols] · Wᵀ.
+///
+/// One input row (decode) is bound by the bytes of weights read, so it runs the fused f16 kernel
+/// straight from the mapping. A few rows (batched decode, verification) reuse each weight row for
+/// all inputs in registers. Many rows (prefill) widen one tile of weights at a time into a
+/// per-thread f32 buffer that stays in cache and hand it to `cblas_sgemm`: the widening is paid
+/// once per tile, not once per input row, and no f32 copy of the model ever exists.
+public final class LinearKernels: @unchecked Sendable {
+    public let pool: ThreadPool
+    /// Per-thread tile buffers for the sgemm path.
+    private var tiles: [UnsafeMutablePointer<Float>] = []
+    private var tileCapacity = 0
+    /// Inputs of at most this many rows use the register-blocked small kernel.
+    static let smallBatchLimit = 8
+    /// Widened tile size in floats (≈ 512 KB: inside the L2 of the cores this was tuned on).
+    static let tileFloats = 128 * 1024
+
+    public init(pool: ThreadPool) {
+        self.pool = pool
+    }
+
+    deinit { tiles.forEach { $0.deallocate() } }
+
+    private func ensureTiles(_ floats: Int) {
+        if tiles.count == pool.threads && tileCapacity >= floats { return }
+        tiles.forEach { $0.deallocate() }
+        tileCapacity = max(floats, LinearKernels.tileFloats)
+        tiles = (0..<pool.threads).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: tileCapacity) }
+    }
+
+    public func multiply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
+        if t == 0 { return }
+        switch w.type {
+        case .f16 where t <= LinearKernels.smallBatchLimit:
+            let wp = w.data.assumingMemoryBound(to: UInt16.self)
+            pool.chunks(w.rows, granule: 16) { r in
+                if t == 1 {
+                    sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
+                } else {
+                    sf_gemm_f16_small(wp, w.cols, r.lowerBound, r.upperBound, x, w.cols, t, y, w.rows)
+                }
+            }
+        case .f32:
+            let wp = w.data.assumingMemoryBound(to: Float.self)
+            pool.chunks(w.rows, granule: 16) { r in
+                if t == 1 {
+                    sf_gemv_f32(wp, w.cols, r.lowerBound, r.upperBound, x, y)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(r.count), Int32(w.cols),
+                                1, x, Int32(w.cols), wp + r.lowerBound * w.cols, Int32(w.cols),
+                                0, y + r.lowerBound, Int32(w.rows))
+                }
+            }
+        default:
+            multiplyWidened(w, x, rows: t, into: y)
+        }
+    }
+
+    private func multiplyWidened(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
+        let tileRows = max(16, min(w.rows, LinearKernels.tileFloats / max(1, w.cols)) / 16 * 16)
+        ensureTiles(tileRows * w.cols)
+        let parts = min(pool.threads, (w.rows + tileRows - 1) / tileRows)
+        let perPart = (w.rows + parts - 1) / parts
+        let tiles = self.tiles
+        pool.run(parts) { part in
+            let tile = tiles[part]
+            var r0 = part * perPart
+            let end = min(w.rows, r0 + perPart)
+            while r0 < end {
+                let n = min(tileRows, end - r0)
+                w.dequantizeRows(r0, n, into: tile)
+                if t == 1 {
+                    sf_gemv_f32(tile, w.cols, 0, n, x, y + r0)
+                } else {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(t), Int32(n), Int32(w.cols),
+                                1, x, Int32(w.cols), tile, Int32(w.cols), 0, y + r0, Int32(w.rows))
+                }
+                r0 += n
+            }
+        }
+    }
+}

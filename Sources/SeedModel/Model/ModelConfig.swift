@@ -1,0 +1,95 @@
+import Foundation
+
+/// The shape of a transformer, read from GGUF metadata (`{architecture}.*` keys).
+public struct ModelConfig: Sendable, Codable, Equatable {
+    public var architecture: String
+    public var embeddingLength: Int
+    public var blockCount: Int
+    public var headCount: Int
+    public var headCountKV: Int
+    public var headDim: Int
+    public var feedForwardLength: Int
+    public var contextLength: Int
+    public var vocabularySize: Int
+    public var ropeDimensions: Int
+    public var ropeBase: Float
+    public var rmsEpsilon: Float
+    /// No `output.weight`: the output projection reuses the token embedding.
+    public var tiedOutput: Bool
+    public var parameterCount: Int
+
+    /// Width of the K and V rows of one token (all KV heads).
+    public var kvDim: Int { headCountKV * headDim }
+    public var queryDim: Int { headCount * headDim }
+
+    /// Architectures whose weights seedflow can run today.
+    public static let supportedArchitectures = ["llama"]
+
+    public init(file: GGUFFile) throws {
+        let arch = try file.requiredString("general.architecture")
+        guard ModelConfig.supportedArchitectures.contains(arch) else {
+            throw ModelError.unsupportedArchitecture(path: file.path, architecture: arch,
+                                                     supported: ModelConfig.supportedArchitectures)
+        }
+        architecture = arch
+        func required(_ key: String) throws -> Int { try file.requiredInt("\(arch).\(key)") }
+        func optional(_ key: String) throws -> Int? { try file.int("\(arch).\(key)") }
+        embeddingLength = try required("embedding_length")
+        blockCount = try required("block_count")
+        headCount = try required("attention.head_count")
+        headCountKV = try optional("attention.head_count_kv") ?? headCount
+        feedForwardLength = try required("feed_forward_length")
+        contextLength = try required("context_length")
+        headDim = try optional("attention.key_length") ?? (headCount > 0 ? embeddingLength / headCount : 0)
+        ropeDimensions = try optional("rope.dimension_count") ?? headDim
+        ropeBase = Float(try file.double("\(arch).rope.freq_base") ?? 10_000)
+        rmsEpsilon = Float(try file.double("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5)
+        let embedding = file.tensor(named: "token_embd.weight")
+        vocabularySize = try optional("vocab_size")
+            ?? embedding.map { $0.rowCount }
+            ?? (try file.stringArray("tokenizer.ggml.tokens")?.count ?? 0)
+        tiedOutput = file.tensor(named: "output.weight") == nil
+        parameterCount = file.tensors.reduce(0) { $0 + $1.elementCount }
+
+        func check(_ ok: Bool, _ what: String) throws {
+            if !ok { throw ModelError.badConfig(path: file.path, problem: what) }
+        }
+        let limit = 1 << 20
+        try check((1...limit).contains(embeddingLength), "embedding_length \(embeddingLength) is out of range")
+        try check((1...4096).contains(blockCount), "block_count \(blockCount) is out of range")
+        try check((1...4096).contains(headCount), "head_count \(headCount) is out of range")
+        try check((1...headCount).contains(headCountKV) && headCount % headCountKV == 0,
+                  "head_count_kv \(headCountKV) must divide head_count \(headCount)")
+        try check((1...1024).contains(headDim) && headDim % 2 == 0, "head dimension \(headDim) must be even and at most 1024")
+        try check((1...limit).contains(feedForwardLength), "feed_forward_length \(feedForwardLength) is out of range")
+        try check((1...(1 << 24)).contains(contextLength), "context_length \(contextLength) is out of range")
+        try check((1...(1 << 24)).contains(vocabularySize), "vocabulary size \(vocabularySize) is out of range")
+        try check(ropeDimensions > 0 && ropeDimensions <= headDim && ropeDimensions % 2 == 0,
+                  "rope.dimension_count \(ropeDimensions) must be even and at most the head dimension \(headDim)")
+        try check(ropeBase > 0 && ropeBase.isFinite, "rope.freq_base must be positive")
+        try check(rmsEpsilon > 0 && rmsEpsilon.isFinite, "layer_norm_rms_epsilon must be positive")
+    }
+}
+
+/// Problems with a model file beyond its GGUF encoding.
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case unsupportedArchitecture(path: String, architecture: String, supported: [String])
+    case badConfig(path: String, problem: String)
+    case tensorShape(path: String, tensor: String, expected: [Int], found: [Int])
+    case noWeights(path: String)
+
+    public var description: String {
+        switch self {
+        case let .unsupportedArchitecture(path, architecture, supported):
+            return "\(path): architecture '\(architecture)' is not supported yet (supported: \(supported.joined(separator: ", "))). Its vocabulary can still be used with `seedflow tokenize`."
+        case let .badConfig(path, problem):
+            return "\(path): \(problem) — the model metadata is inconsistent"
+        case let .tensorShape(path, tensor, expected, found):
+            return "\(path): tensor '\(tensor)' has shape \(found), expected \(expected) from the model metadata"
+        case let .noWeights(path):
+            return "\(path): holds no weights (a vocabulary-only file?) — it can tokenize but not generate"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

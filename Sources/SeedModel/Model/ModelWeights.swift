@@ -1,0 +1,75 @@
+/// The tensors of a llama-architecture model, checked against the config, as views into the
+/// mapped file. Norm vectors are small and widened to f32 once.
+struct ModelWeights {
+    struct Layer {
+        let attentionNorm: UnsafeMutablePointer<Float>
+        let query, key, value, attentionOutput: WeightMatrix
+        let feedForwardNorm: UnsafeMutablePointer<Float>
+        let gate, up, down: WeightMatrix
+    }
+
+    let tokenEmbedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: UnsafeMutablePointer<Float>
+    let layers: [Layer]
+    /// Bytes of weights one decoded token reads (every matrix except the embedding table).
+    let byteCount: Int
+    private let norms: [UnsafeMutablePointer<Float>]
+
+    init(file: GGUFFile, config c: ModelConfig) throws {
+        if file.tensors.isEmpty { throw ModelError.noWeights(path: file.path) }
+        var norms: [UnsafeMutablePointer<Float>] = []
+        func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
+            guard let t = file.tensor(named: name) else { throw GGUFError.missingTensor(path: file.path, tensor: name) }
+            guard t.dimensions == shape else {
+                throw ModelError.tensorShape(path: file.path, tensor: name, expected: shape, found: t.dimensions)
+            }
+            guard t.type.isComputable else {
+                throw GGUFError.unsupportedTensorType(path: file.path, tensor: name, type: t.type.name,
+                                                      supported: GGMLType.computable.map(\.name).sorted())
+            }
+            return t
+        }
+        func matrix(_ name: String, cols: Int, rows: Int) throws -> WeightMatrix {
+            WeightMatrix(tensor: try tensor(name, [cols, rows]), file: file)
+        }
+        func vector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float> {
+            let t = try tensor(name, [n])
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            TensorEncoding.dequantizeRow(t.type, file.data(of: t).baseAddress!, p, count: n)
+            norms.append(p)
+            return p
+        }
+        do {
+            let dim = c.embeddingLength
+            tokenEmbedding = try matrix("token_embd.weight", cols: dim, rows: c.vocabularySize)
+            output = c.tiedOutput ? tokenEmbedding : try matrix("output.weight", cols: dim, rows: c.vocabularySize)
+            outputNorm = try vector("output_norm.weight", dim)
+            var layers: [Layer] = []
+            for i in 0..<c.blockCount {
+                let p = "blk.\(i)."
+                layers.append(Layer(
+                    attentionNorm: try vector(p + "attn_norm.weight", dim),
+                    query: try matrix(p + "attn_q.weight", cols: dim, rows: c.queryDim),
+                    key: try matrix(p + "attn_k.weight", cols: dim, rows: c.kvDim),
+                    value: try matrix(p + "attn_v.weight", cols: dim, rows: c.kvDim),
+                    attentionOutput: try matrix(p + "attn_output.weight", cols: c.queryDim, rows: dim),
+                    feedForwardNorm: try vector(p + "ffn_norm.weight", dim),
+                    gate: try matrix(p + "ffn_gate.weight", cols: dim, rows: c.feedForwardLength),
+                    up: try matrix(p + "ffn_up.weight", cols: dim, rows: c.feedForwardLength),
+                    down: try matrix(p + "ffn_down.weight", cols: c.feedForwardLength, rows: dim)))
+            }
+            self.layers = layers
+        } catch {
+            norms.forEach { $0.deallocate() }
+            throw error
+        }
+        self.norms = norms
+        byteCount = output.byteCount + layers.reduce(0) { sum, l in
+            sum + [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down].reduce(0) { $0 + $1.byteCount }
+        }
+    }
+
+    /// Frees the widened norm vectors; called by the model that owns these weights.
+    func deallocate() { norms.forEach { $0.deallocate() } }
+}

@@ -1,0 +1,362 @@
+import CKernels
+import Foundation
+
+/// Which logits a sequence of a batch wants back.
+public enum LogitsSelection: Sendable {
+    case none, last, all
+}
+
+/// One sequence's part of a ragged batch: its new tokens, the position of the first, the
+/// blocks its keys and values go to (positions before `startPosition` must already be there).
+public struct ForwardInput: @unchecked Sendable {
+    public var tokens: [Int]
+    public var startPosition: Int
+    public var cache: KVBlockTable
+    public var logits: LogitsSelection
+
+    public init(tokens: [Int], startPosition: Int, cache: KVBlockTable, logits: LogitsSelection) {
+        self.tokens = tokens
+        self.startPosition = startPosition
+        self.cache = cache
+        self.logits = logits
+    }
+}
+
+/// The logits a forward pass produced, `rows × vocabularySize`, in the order of the batch's
+/// inputs (one row per input asking for `.last`, one per token for `.all`). A view into the
+/// model's workspace: valid until the next forward pass.
+public struct LogitsView: @unchecked Sendable {
+    public let base: UnsafePointer<Float>
+    public let rows: Int
+    public let vocabularySize: Int
+    /// First row of each input (equal to the next input's when it asked for none).
+    public let firstRow: [Int]
+
+    public subscript(row: Int) -> UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: base + row * vocabularySize, count: vocabularySize)
+    }
+
+    /// The logits after the last token of input `index`.
+    public func last(of index: Int) -> UnsafeBufferPointer<Float> {
+        let end = index + 1 < firstRow.count ? firstRow[index + 1] : rows
+        return self[end - 1]
+    }
+}
+
+public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case contextOverflow(position: Int, limit: Int)
+    case tokenOutOfRange(token: Int, vocabularySize: Int)
+
+    public var description: String {
+        switch self {
+        case let .contextOverflow(position, limit):
+            return "position \(position) is beyond the context of \(limit) tokens — shorten the prompt or lower -n"
+        case let .tokenOutOfRange(token, vocabularySize):
+            return "token id \(token) is outside the vocabulary (0..<\(vocabularySize))"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// A llama-architecture decoder over memory-mapped GGUF weights, computing in f32.
+///
+/// `forward` runs a ragged batch — many sequences, each with one or more new tokens — with one
+/// matrix product per projection for all tokens together and attention per sequence over its
+/// own block table. A class because it owns the mapping and the workspace; one forward pass runs
+/// at a time.
+public final class TransformerModel: @unchecked Sendable {
+    public let file: GGUFFile
+    public let config: ModelConfig
+    public let pool: ThreadPool
+    let weights: ModelWeights
+    private let kernels: LinearKernels
+    private var workspace = Workspace()
+
+    public convenience init(path: String, threads: Int = ThreadPool.defaultThreads) throws {
+        try self.init(file: GGUFFile(path: path), pool: ThreadPool(threads: threads))
+    }
+
+    deinit { weights.deallocate() }
+
+    public init(file: GGUFFile, pool: ThreadPool) throws {
+        self.file = file
+        config = try ModelConfig(file: file)
+        weights = try ModelWeights(file: file, config: config)
+        self.pool = pool
+        kernels = LinearKernels(pool: pool)
+    }
+
+    /// Bytes of weights read for one decoded token.
+    public var weightBytes: Int { weights.byteCount }
+
+    /// Runs the batch and returns the requested logits.
+    public func forward(_ inputs: [ForwardInput]) throws -> LogitsView {
+        let cfg = config
+        var totalTokens = 0
+        var logitRows = 0
+        var firstRow: [Int] = []
+        firstRow.reserveCapacity(inputs.count)
+        for input in inputs {
+            let end = input.startPosition + input.tokens.count
+            let limit = min(cfg.contextLength, input.cache.capacity)
+            if input.startPosition < 0 || end > limit {
+                throw ForwardError.contextOverflow(position: end - 1, limit: limit)
+            }
+            for t in input.tokens where t < 0 || t >= cfg.vocabularySize {
+                throw ForwardError.tokenOutOfRange(token: t, vocabularySize: cfg.vocabularySize)
+            }
+            firstRow.append(logitRows)
+            totalTokens += input.tokens.count
+            switch input.logits {
+            case .none: break
+            case .last: logitRows += input.tokens.isEmpty ? 0 : 1
+            case .all: logitRows += input.tokens.count
+            }
+        }
+        workspace.ensure(tokens: totalTokens, logitRows: logitRows, config: cfg, scores: attentionScratch(inputs))
+        let ws = workspace
+        if totalTokens == 0 {
+            return LogitsView(base: ws.logits, rows: 0, vocabularySize: cfg.vocabularySize, firstRow: firstRow)
+        }
+
+        // Token embeddings and the position of every token of the batch.
+        var t = 0
+        for input in inputs {
+            for (i, token) in input.tokens.enumerated() {
+                weights.tokenEmbedding.dequantizeRows(token, 1, into: ws.x + t * cfg.embeddingLength)
+                ws.positions[t] = input.startPosition + i
+                t += 1
+            }
+        }
+        for layer in 0..<cfg.blockCount {
+            attentionBlock(layer: layer, inputs: inputs, tokens: totalTokens)
+            feedForwardBlock(layer: layer, tokens: totalTokens)
+        }
+
+        // Final norm and output projection, only for the rows asked for.
+        var row = 0
+        t = 0
+        for input in inputs {
+            let n = input.tokens.count
+            let first = input.logits == .all ? 0 : (input.logits == .last ? n - 1 : n)
+            for i in max(0, first)..<n {
+                Self.rmsNorm(ws.x + (t + i) * cfg.embeddingLength, weights.outputNorm, cfg.rmsEpsilon,
+                             into: ws.xn + row * cfg.embeddingLength, count: cfg.embeddingLength)
+                row += 1
+            }
+            t += n
+        }
+        kernels.multiply(weights.output, ws.xn, rows: logitRows, into: ws.logits)
+        return LogitsView(base: ws.logits, rows: logitRows, vocabularySize: cfg.vocabularySize, firstRow: firstRow)
+    }
+
+    private func attentionScratch(_ inputs: [ForwardInput]) -> Int {
+        inputs.reduce(0) { $0 + config.headCount * ($1.startPosition + $1.tokens.count) }
+    }
+
+    // MARK: blocks
+
+    private func attentionBlock(layer: Int, inputs: [ForwardInput], tokens: Int) {
+        let cfg = config
+        let ws = workspace
+        let lw = weights.layers[layer]
+        let dim = cfg.embeddingLength
+        for t in 0..<tokens {
+            Self.rmsNorm(ws.x + t * dim, lw.attentionNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
+        }
+        kernels.multiply(lw.query, ws.xn, rows: tokens, into: ws.q)
+        kernels.multiply(lw.key, ws.xn, rows: tokens, into: ws.k)
+        kernels.multiply(lw.value, ws.xn, rows: tokens, into: ws.v)
+
+        let kvDim = cfg.kvDim
+        let hd = cfg.headDim
+        // RoPE on queries and keys, then keys and values into each sequence's blocks.
+        var t = 0
+        for input in inputs {
+            let layout = KVLayout(config: cfg, blockTokens: input.cache.blockTokens)
+            for i in 0..<input.tokens.count {
+                let position = input.startPosition + i
+                rope(ws.q + t * cfg.queryDim, heads: cfg.headCount, position: position, scratch: ws.rope)
+                rope(ws.k + t * kvDim, heads: cfg.headCountKV, position: position, scratch: ws.rope)
+                let block = input.cache.blocks[position / layout.blockTokens]
+                let slot = position % layout.blockTokens
+                (block + layout.keyOffset(layer: layer, slot: slot)).update(from: ws.k + t * kvDim, count: kvDim)
+                (block + layout.valueOffset(layer: layer, slot: slot)).update(from: ws.v + t * kvDim, count: kvDim)
+                t += 1
+            }
+        }
+
+        // Attention: one task per (sequence, query head), each over its own scratch of scores.
+        var taskFirstToken: [Int] = []
+        var taskScores: [Int] = []
+        var taskInput: [Int] = []
+        taskFirstToken.reserveCapacity(inputs.count)
+        var tokenBase = 0
+        var scoreBase = 0
+        for (index, input) in inputs.enumerated() {
+            taskInput.append(index)
+            taskFirstToken.append(tokenBase)
+            taskScores.append(scoreBase)
+            tokenBase += input.tokens.count
+            scoreBase += cfg.headCount * (input.startPosition + input.tokens.count)
+        }
+        let groups = cfg.headCount / cfg.headCountKV
+        let scale = 1 / Float(hd).squareRoot()
+        pool.run(inputs.count * cfg.headCount) { task in
+            let e = task / cfg.headCount
+            let h = task % cfg.headCount
+            let input = inputs[e]
+            let n = input.tokens.count
+            if n == 0 { return }
+            let layout = KVLayout(config: cfg, blockTokens: input.cache.blockTokens)
+            let kvHead = h / groups
+            let length = input.startPosition + n
+            let scores = ws.scores + taskScores[e] + h * length
+            for i in 0..<n {
+                let token = taskFirstToken[e] + i
+                let q = ws.q + token * cfg.queryDim + h * hd
+                let visible = input.startPosition + i + 1
+                var maxScore = -Float.infinity
+                for j in 0..<visible {
+                    let block = input.cache.blocks[j / layout.blockTokens]
+                    let k = block + layout.keyOffset(layer: layer, slot: j % layout.blockTokens) + kvHead * hd
+                    let s = sf_dot_f32(q, k, hd) * scale
+                    scores[j] = s
+                    maxScore = max(maxScore, s)
+                }
+                var sum: Float = 0
+                for j in 0..<visible {
+                    let e = expf(scores[j] - maxScore)
+                    scores[j] = e
+                    sum += e
+                }
+                let out = ws.attention + token * cfg.queryDim + h * hd
+                out.update(repeating: 0, count: hd)
+                let inv = 1 / sum
+                for j in 0..<visible {
+                    let block = input.cache.blocks[j / layout.blockTokens]
+                    let v = block + layout.valueOffset(layer: layer, slot: j % layout.blockTokens) + kvHead * hd
+                    sf_axpy_f32(scores[j] * inv, v, out, hd)
+                }
+            }
+        }
+        kernels.multiply(lw.attentionOutput, ws.attention, rows: tokens, into: ws.projected)
+        Self.add(ws.projected, into: ws.x, count: tokens * dim)
+    }
+
+    private func feedForwardBlock(layer: Int, tokens: Int) {
+        let cfg = config
+        let ws = workspace
+        let lw = weights.layers[layer]
+        let dim = cfg.embeddingLength
+        for t in 0..<tokens {
+            Self.rmsNorm(ws.x + t * dim, lw.feedForwardNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
+        }
+        kernels.multiply(lw.gate, ws.xn, rows: tokens, into: ws.gate)
+        kernels.multiply(lw.up, ws.xn, rows: tokens, into: ws.up)
+        let n = tokens * cfg.feedForwardLength
+        let g = ws.gate, u = ws.up
+        for i in 0..<n {
+            let a = g[i]
+            g[i] = a / (1 + expf(-a)) * u[i]
+        }
+        kernels.multiply(lw.down, ws.gate, rows: tokens, into: ws.projected)
+        Self.add(ws.projected, into: ws.x, count: tokens * dim)
+    }
+
+    // MARK: elementwise pieces
+
+    /// Rotates adjacent pairs (x[2i], x[2i+1]) of every head by position·base^(−2i/d): the GGUF
+    /// llama convention (the converter permutes Q and K rows so that pairs are adjacent).
+    private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, scratch: UnsafeMutablePointer<Float>) {
+        let half = config.ropeDimensions / 2
+        let cosines = scratch, sines = scratch + half
+        let p = Float(position)
+        for i in 0..<half {
+            let theta = p * powf(config.ropeBase, -Float(2 * i) / Float(config.ropeDimensions))
+            cosines[i] = cosf(theta)
+            sines[i] = sinf(theta)
+        }
+        for h in 0..<heads {
+            let v = x + h * config.headDim
+            for i in 0..<half {
+                let a = v[2 * i], b = v[2 * i + 1]
+                v[2 * i] = a * cosines[i] - b * sines[i]
+                v[2 * i + 1] = a * sines[i] + b * cosines[i]
+            }
+        }
+    }
+
+    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ eps: Float,
+                        into y: UnsafeMutablePointer<Float>, count: Int) {
+        let meanSquare = sf_dot_f32(x, x, count) / Float(count)
+        let scale = 1 / (meanSquare + eps).squareRoot()
+        for i in 0..<count { y[i] = x[i] * scale * weight[i] }
+    }
+
+    static func add(_ a: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        sf_axpy_f32(1, a, y, count)
+    }
+}
+
+/// Activations of one forward pass, grown as batches grow and reused across passes.
+final class Workspace {
+    private(set) var tokenCapacity = 0
+    private(set) var logitCapacity = 0
+    private(set) var scoreCapacity = 0
+    var x = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var xn = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var q = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var k = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var v = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var attention = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var projected = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var gate = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var up = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var logits = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var scores = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var rope = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    var positions = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+
+    func ensure(tokens: Int, logitRows: Int, config c: ModelConfig, scores scoreFloats: Int) {
+        if tokens > tokenCapacity {
+            let n = max(tokens, tokenCapacity * 2)
+            func grow(_ p: inout UnsafeMutablePointer<Float>, _ width: Int) {
+                p.deallocate()
+                p = .allocate(capacity: n * width)
+            }
+            grow(&x, c.embeddingLength)
+            grow(&xn, max(c.embeddingLength, 1))
+            grow(&q, c.queryDim)
+            grow(&k, c.kvDim)
+            grow(&v, c.kvDim)
+            grow(&attention, c.queryDim)
+            grow(&projected, c.embeddingLength)
+            grow(&gate, c.feedForwardLength)
+            grow(&up, c.feedForwardLength)
+            positions.deallocate()
+            positions = .allocate(capacity: n)
+            rope.deallocate()
+            rope = .allocate(capacity: c.ropeDimensions)
+            tokenCapacity = n
+        }
+        if logitRows > logitCapacity {
+            let n = max(logitRows, logitCapacity * 2)
+            logits.deallocate()
+            logits = .allocate(capacity: n * c.vocabularySize)
+            logitCapacity = n
+        }
+        if scoreFloats > scoreCapacity {
+            let n = max(scoreFloats, scoreCapacity * 2)
+            scores.deallocate()
+            scores = .allocate(capacity: n)
+            scoreCapacity = n
+        }
+    }
+
+    deinit {
+        for p in [x, xn, q, k, v, attention, projected, gate, up, logits, scores, rope] { p.deallocate() }
+        positions.deallocate()
+    }
+}
