@@ -1,2 +1,8 @@
 import SeedEngine
-print("seedflow: command line under construction")
+import SeedModel
+import Foundation
+// Temporary driver until the command line lands.
+let path = CommandLine.arguments[1]
+let model = try TransformerModel(path: path)
+let r = try ModelBenchmark.run(model: model)
+print(String(format: "pp%d %.0f t/s   tg%d %.0f t/s", r.promptTokens, r.prefillTokensPerSecond, r.decodeTokens, r.decodeTokensPerSecond), r.prefillSamples.map { Int($0) }, r.decodeSamples.map { Int($0) })
