@@ -15,7 +15,7 @@ enum TestPaths {
     static let draftS = model("seedflow-demo-draft-s.gguf")
 
     static func resource(_ relative: String) -> URL {
-        Bundle.module.resourceURL!.appendingPathComponent("Resources/\(relative)")
+        Bundle.module.bundleURL.appendingPathComponent("Resources/\(relative)")
     }
 
     /// The 51 MB benchmark target is not committed: it is used when `SEEDFLOW_BENCH_MODEL`
