@@ -122,6 +122,29 @@ final class TokenizerBehaviourTests: XCTestCase {
         }
     }
 
+    /// The Llama 3 and Qwen 2 scanners on a real byte-level vocabulary (GPT-2's, relabelled):
+    /// whatever the splits, every text must come back unchanged and long texts stay fast.
+    func testOtherPreTokenizersRoundTrip() throws {
+        let source = try GGUFFile(path: TestPaths.resource("vocab/ggml-vocab-gpt-2.gguf").path)
+        for pre in ["llama-bpe", "qwen2"] {
+            var writer = GGUFWriter()
+            for key in source.metadataKeys {
+                if let value = source.value(key) { writer.set(key, value) }
+            }
+            writer.set("tokenizer.ggml.pre", pre)
+            let path = try TestPaths.temporaryDirectory().appendingPathComponent("\(pre).gguf").path
+            try writer.write(to: path)
+            let tokenizer = try loadTokenizer(from: GGUFFile(path: path))
+            XCTAssertEqual((tokenizer as? BPETokenizer)?.preTokenizer, PreTokenizer.byName[pre])
+            for text in Self.samples + [String(repeating: Self.samples.joined(separator: "\n"), count: 20)] {
+                XCTAssertEqual(tokenizer.decode(tokenizer.encode(text)), text, "\(pre): \(text.prefix(40).debugDescription)")
+            }
+            // Llama 3 keeps a word that is a whole token; digits go in threes (qwen2: ones).
+            let digits = tokenizer.encode("1234567")
+            XCTAssertEqual(digits.map { tokenizer.piece($0) }, pre == "qwen2" ? ["1", "2", "3", "4", "5", "6", "7"] : ["123", "456", "7"])
+        }
+    }
+
     private func words(_ pre: PreTokenizer, _ text: String) -> [String] {
         let bytes = Array(text.utf8)
         return pre.words(in: bytes, range: 0..<bytes.count).map { String(decoding: bytes[$0], as: UTF8.self) }

@@ -1,6 +1,6 @@
 /// Emits text as tokens arrive, never half a UTF-8 character (holds incomplete trailing bytes until completed).
 /// The concatenation of everything returned equals `tokenizer.decode(ids)` of the same ids.
-public struct StreamingDetokenizer {
+public struct StreamingDetokenizer: Sendable {
     private let tokenizer: any Tokenizer
     private var pending: [UInt8] = []
     private var leadingSpace: LeadingSpaceState
