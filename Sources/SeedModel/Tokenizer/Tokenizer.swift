@@ -39,8 +39,9 @@ extension Tokenizer {
 }
 
 /// Drops the space that SentencePiece prefixed to the text: it sits at the start of the first token
-/// that has any bytes (leading control tokens such as BOS decode to nothing). Shared by `decode`
-/// and `StreamingDetokenizer` so both give the same text.
+/// that has any bytes (leading control tokens such as BOS decode to nothing). This is SentencePiece's
+/// rule; llama.cpp keeps the space after a leading BOS, which would break `decode(encode(s)) == s`
+/// since `encode` adds BOS by default. Shared by `decode` and `StreamingDetokenizer` so both agree.
 struct LeadingSpaceState: Sendable {
     private var pending: Bool
 
