@@ -79,6 +79,7 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, L
 public final class TransformerModel: @unchecked Sendable {
     public let file: GGUFFile
     public let config: ModelConfig
+    public let tokenizer: any Tokenizer
     public let pool: ThreadPool
     let weights: ModelWeights
     private let kernels: LinearKernels
@@ -93,6 +94,7 @@ public final class TransformerModel: @unchecked Sendable {
     public init(file: GGUFFile, pool: ThreadPool) throws {
         self.file = file
         config = try ModelConfig(file: file)
+        tokenizer = try loadTokenizer(from: file)
         weights = try ModelWeights(file: file, config: config)
         self.pool = pool
         kernels = LinearKernels(pool: pool)
