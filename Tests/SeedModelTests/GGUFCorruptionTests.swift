@@ -103,6 +103,15 @@ final class GGUFCorruptionTests: XCTestCase {
         try expectCase("absurdCount", patch: [24: le(UInt64(1) << 62)])
         let archType = try XCTUnwrap(typeOffset(of: "general.architecture"))
         try expectCase("absurdCount", patch: [archType + 4: le(UInt64(1) << 62)])
+        // Key and tensor-name lengths that fit in the file but not in the format's limit: taken
+        // at face value they would pull megabytes of tensor data into the name an error quotes.
+        for (field, length) in [(24, 70_000), (layout.tableStart, 1 << 20)] {
+            try withPatch([field: le(UInt64(length))]) { path in
+                guard let error = expectGGUFError(path, "name length \(length) at \(field)") else { return }
+                XCTAssertEqual(error.caseName, "absurdCount", "\(error)")
+                XCTAssertLessThan(error.description.count, 1000, "error quotes a runaway name")
+            }
+        }
         // An array count that would need far more bytes than the file has.
         let tokens = try XCTUnwrap(typeOffset(of: "tokenizer.ggml.tokens"))
         try expectCase("absurdCount", patch: [tokens + 8: le(UInt64(1) << 62)], mentioning: "tokenizer.ggml.tokens")
