@@ -1,3 +1,4 @@
+import Foundation
 import SeedModel
 
 /// One completion to compute: a prompt, how to sample, where to stop, and a tag that names it in
@@ -41,6 +42,10 @@ public struct CompletionStatistics: Sendable, Codable, Equatable {
     public var targetPasses = 0
     /// From the call to `generate` until this request finished.
     public var seconds = 0.0
+    /// The round in which the request was admitted, and in which it got a draft instance
+    /// (nil: never). First come, first served means both follow request order.
+    public var admittedRound = 0
+    public var draftAssignedRound: Int?
 }
 
 /// How the engine schedules a set of requests. All run on the same engine so they compare honestly.
