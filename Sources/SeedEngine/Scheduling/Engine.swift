@@ -28,6 +28,8 @@ public final class Engine {
     /// Running acceptance rate per draft model (prior 0.7 until measured).
     private var acceptance: [Double]
     private var calibrated = false
+    /// Called after every round with the requests still running (tests check cache contents).
+    var roundObserver: (([RequestState]) -> Void)?
 
     public init(target: TransformerModel, drafts: [DraftModel] = [], configuration: EngineConfiguration) throws {
         if configuration.strategy.usesDrafts && drafts.isEmpty {
@@ -166,6 +168,7 @@ public final class Engine {
                 if r.finishReason != nil { finish(r) } else { stillActive.append(r) }
             }
             active = stillActive
+            roundObserver?(active)
         }
         statistics.totalSeconds = elapsedSeconds(since: start)
         return results.map { $0! }
