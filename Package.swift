@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "SeedModel", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "SeedEngine", dependencies: ["SeedModel"]),
-        .target(name: "SeedFlow", dependencies: ["SeedEngine"]),
+        .target(name: "SeedFlow", dependencies: ["SeedEngine", "CKernels"]),
         .executableTarget(name: "seedflow", dependencies: ["SeedEngine", "SeedFlow"]),
         .testTarget(name: "SeedModelTests", dependencies: ["SeedModel", "CKernels"],
                     resources: [.copy("Resources")]),
