@@ -68,7 +68,8 @@ public struct KVPoolMetrics: Sendable, Codable, Equatable {
 public final class KVPool: @unchecked Sendable {
     public let layout: KVLayout
     public let blockCount: Int
-    private let storage: UnsafeMutablePointer<Float>
+    private let memory: BlockMemory
+    private var storage: UnsafeMutablePointer<Float> { memory.base }
 
     // Per block.
     private var refCount: [Int32]
@@ -84,7 +85,16 @@ public final class KVPool: @unchecked Sendable {
     private var lruTail: Int32 = -1
     private var prefixIndex: [UInt64: Int32] = [:]
 
+    /// The blocks' memory, shared by the pool and its sequences so that a block table handed to a
+    /// forward pass keeps it alive.
+    final class BlockMemory {
+        let base: UnsafeMutablePointer<Float>
+        init(floats: Int) { base = .allocate(capacity: floats) }
+        deinit { base.deallocate() }
+    }
+
     private final class Sequence {
+        let memory: BlockMemory
         var blocks: [Int32] = []
         var tokens: [Int] = []
         /// Tokens whose keys and values the forward pass has written (≤ tokens.count).
@@ -92,7 +102,8 @@ public final class KVPool: @unchecked Sendable {
         var table: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
         var tableCapacity: Int
 
-        init() {
+        init(memory: BlockMemory) {
+            self.memory = memory
             tableCapacity = 8
             table = .allocate(capacity: tableCapacity)
         }
@@ -107,7 +118,7 @@ public final class KVPool: @unchecked Sendable {
         precondition(blockCount > 0 && layout.blockTokens > 0)
         self.layout = layout
         self.blockCount = blockCount
-        storage = .allocate(capacity: blockCount * layout.blockFloats)
+        memory = BlockMemory(floats: blockCount * layout.blockFloats)
         // Left uninitialised: a slot is always written before it is read, and untouched pages of a
         // large budget never become resident.
         refCount = Array(repeating: 0, count: blockCount)
@@ -128,8 +139,6 @@ public final class KVPool: @unchecked Sendable {
         self.init(layout: layout, blockCount: max(1, memoryBytes / bytesPerBlock))
     }
 
-    deinit { storage.deallocate() }
-
     public var bytes: Int { blockCount * layout.blockFloats * MemoryLayout<Float>.size }
     public var freeBlocks: Int { freeList.count + metrics.blocksCached }
 
@@ -141,7 +150,7 @@ public final class KVPool: @unchecked Sendable {
     /// Returns how many prompt tokens are already present; the caller computes the rest with
     /// `append`. At least one token is always left to compute, so its logits can be had.
     public func startSequence(prompt: [Int]) -> (SequenceID, reused: Int) {
-        let seq = Sequence()
+        let seq = Sequence(memory: memory)
         let id = SequenceID(rawValue: nextSequence)
         nextSequence += 1
         sequences[id.rawValue] = seq
@@ -168,7 +177,7 @@ public final class KVPool: @unchecked Sendable {
     /// A new sequence sharing every block of `parent` (copy on write for the partial last one).
     public func fork(_ parent: SequenceID) throws -> SequenceID {
         let p = try sequence(parent)
-        let child = Sequence()
+        let child = Sequence(memory: memory)
         child.blocks = p.blocks
         child.tokens = p.tokens
         child.computed = p.computed
@@ -316,7 +325,7 @@ public final class KVPool: @unchecked Sendable {
     }
 
     private func table(_ seq: Sequence) -> KVBlockTable {
-        KVBlockTable(blocks: seq.table, blockCount: seq.blocks.count, blockTokens: layout.blockTokens)
+        KVBlockTable(blocks: seq.table, blockCount: seq.blocks.count, blockTokens: layout.blockTokens, owner: seq)
     }
 
     private func syncTable(_ seq: Sequence) {

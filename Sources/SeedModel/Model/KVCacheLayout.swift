@@ -34,11 +34,15 @@ public struct KVBlockTable: @unchecked Sendable {
     public var blocks: UnsafePointer<UnsafeMutablePointer<Float>>
     public var blockCount: Int
     public var blockTokens: Int
+    /// The object that owns the blocks, kept alive as long as the table is: a table must never
+    /// outlive its memory, whatever the optimizer does with the owner's last use.
+    public let owner: AnyObject
 
-    public init(blocks: UnsafePointer<UnsafeMutablePointer<Float>>, blockCount: Int, blockTokens: Int) {
+    public init(blocks: UnsafePointer<UnsafeMutablePointer<Float>>, blockCount: Int, blockTokens: Int, owner: AnyObject) {
         self.blocks = blocks
         self.blockCount = blockCount
         self.blockTokens = blockTokens
+        self.owner = owner
     }
 
     /// Positions this table has room for.
@@ -68,5 +72,5 @@ public final class ContiguousKVCache: @unchecked Sendable {
     }
 
     public var capacity: Int { layout.blockTokens }
-    public var blockTable: KVBlockTable { KVBlockTable(blocks: table, blockCount: 1, blockTokens: layout.blockTokens) }
+    public var blockTable: KVBlockTable { KVBlockTable(blocks: table, blockCount: 1, blockTokens: layout.blockTokens, owner: self) }
 }
