@@ -1,2 +1,14 @@
-import SeedEngine
-print("seedflow: command line under construction")
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+let dispatcher = CommandDispatcher(
+    toolName: "seedflow",
+    abstract: "Run GGUF language models on the CPU: inspect, tokenize, generate, score and benchmark.",
+    version: Version.current,
+    commands: [
+        InspectCommand.entry,
+    ])
+exit(dispatcher.run(Array(CommandLine.arguments.dropFirst())))

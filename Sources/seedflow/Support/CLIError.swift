@@ -1,0 +1,48 @@
+import Foundation
+
+/// Failures of a well-formed command line: the input it names is missing or unusable.
+/// Each message says what was wrong and what to do next.
+enum CLIError: Error, Equatable {
+    case modelNotFound(path: String)
+    case fileNotFound(path: String)
+    case unreadableFile(path: String, reason: String)
+    case notUTF8(path: String)
+    case emptyPrompt
+    case promptTooLong(tokens: Int, contextLength: Int)
+    case nothingToScore(tokens: Int)
+    case notAvailableYet(feature: String)
+
+    /// Distinct statuses so scripts can tell a missing input from a model that cannot run.
+    var exitCode: Int32 {
+        switch self {
+        case .modelNotFound, .fileNotFound, .unreadableFile, .notUTF8: 3
+        case .emptyPrompt, .promptTooLong, .nothingToScore: 4
+        case .notAvailableYet: 5
+        }
+    }
+}
+
+extension CLIError: LocalizedError, CustomStringConvertible {
+    var description: String {
+        switch self {
+        case let .modelNotFound(path):
+            return "model file '\(path)' not found — the demo models are in models/ (e.g. models/seedflow-demo-target.gguf)"
+        case let .fileNotFound(path):
+            return "file '\(path)' not found"
+        case let .unreadableFile(path, reason):
+            return "cannot read '\(path)': \(reason)"
+        case let .notUTF8(path):
+            return "'\(path)' is not UTF-8 text"
+        case .emptyPrompt:
+            return "the prompt is empty and the model adds no BOS token, so there is nothing to continue"
+        case let .promptTooLong(tokens, contextLength):
+            return "the prompt has \(tokens) tokens but the model's context holds \(contextLength) — shorten the prompt"
+        case let .nothingToScore(tokens):
+            return "the text gives \(tokens) token\(tokens == 1 ? "" : "s") with BOS; scoring needs at least two (every token is scored given the ones before it)"
+        case let .notAvailableYet(feature):
+            return "\(feature) is not available in this build yet (the engine it needs has not landed)"
+        }
+    }
+
+    var errorDescription: String? { description }
+}
