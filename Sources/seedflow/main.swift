@@ -10,5 +10,9 @@ let dispatcher = CommandDispatcher(
     version: Version.current,
     commands: [
         InspectCommand.entry,
+        TokenizeCommand.entry,
+        GenerateCommand.entry,
+        ScoreCommand.entry,
+        BenchCommand.entry,
     ])
 exit(dispatcher.run(Array(CommandLine.arguments.dropFirst())))

@@ -57,6 +57,10 @@ struct ArgumentParser {
             } else {
                 // A short option, possibly with its value attached (`-n64`).
                 let body = argument.dropFirst()
+                // `-temp` is a long option typed with one dash, not `-t emp`.
+                if body.count > 1, configuration.option(named: String(body)) != nil {
+                    throw unknownOption(argument)
+                }
                 guard let letter = body.first, let option = configuration.option(short: letter) else {
                     throw unknownOption(argument)
                 }

@@ -19,7 +19,7 @@ enum HelpFormatter {
         var out = "OVERVIEW: \(configuration.abstract)\n\n"
         out += "USAGE: \(usageLine(configuration, path: path))\n"
         if !configuration.discussion.isEmpty {
-            out += "\n\(configuration.discussion)\n"
+            out += "\n" + wrap(configuration.discussion, width: 100).joined(separator: "\n") + "\n"
         }
         if !configuration.positionals.isEmpty {
             out += "\nARGUMENTS:\n"

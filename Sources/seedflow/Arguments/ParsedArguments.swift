@@ -17,6 +17,12 @@ struct ParsedArguments {
         UsageError(message, commandPath: commandPath)
     }
 
+    /// `-n/--max-tokens`: both forms, since the user may have typed either.
+    private func spelling(_ name: String) -> String {
+        guard let short = configuration.option(named: name)?.short else { return "--\(name)" }
+        return "-\(short)/--\(name)"
+    }
+
     func flag(_ name: String) -> Bool {
         values[name] != nil
     }
@@ -33,7 +39,7 @@ struct ParsedArguments {
     func int(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>, expected: String) throws -> Int {
         guard let text = string(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
-            throw error("option '--\(name)' expects \(expected), got '\(text)'")
+            throw error("option '\(spelling(name))' expects \(expected), got '\(text)'")
         }
         return value
     }
@@ -41,7 +47,7 @@ struct ParsedArguments {
     func float(_ name: String, default defaultValue: Float, valid: (Float) -> Bool, expected: String) throws -> Float {
         guard let text = string(name) else { return defaultValue }
         guard let value = Float(text), value.isFinite, valid(value) else {
-            throw error("option '--\(name)' expects \(expected), got '\(text)'")
+            throw error("option '\(spelling(name))' expects \(expected), got '\(text)'")
         }
         return value
     }
@@ -49,7 +55,7 @@ struct ParsedArguments {
     func uint64(_ name: String) throws -> UInt64? {
         guard let text = string(name) else { return nil }
         guard let value = UInt64(text) else {
-            throw error("option '--\(name)' expects a non-negative integer, got '\(text)'")
+            throw error("option '\(spelling(name))' expects a non-negative integer, got '\(text)'")
         }
         return value
     }

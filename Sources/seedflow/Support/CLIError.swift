@@ -8,7 +8,7 @@ enum CLIError: Error, Equatable {
     case unreadableFile(path: String, reason: String)
     case notUTF8(path: String)
     case emptyPrompt
-    case promptTooLong(tokens: Int, contextLength: Int)
+    case inputTooLong(what: String, tokens: Int, contextLength: Int)
     case nothingToScore(tokens: Int)
     case notAvailableYet(feature: String)
 
@@ -16,7 +16,7 @@ enum CLIError: Error, Equatable {
     var exitCode: Int32 {
         switch self {
         case .modelNotFound, .fileNotFound, .unreadableFile, .notUTF8: 3
-        case .emptyPrompt, .promptTooLong, .nothingToScore: 4
+        case .emptyPrompt, .inputTooLong, .nothingToScore: 4
         case .notAvailableYet: 5
         }
     }
@@ -35,8 +35,8 @@ extension CLIError: LocalizedError, CustomStringConvertible {
             return "'\(path)' is not UTF-8 text"
         case .emptyPrompt:
             return "the prompt is empty and the model adds no BOS token, so there is nothing to continue"
-        case let .promptTooLong(tokens, contextLength):
-            return "the prompt has \(tokens) tokens but the model's context holds \(contextLength) — shorten the prompt"
+        case let .inputTooLong(what, tokens, contextLength):
+            return "the \(what) has \(tokens) tokens but the model's context holds \(contextLength) — shorten it"
         case let .nothingToScore(tokens):
             return "the text gives \(tokens) token\(tokens == 1 ? "" : "s") with BOS; scoring needs at least two (every token is scored given the ones before it)"
         case let .notAvailableYet(feature):
