@@ -23,9 +23,9 @@ public struct KVLayout: Sendable, Equatable {
     public var bytesPerToken: Int { layers * 2 * kvDim * MemoryLayout<Float>.size }
 
     @inline(__always)
-    func keyOffset(layer: Int, slot: Int) -> Int { ((layer * 2) * blockTokens + slot) * kvDim }
+    public func keyOffset(layer: Int, slot: Int) -> Int { ((layer * 2) * blockTokens + slot) * kvDim }
     @inline(__always)
-    func valueOffset(layer: Int, slot: Int) -> Int { ((layer * 2 + 1) * blockTokens + slot) * kvDim }
+    public func valueOffset(layer: Int, slot: Int) -> Int { ((layer * 2 + 1) * blockTokens + slot) * kvDim }
 }
 
 /// One sequence's view of its cache for a forward pass: the base address of each of its blocks,

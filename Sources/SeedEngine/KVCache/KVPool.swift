@@ -1,0 +1,443 @@
+import SeedModel
+
+/// A handle on one sequence of a `KVPool`.
+public struct SequenceID: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: Int
+    public var description: String { "seq\(rawValue)" }
+}
+
+public enum KVPoolError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    /// Not enough free blocks right now; the request can wait for others to release theirs.
+    case outOfBlocks(needed: Int, available: Int)
+    /// The request could not fit even in an empty pool.
+    case requestTooLarge(tokens: Int, bytesNeeded: Int, poolBytes: Int)
+    case unknownSequence(SequenceID)
+    case invalidTrim(SequenceID, to: Int, count: Int)
+
+    public var description: String {
+        switch self {
+        case let .outOfBlocks(needed, available):
+            return "KV cache full: \(needed) blocks needed, \(available) free"
+        case let .requestTooLarge(tokens, bytesNeeded, poolBytes):
+            return "a request of \(tokens) tokens needs \(formatBytes(bytesNeeded)) of KV cache but the pool holds \(formatBytes(poolBytes)) — raise models.kv_cache.memory (or --kv-memory)"
+        case let .unknownSequence(id):
+            return "unknown KV sequence \(id)"
+        case let .invalidTrim(id, to, count):
+            return "cannot trim \(id) to \(to) tokens: it holds \(count)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+func formatBytes(_ bytes: Int) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes)
+    var unit = 0
+    while value >= 1024, unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+}
+
+/// Counters of a pool, as a value.
+public struct KVPoolMetrics: Sendable, Codable, Equatable {
+    public internal(set) var blocksTotal = 0
+    public internal(set) var blocksUsed = 0
+    /// Blocks held by no sequence but kept for the prefix cache (evictable).
+    public internal(set) var blocksCached = 0
+    public internal(set) var peakBlocksUsed = 0
+    /// Full blocks found in the prefix cache when a sequence started.
+    public internal(set) var prefixHits = 0
+    /// Tokens whose keys and values were computed, and tokens taken from shared blocks instead
+    /// (prefix-cache hits and forks).
+    public internal(set) var tokensComputed = 0
+    public internal(set) var tokensReused = 0
+    public internal(set) var copiesOnWrite = 0
+    public internal(set) var evictions = 0
+}
+
+/// The keys and values of every sequence of one model, in fixed blocks of `blockTokens` tokens
+/// allocated once at start-up. Sequences hold block tables; blocks are reference-counted so that
+/// forks share them, a partial block is copied only when a sharer writes to it, and full blocks
+/// are indexed by the hash of (parent block's key, their tokens) so that a new sequence whose
+/// prompt starts the same way reuses them. Blocks no sequence holds stay cached until the pool
+/// needs room, then go least recently used first. No allocation per token.
+/// A class because it owns the memory.
+public final class KVPool: @unchecked Sendable {
+    public let layout: KVLayout
+    public let blockCount: Int
+    private let storage: UnsafeMutablePointer<Float>
+
+    // Per block.
+    private var refCount: [Int32]
+    private var blockKey: [UInt64]
+    private var isIndexed: [Bool]
+    private var blockTokens: [Int32]  // blockCount × layout.blockTokens: the tokens of indexed blocks
+    private var parentKey: [UInt64]
+    // Free blocks (a stack) and cached-but-unheld blocks (an LRU list, oldest at the head).
+    private var freeList: [Int32]
+    private var lruPrev: [Int32]
+    private var lruNext: [Int32]
+    private var lruHead: Int32 = -1
+    private var lruTail: Int32 = -1
+    private var prefixIndex: [UInt64: Int32] = [:]
+
+    private final class Sequence {
+        var blocks: [Int32] = []
+        var tokens: [Int] = []
+        /// Tokens whose keys and values the forward pass has written (≤ tokens.count).
+        var computed = 0
+        var table: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+        var tableCapacity: Int
+
+        init() {
+            tableCapacity = 8
+            table = .allocate(capacity: tableCapacity)
+        }
+
+        deinit { table.deallocate() }
+    }
+    private var sequences: [Int: Sequence] = [:]
+    private var nextSequence = 0
+    public private(set) var metrics = KVPoolMetrics()
+
+    public init(layout: KVLayout, blockCount: Int) {
+        precondition(blockCount > 0 && layout.blockTokens > 0)
+        self.layout = layout
+        self.blockCount = blockCount
+        storage = .allocate(capacity: blockCount * layout.blockFloats)
+        storage.initialize(repeating: 0, count: blockCount * layout.blockFloats)
+        refCount = Array(repeating: 0, count: blockCount)
+        blockKey = Array(repeating: 0, count: blockCount)
+        parentKey = Array(repeating: 0, count: blockCount)
+        isIndexed = Array(repeating: false, count: blockCount)
+        blockTokens = Array(repeating: 0, count: blockCount * layout.blockTokens)
+        freeList = (0..<Int32(blockCount)).reversed()
+        lruPrev = Array(repeating: -1, count: blockCount)
+        lruNext = Array(repeating: -1, count: blockCount)
+        metrics.blocksTotal = blockCount
+    }
+
+    /// A pool for `config` holding `memoryBytes` of keys and values (at least one block).
+    public convenience init(config: ModelConfig, memoryBytes: Int, blockTokens: Int = 16) {
+        let layout = KVLayout(config: config, blockTokens: blockTokens)
+        let bytesPerBlock = layout.blockFloats * MemoryLayout<Float>.size
+        self.init(layout: layout, blockCount: max(1, memoryBytes / bytesPerBlock))
+    }
+
+    deinit { storage.deallocate() }
+
+    public var bytes: Int { blockCount * layout.blockFloats * MemoryLayout<Float>.size }
+    public var freeBlocks: Int { freeList.count + metrics.blocksCached }
+
+    public func blocksNeeded(tokens: Int) -> Int { (tokens + layout.blockTokens - 1) / layout.blockTokens }
+
+    // MARK: sequences
+
+    /// Starts a sequence whose prompt is `prompt`, reusing cached full blocks of its prefix.
+    /// Returns how many prompt tokens are already present; the caller computes the rest with
+    /// `append`. At least one token is always left to compute, so its logits can be had.
+    public func startSequence(prompt: [Int]) -> (SequenceID, reused: Int) {
+        let seq = Sequence()
+        let id = SequenceID(rawValue: nextSequence)
+        nextSequence += 1
+        sequences[id.rawValue] = seq
+        let b = layout.blockTokens
+        var key: UInt64 = 0
+        var reused = 0
+        while reused + b < prompt.count {
+            let chunk = prompt[reused..<reused + b]
+            let next = Self.key(parent: key, tokens: chunk)
+            guard let block = prefixIndex[next], matches(block, parent: key, tokens: chunk) else { break }
+            retain(block)
+            seq.blocks.append(block)
+            seq.tokens.append(contentsOf: chunk)
+            key = next
+            reused += b
+        }
+        seq.computed = reused
+        metrics.prefixHits += reused / b
+        metrics.tokensReused += reused
+        syncTable(seq)
+        return (id, reused)
+    }
+
+    /// A new sequence sharing every block of `parent` (copy on write for the partial last one).
+    public func fork(_ parent: SequenceID) throws -> SequenceID {
+        let p = try sequence(parent)
+        let child = Sequence()
+        child.blocks = p.blocks
+        child.tokens = p.tokens
+        child.computed = p.computed
+        for block in p.blocks { retain(block) }
+        let id = SequenceID(rawValue: nextSequence)
+        nextSequence += 1
+        sequences[id.rawValue] = child
+        metrics.tokensReused += p.computed
+        syncTable(child)
+        return id
+    }
+
+    /// Makes room for `tokens` after the sequence's current end and records them; returns the
+    /// block table to pass to the forward pass, which writes their keys and values. Call
+    /// `commit` after the forward pass. Throws `outOfBlocks` (nothing changed) when the pool
+    /// cannot supply the blocks now.
+    public func append(_ id: SequenceID, tokens: [Int]) throws -> KVBlockTable {
+        let seq = try sequence(id)
+        let start = seq.tokens.count
+        let end = start + tokens.count
+        let b = layout.blockTokens
+        let partialShared = start % b != 0 && refCount[Int(seq.blocks[start / b])] > 1
+        let needed = blocksNeeded(tokens: end) - seq.blocks.count + (partialShared ? 1 : 0)
+        if needed > freeBlocks {
+            throw KVPoolError.outOfBlocks(needed: needed, available: freeBlocks)
+        }
+        if partialShared {
+            // Copy on write: another sequence still reads this block's first slots.
+            let old = seq.blocks[start / b]
+            let fresh = takeBlock()
+            copyBlock(from: old, to: fresh, slots: start % b)
+            release(old)
+            seq.blocks[start / b] = fresh
+            metrics.copiesOnWrite += 1
+        }
+        while seq.blocks.count < blocksNeeded(tokens: end) {
+            seq.blocks.append(takeBlock())
+        }
+        seq.tokens.append(contentsOf: tokens)
+        syncTable(seq)
+        return table(seq)
+    }
+
+    /// Marks every recorded token as computed and indexes the blocks that became full.
+    public func commit(_ id: SequenceID) throws {
+        let seq = try sequence(id)
+        let b = layout.blockTokens
+        let firstNewBlock = seq.computed / b
+        metrics.tokensComputed += seq.tokens.count - seq.computed
+        seq.computed = seq.tokens.count
+        let fullBlocks = seq.computed / b
+        guard firstNewBlock < fullBlocks else { return }
+        var key = firstNewBlock == 0 ? 0 : keyOfBlock(seq, firstNewBlock - 1)
+        for i in firstNewBlock..<fullBlocks {
+            let chunk = seq.tokens[i * b..<(i + 1) * b]
+            let next = Self.key(parent: key, tokens: chunk)
+            let block = seq.blocks[i]
+            if !isIndexed[Int(block)] && prefixIndex[next] == nil {
+                index(block, key: next, parent: key, tokens: chunk)
+            }
+            key = next
+        }
+    }
+
+    /// Drops every token from position `count` on (speculative rollback), freeing blocks no one
+    /// else holds.
+    public func trim(_ id: SequenceID, to count: Int) throws {
+        let seq = try sequence(id)
+        guard count >= 0, count <= seq.tokens.count else {
+            throw KVPoolError.invalidTrim(id, to: count, count: seq.tokens.count)
+        }
+        let keep = blocksNeeded(tokens: count)
+        while seq.blocks.count > keep {
+            release(seq.blocks.removeLast())
+        }
+        seq.tokens.removeLast(seq.tokens.count - count)
+        seq.computed = min(seq.computed, count)
+        // A block that will be written again must leave the prefix index unless others hold it
+        // (then the next append copies it instead).
+        if count % layout.blockTokens != 0, let last = seq.blocks.last,
+           isIndexed[Int(last)], refCount[Int(last)] == 1 {
+            unindex(last)
+        }
+        syncTable(seq)
+    }
+
+    public func release(_ id: SequenceID) {
+        guard let seq = sequences.removeValue(forKey: id.rawValue) else { return }
+        for block in seq.blocks { release(block) }
+    }
+
+    public func tokenCount(_ id: SequenceID) throws -> Int { try sequence(id).tokens.count }
+    public func tokens(_ id: SequenceID) throws -> [Int] { try sequence(id).tokens }
+    public var sequenceCount: Int { sequences.count }
+
+    /// The current block table of a sequence (for a forward pass with no new blocks).
+    public func blockTable(_ id: SequenceID) throws -> KVBlockTable { table(try sequence(id)) }
+
+    // MARK: invariants (for tests)
+
+    /// Checks the bookkeeping: every block is free, cached or held exactly as often as sequences
+    /// hold it; nothing is in two places. Returns a description of the first violation.
+    public func checkInvariants() -> String? {
+        var held = [Int32](repeating: 0, count: blockCount)
+        for seq in sequences.values {
+            for block in seq.blocks { held[Int(block)] += 1 }
+            if seq.blocks.count != blocksNeeded(tokens: seq.tokens.count) {
+                return "a sequence of \(seq.tokens.count) tokens holds \(seq.blocks.count) blocks"
+            }
+        }
+        var inFree = Set<Int32>()
+        for block in freeList {
+            if !inFree.insert(block).inserted { return "block \(block) twice in the free list" }
+        }
+        var inLRU = Set<Int32>()
+        var cursor = lruHead
+        while cursor >= 0 {
+            if !inLRU.insert(cursor).inserted { return "LRU list has a cycle at \(cursor)" }
+            cursor = lruNext[Int(cursor)]
+        }
+        var used = 0
+        for block in 0..<blockCount {
+            let b = Int32(block)
+            if held[block] != refCount[block] { return "block \(block): refcount \(refCount[block]) but held \(held[block]) times" }
+            let places = (inFree.contains(b) ? 1 : 0) + (inLRU.contains(b) ? 1 : 0) + (held[block] > 0 ? 1 : 0)
+            if places != 1 { return "block \(block) is in \(places) places (free/cached/held)" }
+            if inLRU.contains(b) && !isIndexed[block] { return "block \(block) cached but not indexed" }
+            if inFree.contains(b) && isIndexed[block] { return "block \(block) free but indexed" }
+            if held[block] > 0 { used += 1 }
+        }
+        if used != metrics.blocksUsed { return "metrics say \(metrics.blocksUsed) used, counted \(used)" }
+        if inLRU.count != metrics.blocksCached { return "metrics say \(metrics.blocksCached) cached, counted \(inLRU.count)" }
+        if inFree.count + inLRU.count + used != blockCount { return "free + cached + used != total" }
+        return nil
+    }
+
+    // MARK: blocks
+
+    private func sequence(_ id: SequenceID) throws -> Sequence {
+        guard let seq = sequences[id.rawValue] else { throw KVPoolError.unknownSequence(id) }
+        return seq
+    }
+
+    private func table(_ seq: Sequence) -> KVBlockTable {
+        KVBlockTable(blocks: seq.table, blockCount: seq.blocks.count, blockTokens: layout.blockTokens)
+    }
+
+    private func syncTable(_ seq: Sequence) {
+        if seq.blocks.count > seq.tableCapacity {
+            seq.table.deallocate()
+            seq.tableCapacity = max(seq.blocks.count, seq.tableCapacity * 2)
+            seq.table = .allocate(capacity: seq.tableCapacity)
+        }
+        for (i, block) in seq.blocks.enumerated() {
+            seq.table[i] = storage + Int(block) * layout.blockFloats
+        }
+    }
+
+    private func takeBlock() -> Int32 {
+        let block: Int32
+        if let free = freeList.popLast() {
+            block = free
+        } else {
+            // Evict the least recently used cached block.
+            block = lruHead
+            precondition(block >= 0, "takeBlock called without a free block")
+            lruRemove(block)
+            unindex(block)
+            metrics.blocksCached -= 1
+            metrics.evictions += 1
+        }
+        refCount[Int(block)] = 1
+        metrics.blocksUsed += 1
+        metrics.peakBlocksUsed = max(metrics.peakBlocksUsed, metrics.blocksUsed)
+        return block
+    }
+
+    private func retain(_ block: Int32) {
+        if refCount[Int(block)] == 0 {
+            // Back from the cache.
+            lruRemove(block)
+            metrics.blocksCached -= 1
+            metrics.blocksUsed += 1
+            metrics.peakBlocksUsed = max(metrics.peakBlocksUsed, metrics.blocksUsed)
+        }
+        refCount[Int(block)] += 1
+    }
+
+    private func release(_ block: Int32) {
+        refCount[Int(block)] -= 1
+        guard refCount[Int(block)] == 0 else { return }
+        metrics.blocksUsed -= 1
+        if isIndexed[Int(block)] {
+            lruAppend(block)
+            metrics.blocksCached += 1
+        } else {
+            freeList.append(block)
+        }
+    }
+
+    private func copyBlock(from source: Int32, to destination: Int32, slots: Int) {
+        let src = storage + Int(source) * layout.blockFloats
+        let dst = storage + Int(destination) * layout.blockFloats
+        for layer in 0..<layout.layers {
+            let k = layout.keyOffset(layer: layer, slot: 0)
+            let v = layout.valueOffset(layer: layer, slot: 0)
+            (dst + k).update(from: src + k, count: slots * layout.kvDim)
+            (dst + v).update(from: src + v, count: slots * layout.kvDim)
+        }
+    }
+
+    // MARK: prefix index
+
+    static func key(parent: UInt64, tokens: ArraySlice<Int>) -> UInt64 {
+        var h = parent ^ 0x9E37_79B9_7F4A_7C15
+        for t in tokens {
+            h = (h ^ UInt64(bitPattern: Int64(t))) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 29
+        }
+        return h == 0 ? 1 : h  // 0 stands for "no parent"
+    }
+
+    private func keyOfBlock(_ seq: Sequence, _ index: Int) -> UInt64 {
+        let block = Int(seq.blocks[index])
+        if isIndexed[block] { return blockKey[block] }
+        var key: UInt64 = 0
+        let b = layout.blockTokens
+        for i in 0...index { key = Self.key(parent: key, tokens: seq.tokens[i * b..<(i + 1) * b]) }
+        return key
+    }
+
+    private func matches(_ block: Int32, parent: UInt64, tokens: ArraySlice<Int>) -> Bool {
+        let i = Int(block)
+        guard isIndexed[i], parentKey[i] == parent else { return false }
+        let base = i * layout.blockTokens
+        for (j, t) in tokens.enumerated() where Int(blockTokens[base + j]) != t { return false }
+        return true
+    }
+
+    private func index(_ block: Int32, key: UInt64, parent: UInt64, tokens: ArraySlice<Int>) {
+        let i = Int(block)
+        isIndexed[i] = true
+        blockKey[i] = key
+        parentKey[i] = parent
+        let base = i * layout.blockTokens
+        for (j, t) in tokens.enumerated() { blockTokens[base + j] = Int32(truncatingIfNeeded: t) }
+        prefixIndex[key] = block
+    }
+
+    private func unindex(_ block: Int32) {
+        let i = Int(block)
+        guard isIndexed[i] else { return }
+        isIndexed[i] = false
+        if prefixIndex[blockKey[i]] == block { prefixIndex[blockKey[i]] = nil }
+    }
+
+    private func lruAppend(_ block: Int32) {
+        lruPrev[Int(block)] = lruTail
+        lruNext[Int(block)] = -1
+        if lruTail >= 0 { lruNext[Int(lruTail)] = block } else { lruHead = block }
+        lruTail = block
+    }
+
+    private func lruRemove(_ block: Int32) {
+        let p = lruPrev[Int(block)], n = lruNext[Int(block)]
+        if p >= 0 { lruNext[Int(p)] = n } else { lruHead = n }
+        if n >= 0 { lruPrev[Int(n)] = p } else { lruTail = p }
+        lruPrev[Int(block)] = -1
+        lruNext[Int(block)] = -1
+    }
+}
+
+import Foundation
