@@ -6,7 +6,6 @@ final class BenchTests: XCTestCase {
     func testShortBenchmarkJSON() throws {
         let result = try Seedflow.run(["bench", "model", "-m", Seedflow.targetModel, "--prompt-tokens", "16",
                                        "--decode-tokens", "8", "--repetitions", "1", "--json"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try result.jsonObject()
         for key in ["prefill_tokens_per_s", "decode_tokens_per_s"] {
@@ -19,9 +18,8 @@ final class BenchTests: XCTestCase {
     }
 
     func testBenchmarkLongerThanContextIsRefused() throws {
-        let result = try Seedflow.run(["bench", "model", "-m", Seedflow.targetModel, "--prompt-tokens", "200",
-                                       "--decode-tokens", "100", "--json"])
-        try Seedflow.requireWired(result)
+        let result = try Seedflow.run(["bench", "model", "-m", Seedflow.targetModel, "--prompt-tokens", "300",
+                                       "--json"])
         assertFails(result, status: 4, mentioning: ["context"])
     }
 }
