@@ -1,6 +1,7 @@
 #include "ckernels.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__)
@@ -51,6 +52,8 @@ static void *worker_main(void *arg) {
         while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen) {
             if (atomic_load_explicit(&p->stop, memory_order_relaxed)) return NULL;
             if (++spins < SPIN_ROUNDS) {
+                // When the machine is oversubscribed the thread we wait for may need this core.
+                if ((spins & 1023) == 0) sched_yield();
                 CPU_RELAX();
                 continue;
             }
@@ -120,5 +123,9 @@ void sf_pool_run(sf_pool *p, sf_task_fn fn, void *ctx, size_t n) {
     }
     run_tasks(p);
     int others = p->threads - 1;
-    while (atomic_load_explicit(&p->checked_out, memory_order_acquire) < others) CPU_RELAX();
+    unsigned spins = 0;
+    while (atomic_load_explicit(&p->checked_out, memory_order_acquire) < others) {
+        if ((++spins & 1023) == 0) sched_yield();  // a descheduled worker needs the core to finish
+        CPU_RELAX();
+    }
 }

@@ -108,7 +108,8 @@ public final class KVPool: @unchecked Sendable {
         self.layout = layout
         self.blockCount = blockCount
         storage = .allocate(capacity: blockCount * layout.blockFloats)
-        storage.initialize(repeating: 0, count: blockCount * layout.blockFloats)
+        // Left uninitialised: a slot is always written before it is read, and untouched pages of a
+        // large budget never become resident.
         refCount = Array(repeating: 0, count: blockCount)
         blockKey = Array(repeating: 0, count: blockCount)
         parentKey = Array(repeating: 0, count: blockCount)

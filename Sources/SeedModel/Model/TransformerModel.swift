@@ -2,8 +2,19 @@ import CKernels
 import Foundation
 
 /// Which logits a sequence of a batch wants back.
-public enum LogitsSelection: Sendable {
+public enum LogitsSelection: Sendable, Equatable {
     case none, last, all
+    /// The last n tokens' logits (speculative verification needs k + 1 rows, not the prefix's).
+    case tail(Int)
+
+    func rows(tokens n: Int) -> Int {
+        switch self {
+        case .none: 0
+        case .last: min(1, n)
+        case .all: n
+        case let .tail(k): max(0, min(k, n))
+        }
+    }
 }
 
 /// One sequence's part of a ragged batch: its new tokens, the position of the first, the
@@ -68,6 +79,7 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, L
 public final class TransformerModel: @unchecked Sendable {
     public let file: GGUFFile
     public let config: ModelConfig
+    public let tokenizer: any Tokenizer
     public let pool: ThreadPool
     let weights: ModelWeights
     private let kernels: LinearKernels
@@ -82,6 +94,7 @@ public final class TransformerModel: @unchecked Sendable {
     public init(file: GGUFFile, pool: ThreadPool) throws {
         self.file = file
         config = try ModelConfig(file: file)
+        tokenizer = try loadTokenizer(from: file)
         weights = try ModelWeights(file: file, config: config)
         self.pool = pool
         kernels = LinearKernels(pool: pool)
@@ -108,11 +121,7 @@ public final class TransformerModel: @unchecked Sendable {
             }
             firstRow.append(logitRows)
             totalTokens += input.tokens.count
-            switch input.logits {
-            case .none: break
-            case .last: logitRows += input.tokens.isEmpty ? 0 : 1
-            case .all: logitRows += input.tokens.count
-            }
+            logitRows += input.logits.rows(tokens: input.tokens.count)
         }
         workspace.ensure(tokens: totalTokens, logitRows: logitRows, config: cfg, scores: attentionScratch(inputs))
         let ws = workspace
@@ -139,8 +148,7 @@ public final class TransformerModel: @unchecked Sendable {
         t = 0
         for input in inputs {
             let n = input.tokens.count
-            let first = input.logits == .all ? 0 : (input.logits == .last ? n - 1 : n)
-            for i in max(0, first)..<n {
+            for i in (n - input.logits.rows(tokens: n))..<n {
                 Self.rmsNorm(ws.x + (t + i) * cfg.embeddingLength, weights.outputNorm, cfg.rmsEpsilon,
                              into: ws.xn + row * cfg.embeddingLength, count: cfg.embeddingLength)
                 row += 1

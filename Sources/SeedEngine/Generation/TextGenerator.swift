@@ -1,0 +1,186 @@
+import Foundation
+import SeedModel
+
+/// What to generate: how many tokens, how to sample them, where to stop.
+public struct GenerationOptions: Sendable {
+    public var maxTokens: Int
+    public var sampling: SamplingParameters
+    /// Generation stops when the text contains one of these; the text is cut before it.
+    public var stopStrings: [String]
+
+    public init(maxTokens: Int, sampling: SamplingParameters, stopStrings: [String] = []) {
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stopStrings = stopStrings
+    }
+}
+
+public enum FinishReason: String, Codable, Sendable {
+    /// The model produced an end-of-generation token.
+    case eos
+    /// `maxTokens` or the model's context was reached.
+    case length
+    /// A stop string appeared.
+    case stop
+}
+
+public struct GenerationResult: Sendable {
+    public var text: String
+    /// Generated ids only; the end-of-generation token is included when it ended the text.
+    public var tokenIDs: [Int]
+    public var finishReason: FinishReason
+    public var promptTokenCount: Int
+    public var promptSeconds: Double
+    public var generationSeconds: Double
+    /// Generation stopped because the context was full, before `maxTokens`.
+    public var reachedContextLimit: Bool
+}
+
+public enum GenerationError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case emptyPrompt
+    case promptTooLong(tokens: Int, context: Int)
+
+    public var description: String {
+        switch self {
+        case .emptyPrompt:
+            return "the prompt is empty and the model adds no BOS token — give a prompt"
+        case let .promptTooLong(tokens, context):
+            return "the prompt has \(tokens) tokens but the model's context holds \(context) — shorten the prompt"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// One sequence at a time, autoregressive: the plain path behind `seedflow generate` and
+/// `seedflow score`. The batched, speculative engine builds on the same model calls.
+public final class TextGenerator {
+    public let model: TransformerModel
+    private let cache: ContiguousKVCache
+    private var probabilities: [Float]
+
+    public init(model: TransformerModel) {
+        self.model = model
+        cache = ContiguousKVCache(config: model.config)
+        probabilities = [Float](repeating: 0, count: model.config.vocabularySize)
+    }
+
+    /// Generates a continuation of `promptTokens`, passing each piece of text to `onText` as soon
+    /// as it is certain (never half a character, never the start of a stop string).
+    public func generate(promptTokens: [Int], options: GenerationOptions,
+                         onText: (String) -> Void = { _ in }) throws -> GenerationResult {
+        guard !promptTokens.isEmpty else { throw GenerationError.emptyPrompt }
+        let context = model.config.contextLength
+        guard promptTokens.count <= context else {
+            throw GenerationError.promptTooLong(tokens: promptTokens.count, context: context)
+        }
+        let tokenizer = model.tokenizer
+        let stops = tokenizer.endOfGenerationTokenIDs
+        var sampler = Sampler(options.sampling)
+        var rng = RandomStream(seed: options.sampling.seed)
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        var stopper = StopStringMatcher(stops: options.stopStrings)
+
+        let promptStart = DispatchTime.now()
+        var logits = try model.forward([ForwardInput(tokens: promptTokens, startPosition: 0,
+                                                     cache: cache.blockTable, logits: .last)])
+        let promptSeconds = seconds(since: promptStart)
+
+        let generationStart = DispatchTime.now()
+        var ids: [Int] = []
+        var position = promptTokens.count
+        // The token sampled at position p needs no cache slot itself; only feeding it does.
+        let budget = min(options.maxTokens, context - promptTokens.count + 1)
+        var finish = FinishReason.length
+        while ids.count < budget {
+            let token = probabilities.withUnsafeMutableBufferPointer { scratch in
+                sampler.sample(logits[0], scratch: scratch, using: &rng)
+            }
+            ids.append(token)
+            if stops.contains(token) {
+                finish = .eos
+                break
+            }
+            let (safe, hitStop) = stopper.feed(detokenizer.append(token))
+            if !safe.isEmpty { onText(safe) }
+            if hitStop {
+                finish = .stop
+                break
+            }
+            if ids.count == budget { break }
+            logits = try model.forward([ForwardInput(tokens: [token], startPosition: position,
+                                                     cache: cache.blockTable, logits: .last)])
+            position += 1
+        }
+        if finish != .stop {
+            let (safe, hitStop) = stopper.feed(detokenizer.finish())
+            if !safe.isEmpty { onText(safe) }
+            if hitStop { finish = .stop }
+            let rest = stopper.flush()
+            if !rest.isEmpty { onText(rest) }
+        }
+        return GenerationResult(text: stopper.text, tokenIDs: ids, finishReason: finish,
+                                promptTokenCount: promptTokens.count, promptSeconds: promptSeconds,
+                                generationSeconds: seconds(since: generationStart),
+                                reachedContextLimit: finish == .length && budget < options.maxTokens)
+    }
+
+    /// Natural-log probability of each token given the ones before it: `tokens.count - 1` values,
+    /// for tokens[1...]. One prefill pass (in context-sized windows' worth, refused beyond).
+    public func score(tokens: [Int]) throws -> [Float] {
+        guard tokens.count <= model.config.contextLength else {
+            throw GenerationError.promptTooLong(tokens: tokens.count, context: model.config.contextLength)
+        }
+        guard tokens.count > 1 else { return [] }
+        let logits = try model.forward([ForwardInput(tokens: tokens, startPosition: 0,
+                                                     cache: cache.blockTable, logits: .all)])
+        return (1..<tokens.count).map { i in
+            let row = logits[i - 1]
+            var maxLogit = -Float.infinity
+            for v in row { maxLogit = max(maxLogit, v) }
+            var sum: Double = 0
+            for v in row { sum += Double(expf(v - maxLogit)) }
+            return row[tokens[i]] - maxLogit - Float(log(sum))
+        }
+    }
+}
+
+/// Finds stop strings in streamed text and holds back any tail that could still become one.
+struct StopStringMatcher {
+    let stops: [String]
+    /// Everything accepted so far (cut before a stop string once one is found).
+    private(set) var text = ""
+    private var emitted = 0  // characters of `text` already handed out
+
+    init(stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+
+    /// Adds new text; returns what can be shown now and whether a stop string was found.
+    mutating func feed(_ piece: String) -> (String, Bool) {
+        text += piece
+        if let range = stops.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            text = String(text[..<range.lowerBound])
+            return (takeUpTo(text.count), true)
+        }
+        // Hold back the longest tail that is a proper prefix of some stop string.
+        var hold = 0
+        for stop in stops {
+            for length in stride(from: min(stop.count - 1, text.count), to: hold, by: -1)
+            where text.hasSuffix(stop.prefix(length)) {
+                hold = length
+                break
+            }
+        }
+        return (takeUpTo(text.count - hold), false)
+    }
+
+    /// Everything not yet handed out.
+    mutating func flush() -> String { takeUpTo(text.count) }
+
+    private mutating func takeUpTo(_ end: Int) -> String {
+        guard end > emitted else { return "" }
+        let start = text.index(text.startIndex, offsetBy: emitted)
+        let stop = text.index(text.startIndex, offsetBy: end)
+        emitted = end
+        return String(text[start..<stop])
+    }
+}

@@ -1,0 +1,237 @@
+/// GPT-2 style byte-level BPE (`tokenizer.ggml.model = gpt2`): text is split into words by the
+/// pre-tokenizer, each word's bytes start as one symbol per byte, and adjacent symbols are merged
+/// in the order of `tokenizer.ggml.merges` (earlier lines first) until no listed pair is left.
+public struct BPETokenizer: Tokenizer {
+    public let vocabularySize: Int
+    public let bosTokenID: Int?
+    public let eosTokenID: Int?
+    public let endOfGenerationTokenIDs: Set<Int>
+    public let addsBOS: Bool
+
+    private let tokens: [String]
+    private let kinds: [TokenKind]
+    let preTokenizer: PreTokenizer
+    /// Each token's bytes: normal tokens decoded through the byte↔unicode table, others as written.
+    private let tokenBytes: ByteStrings
+    /// Tokens by their bytes, for tokens written entirely in the byte↔unicode alphabet (the only
+    /// ones a word can spell).
+    private let byteLookup: ByteStringTable
+    /// The token of each single byte, or -1 when the vocabulary lacks it.
+    private let byteTokens: [Int32]
+    private let merges: [UInt64: Merge]
+    private let unknownTokenID: Int?
+    private let splitter: SpecialTokenSplitter
+
+    private struct Merge: Sendable {
+        let rank: Int32
+        let result: Int32
+    }
+
+    public init(file: GGUFFile) throws {
+        let meta = try VocabularyMetadata(file: file)
+        let preName = try file.string("tokenizer.ggml.pre") ?? "default"
+        guard let pre = PreTokenizer.byName[preName] else {
+            throw TokenizerError.unknownPreTokenizer(path: file.path, pre: preName, supported: PreTokenizer.supportedNames)
+        }
+        let mergeLines = try file.stringArray("tokenizer.ggml.merges") ?? []
+        try self.init(metadata: meta, preTokenizer: pre, mergeLines: mergeLines)
+    }
+
+    init(metadata meta: VocabularyMetadata, preTokenizer: PreTokenizer, mergeLines: [String]) throws {
+        tokens = meta.tokens
+        kinds = meta.kinds
+        vocabularySize = meta.tokens.count
+        bosTokenID = meta.bosTokenID
+        eosTokenID = meta.eosTokenID
+        unknownTokenID = meta.unknownTokenID
+        endOfGenerationTokenIDs = meta.endOfGenerationTokenIDs
+        addsBOS = meta.addsBOSKey ?? false
+        self.preTokenizer = preTokenizer
+        splitter = SpecialTokenSplitter(tokens: meta.tokens, kinds: meta.kinds)
+
+        var decoded = ByteStrings()
+        var spellable = ByteStrings()
+        var isSpellable: [Bool] = []
+        for (id, text) in meta.tokens.enumerated() {
+            let bytes = ByteLevel.bytes(of: text)
+            isSpellable.append(bytes != nil)
+            spellable.append(bytes ?? [])
+            switch meta.kinds[id] {
+            case .normal, .byte, .unused:
+                decoded.append(bytes ?? Array(text.utf8))
+            case .control, .userDefined, .unknown:
+                decoded.append(text.utf8)
+            }
+        }
+        tokenBytes = decoded
+        let lookup = ByteStringTable(keys: spellable, include: { isSpellable[$0] })
+        byteLookup = lookup
+        byteTokens = (0..<256).map { b in Int32(lookup.id(of: [UInt8(b)]) ?? -1) }
+
+        var merges: [UInt64: Merge] = [:]
+        merges.reserveCapacity(mergeLines.count)
+        for (rank, line) in mergeLines.enumerated() {
+            // The separator is the first space after the first character, so a part may itself be a space.
+            let scalars = Array(line.unicodeScalars)
+            guard let split = scalars.indices.dropFirst().first(where: { scalars[$0] == " " }) else {
+                throw TokenizerError.badMerge(path: meta.path, index: rank, line: line)
+            }
+            var left = String.UnicodeScalarView()
+            left.append(contentsOf: scalars[..<split])
+            var right = String.UnicodeScalarView()
+            right.append(contentsOf: scalars[(split + 1)...])
+            // A merge whose parts or result are not tokens can never produce a token; the reference
+            // (Hugging Face tokenizers) refuses such files, we skip the line.
+            guard let leftBytes = ByteLevel.bytes(of: String(left)), let rightBytes = ByteLevel.bytes(of: String(right)),
+                  let leftID = lookup.id(of: leftBytes), let rightID = lookup.id(of: rightBytes),
+                  let resultID = lookup.id(of: leftBytes + rightBytes) else { continue }
+            let key = UInt64(leftID) << 32 | UInt64(rightID)
+            if merges[key] == nil { merges[key] = Merge(rank: Int32(rank), result: Int32(resultID)) }
+        }
+        self.merges = merges
+    }
+
+    public func piece(_ id: Int) -> String {
+        tokens.indices.contains(id) ? tokens[id] : ""
+    }
+
+    public func bytes(of id: Int, includeSpecial: Bool) -> [UInt8] {
+        guard tokens.indices.contains(id) else { return [] }
+        switch kinds[id] {
+        case .control, .unknown:
+            return includeSpecial ? Array(tokenBytes[id]) : []
+        default:
+            return Array(tokenBytes[id])
+        }
+    }
+
+    public func encode(_ text: String, addBOS: Bool, parseSpecial: Bool) -> [Int] {
+        var output: [Int] = []
+        if addBOS, let bosTokenID { output.append(bosTokenID) }
+        let bytes = Array(text.utf8)
+        var scratch = MergeScratch()
+        for fragment in splitter.split(bytes, parseSpecial: parseSpecial) {
+            switch fragment {
+            case let .token(id):
+                output.append(id)
+            case let .text(range):
+                bytes.withUnsafeBufferPointer { buffer in
+                    for word in preTokenizer.words(in: bytes, range: range) {
+                        encodeWord(UnsafeBufferPointer(rebasing: buffer[word]), into: &output, scratch: &scratch)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Reusable buffers so that a long text does not allocate per word.
+    private struct MergeScratch {
+        var ids: [Int32] = []
+        var next: [Int32] = []
+        var prev: [Int32] = []
+        var queue = PriorityQueue<Candidate>()
+    }
+
+    /// A mergeable adjacent pair. The lowest rank is merged first, the leftmost among equals.
+    private struct Candidate: Comparable {
+        let rank: Int32
+        let left: Int32
+        let right: Int32
+        let leftID: Int32
+        let rightID: Int32
+        let result: Int32
+
+        static func < (a: Candidate, b: Candidate) -> Bool {
+            a.rank != b.rank ? a.rank > b.rank : a.left > b.left
+        }
+        static func == (a: Candidate, b: Candidate) -> Bool { a.rank == b.rank && a.left == b.left }
+    }
+
+    private func encodeWord(_ word: UnsafeBufferPointer<UInt8>, into output: inout [Int], scratch s: inout MergeScratch) {
+        if preTokenizer.ignoresMerges, let id = byteLookup.id(of: word) {
+            output.append(id)
+            return
+        }
+        let n = word.count
+        s.ids.removeAll(keepingCapacity: true)
+        s.next.removeAll(keepingCapacity: true)
+        s.prev.removeAll(keepingCapacity: true)
+        s.queue.removeAll()
+        for (i, b) in word.enumerated() {
+            s.ids.append(byteTokens[Int(b)])
+            s.prev.append(Int32(i - 1))
+            s.next.append(i + 1 < n ? Int32(i + 1) : -1)
+        }
+
+        func consider(_ left: Int32, _ right: Int32, _ s: inout MergeScratch) {
+            guard left >= 0, right >= 0 else { return }
+            let a = s.ids[Int(left)], b = s.ids[Int(right)]
+            guard a >= 0, b >= 0, let merge = merges[UInt64(a) << 32 | UInt64(b)] else { return }
+            s.queue.push(Candidate(rank: merge.rank, left: left, right: right, leftID: a, rightID: b, result: merge.result))
+        }
+
+        for i in 1..<max(n, 1) { consider(Int32(i - 1), Int32(i), &s) }
+        while let c = s.queue.pop() {
+            let l = Int(c.left), r = Int(c.right)
+            // Stale when either side has since been merged into something else: a merged symbol
+            // always has a different id, and a symbol merged away has id -2.
+            guard s.ids[l] == c.leftID, s.ids[r] == c.rightID else { continue }
+            s.ids[l] = c.result
+            s.ids[r] = -2
+            let after = s.next[r]
+            s.next[l] = after
+            if after >= 0 { s.prev[Int(after)] = c.left }
+            consider(s.prev[l], c.left, &s)
+            consider(c.left, after, &s)
+        }
+
+        var i: Int32 = n > 0 ? 0 : -1
+        while i >= 0 {
+            let id = s.ids[Int(i)]
+            if id >= 0 {
+                output.append(Int(id))
+            } else if let unknownTokenID {
+                // A byte the vocabulary cannot spell.
+                output.append(unknownTokenID)
+            }
+            i = s.next[Int(i)]
+        }
+    }
+}
+
+/// GPT-2's reversible byte↔unicode table: printable bytes stand for themselves, the rest are
+/// shifted to U+0100 and up, so every byte string is spelled by visible characters.
+enum ByteLevel {
+    static let scalarOfByte: [UInt32] = {
+        var table = [UInt32](repeating: 0, count: 256)
+        var shifted: UInt32 = 256
+        for b in 0..<256 {
+            if (33...126).contains(b) || (161...172).contains(b) || (174...255).contains(b) {
+                table[b] = UInt32(b)
+            } else {
+                table[b] = shifted
+                shifted += 1
+            }
+        }
+        return table
+    }()
+
+    static let byteOfScalar: [Int16] = {
+        var table = [Int16](repeating: -1, count: 324)
+        for (b, scalar) in scalarOfByte.enumerated() { table[Int(scalar)] = Int16(b) }
+        return table
+    }()
+
+    /// The bytes a token spelled in the table stands for, or nil when it uses other characters.
+    static func bytes(of text: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            let v = Int(scalar.value)
+            guard v < byteOfScalar.count, byteOfScalar[v] >= 0 else { return nil }
+            out.append(UInt8(byteOfScalar[v]))
+        }
+        return out
+    }
+}
