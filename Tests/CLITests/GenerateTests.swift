@@ -4,7 +4,6 @@ import XCTest
 final class GenerateTests: XCTestCase {
     private func generate(_ extra: [String]) throws -> Seedflow.Result {
         let result = try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt] + extra)
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         return result
     }
@@ -62,29 +61,22 @@ final class GenerateTests: XCTestCase {
         XCTAssertEqual(object["finish_reason"] as? String, "stop", "the propose answer has several lines")
     }
 
-    /// A prompt that nearly fills the 256-token context: generation must stop at the limit with
-    /// `length` and say so on stderr, whatever -n asks for.
+    /// A prompt that leaves room for 80 tokens before a propose answer the model makes about 100
+    /// tokens long: generation must stop at the context limit with `length` and say so on stderr,
+    /// whatever -n asks for.
     func testContextLimitStopsWithLength() throws {
-        let line = "10 - 4 = 6 (left: 5 6 6)\n"
-        var prompt = "Propose steps for: 4 5 6 10\n"
-        while prompt.utf8.count < 560 { prompt += line }
-        let path = try Seedflow.temporaryFile(named: "long.txt", contents: Data(prompt.utf8))
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let result = try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-f", path,
-                                       "--temp", "0", "-n", "500", "--json"])
-        try Seedflow.requireWired(result)
+        let prompt = String(repeating: "Evaluate: 4 4 10\n", count: 28) + "Propose steps for: 4 5 6 10\n"
+        let result = try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-p", prompt,
+                                       "--temp", "0", "-n", "300", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try result.jsonObject()
         let ids = try XCTUnwrap(object["token_ids"] as? [Int])
         let timings = try XCTUnwrap(object["timings"] as? [String: Any])
         let promptTokens = try XCTUnwrap(timings["prompt_tokens"] as? Int)
-        XCTAssertLessThan(promptTokens, 256)
-        XCTAssertLessThanOrEqual(promptTokens + ids.count, 257, "never past the context")
-        if object["finish_reason"] as? String == "length" {
-            XCTAssertTrue(result.stderr.contains("context"), result.stderr)
-        } else {
-            XCTAssertEqual(object["finish_reason"] as? String, "eos")
-        }
+        XCTAssertEqual(object["finish_reason"] as? String, "length")
+        // The last sampled token needs no cache slot of its own, so one more than the room left.
+        XCTAssertEqual(promptTokens + ids.count, 257)
+        XCTAssertTrue(result.stderr.contains("context length (256 tokens)"), result.stderr)
     }
 
     func testPromptLongerThanContextIsRefused() throws {
@@ -92,7 +84,6 @@ final class GenerateTests: XCTestCase {
         let path = try Seedflow.temporaryFile(named: "too-long.txt", contents: Data(prompt.utf8))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let result = try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-f", path, "--json"])
-        try Seedflow.requireWired(result)
         assertFails(result, status: 4, mentioning: ["context"])
     }
 }

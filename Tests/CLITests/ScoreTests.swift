@@ -4,7 +4,6 @@ import XCTest
 final class ScoreTests: XCTestCase {
     func testJSONLogprobsAndPerplexity() throws {
         let result = try Seedflow.run(["score", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try result.jsonObject()
         let tokens = try XCTUnwrap(object["tokens"] as? [[String: Any]])
@@ -23,7 +22,6 @@ final class ScoreTests: XCTestCase {
 
     func testTextTable() throws {
         let result = try Seedflow.run(["score", "-m", Seedflow.targetModel, "--text", "Evaluate: 4 4 10\nsure\n"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.output.contains("logprob"))
         XCTAssertTrue(result.output.contains("perplexity"))
@@ -31,7 +29,6 @@ final class ScoreTests: XCTestCase {
 
     func testNothingToScore() throws {
         let result = try Seedflow.run(["score", "-m", Seedflow.targetModel, "--text", ""])
-        try Seedflow.requireWired(result)
         assertFails(result, status: 4, mentioning: ["at least two"])
     }
 }

@@ -75,14 +75,6 @@ enum Seedflow {
                       stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
     }
 
-    /// Skips a test of a command whose engine has not landed yet (the binary says so with
-    /// status 5). TODO(cli): delete once tokenize, generate, score and bench are wired.
-    static func requireWired(_ result: Result) throws {
-        if result.status == 5 && result.stderr.contains("not available in this build yet") {
-            throw XCTSkip(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
-        }
-    }
-
     static func temporaryFile(named name: String, contents: Data) throws -> String {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("seedflow-cli-\(UUID().uuidString)-\(name)")

@@ -6,7 +6,6 @@ final class TokenizeTests: XCTestCase {
 
     func testProposePromptFromFileAsJSON() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try result.jsonObject()
         XCTAssertEqual(object["ids"] as? [Int], Self.proposeIDs)
@@ -18,7 +17,6 @@ final class TokenizeTests: XCTestCase {
 
     func testTextArgumentIsTakenAsGiven() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "Propose steps for: 4 5 6 10\n", "--json"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], Self.proposeIDs)
 
         // A backslash-n typed on the command line is two characters, not a newline.
@@ -28,13 +26,11 @@ final class TokenizeTests: XCTestCase {
 
     func testBOSOnlyWhenAsked() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json", "--bos"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], [0] + Self.proposeIDs)
     }
 
     func testControlTokensOnlyWithSpecial() throws {
         let special = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "</s>", "--json", "--special"])
-        try Seedflow.requireWired(special)
         XCTAssertEqual(try special.jsonObject()["ids"] as? [Int], [1])
         let plain = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "</s>", "--json"])
         let ids = try XCTUnwrap(try plain.jsonObject()["ids"] as? [Int])
@@ -43,7 +39,6 @@ final class TokenizeTests: XCTestCase {
 
     func testTextOutputListsIdsAndPieces() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.output.contains("311  'Propose'"), result.output)
         XCTAssertTrue(result.output.hasSuffix("9 tokens\n"), result.output)
@@ -51,7 +46,6 @@ final class TokenizeTests: XCTestCase {
 
     func testVocabularyOnlyFileTokenizes() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.gpt2Vocabulary, "Hello world", "--json"])
-        try Seedflow.requireWired(result)
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], [15496, 995])
     }

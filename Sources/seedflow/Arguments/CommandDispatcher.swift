@@ -26,7 +26,7 @@ struct CommandDispatcher {
             return 2
         } catch {
             StandardStreams.error("\(toolName): \(Self.message(for: error))\n")
-            return (error as? CLIError)?.exitCode ?? 1
+            return CLIError.exitStatus(for: error)
         }
     }
 

@@ -92,15 +92,10 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try InputFiles.checkModelExists(modelPath)
         let prompt = try source.read()
-        #if SEEDFLOW_GENERATOR_API
         let model = try TransformerModel(path: modelPath, threads: threads)
         let tokenizer = model.tokenizer
+        // An empty prompt or one longer than the context is refused by the generator (GenerationError).
         let promptTokens = tokenizer.encode(prompt, addBOS: tokenizer.addsBOS, parseSpecial: false)
-        guard !promptTokens.isEmpty else { throw CLIError.emptyPrompt }
-        guard promptTokens.count <= model.config.contextLength else {
-            throw CLIError.inputTooLong(what: "prompt", tokens: promptTokens.count,
-                                        contextLength: model.config.contextLength)
-        }
 
         var lastText = ""
         let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling, stopStrings: stopStrings)
@@ -117,14 +112,8 @@ struct GenerateCommand: ParsableCommand {
             StandardStreams.error("\n")
         }
         StandardStreams.error(statusLines(result, contextLength: model.config.contextLength))
-        #else
-        // TODO(cli): remove once TransformerModel.tokenizer and TextGenerator land on main.
-        _ = prompt
-        throw CLIError.notAvailableYet(feature: "generate")
-        #endif
     }
 
-    #if SEEDFLOW_GENERATOR_API
     static func json(_ result: GenerationResult) -> JSONValue {
         .object([
             ("text", .string(result.text)),
@@ -155,5 +144,4 @@ struct GenerateCommand: ParsableCommand {
         }
         return out
     }
-    #endif
 }

@@ -47,7 +47,6 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         try InputFiles.checkModelExists(modelPath)
         let text = try source.read()
-        #if SEEDFLOW_GENERATOR_API
         let model = try TransformerModel(path: modelPath, threads: threads)
         let tokenizer = model.tokenizer
         let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)
@@ -78,10 +77,5 @@ struct ScoreCommand: ParsableCommand {
                           scored.count, mean, perplexity)
             StandardStreams.output(out)
         }
-        #else
-        // TODO(cli): remove once TransformerModel.tokenizer and TextGenerator.score land on main.
-        _ = text
-        throw CLIError.notAvailableYet(feature: "score")
-        #endif
     }
 }

@@ -47,7 +47,6 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         try InputFiles.checkModelExists(modelPath)
         let text = try source.read()
-        #if SEEDFLOW_TOKENIZER_API
         let tokenizer = try loadTokenizer(from: GGUFFile(path: modelPath))
         let ids = tokenizer.encode(text, addBOS: addBOS, parseSpecial: parseSpecial)
         let pieces = ids.map(tokenizer.piece)
@@ -67,10 +66,5 @@ struct TokenizeCommand: ParsableCommand {
             out += "\(ids.count) token\(ids.count == 1 ? "" : "s")\n"
             StandardStreams.output(out)
         }
-        #else
-        // TODO(cli): remove once loadTokenizer(from:) lands on main.
-        _ = text
-        throw CLIError.notAvailableYet(feature: "tokenize")
-        #endif
     }
 }

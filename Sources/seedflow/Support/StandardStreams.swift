@@ -8,22 +8,22 @@ import Darwin
 /// as it decodes, and a reader on the other end of a pipe should see it then, not at exit.
 enum StandardStreams {
     static func output(_ text: String) {
-        write(text, to: STDOUT_FILENO)
+        writeAll(text, to: STDOUT_FILENO)
     }
 
     static func error(_ text: String) {
-        write(text, to: STDERR_FILENO)
+        writeAll(text, to: STDERR_FILENO)
     }
 
     /// Whether stdout is a terminal (then a status line on stderr must start on a fresh line).
     static var outputIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
 
-    private static func write(_ text: String, to descriptor: Int32) {
+    private static func writeAll(_ text: String, to descriptor: Int32) {
         var text = text
         text.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
-                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     return  // A closed pipe or full disk: nothing useful left to do with the text.
