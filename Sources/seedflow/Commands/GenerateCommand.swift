@@ -107,8 +107,9 @@ struct GenerateCommand: ParsableCommand {
 
         if json {
             StandardStreams.output(Self.json(result).serialized() + "\n")
-        } else if StandardStreams.outputIsTerminal && !lastText.isEmpty && !lastText.hasSuffix("\n") {
-            // Keep the status lines below from running on after the completion in a terminal.
+        } else if !lastText.isEmpty && !lastText.hasSuffix("\n") {
+            // Where stdout and stderr share a terminal or a log, keep the status lines from running
+            // on after the completion; the newline goes to stderr, so stdout stays exact.
             StandardStreams.error("\n")
         }
         StandardStreams.error(statusLines(result, contextLength: model.config.contextLength))

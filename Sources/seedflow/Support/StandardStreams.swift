@@ -15,9 +15,6 @@ enum StandardStreams {
         writeAll(text, to: STDERR_FILENO)
     }
 
-    /// Whether stdout is a terminal (then a status line on stderr must start on a fresh line).
-    static var outputIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
-
     private static func writeAll(_ text: String, to descriptor: Int32) {
         var text = text
         text.withUTF8 { bytes in
