@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "SeedModel", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "SeedEngine", dependencies: ["SeedModel"]),
         .executableTarget(name: "seedflow", dependencies: ["SeedEngine"]),
-        .testTarget(name: "SeedModelTests", dependencies: ["SeedModel"],
+        .testTarget(name: "SeedModelTests", dependencies: ["SeedModel", "CKernels"],
                     resources: [.copy("Resources")]),
         .testTarget(name: "SeedEngineTests", dependencies: ["SeedEngine"]),
         .testTarget(name: "CLITests", dependencies: ["SeedModel"]),

@@ -135,7 +135,12 @@ GEMM_SMALL_AVX512(8)
 
 static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1,
                                   const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    // Inputs beyond eight go in groups of eight; none at all must write nothing (the switch
+    // below would otherwise send n_x = 0 to the eight-input body).
+    for (; nx > 8; nx -= 8, x += 8 * ldx, y += 8 * ldy)
+        gemm_f16_small_avx512_8(w, cols, r0, r1, x, ldx, y, ldy);
     switch (nx) {
+    case 0: break;
     case 1: gemm_f16_small_avx512_1(w, cols, r0, r1, x, ldx, y, ldy); break;
     case 2: gemm_f16_small_avx512_2(w, cols, r0, r1, x, ldx, y, ldy); break;
     case 3: gemm_f16_small_avx512_3(w, cols, r0, r1, x, ldx, y, ldy); break;
@@ -143,7 +148,7 @@ static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, siz
     case 5: gemm_f16_small_avx512_5(w, cols, r0, r1, x, ldx, y, ldy); break;
     case 6: gemm_f16_small_avx512_6(w, cols, r0, r1, x, ldx, y, ldy); break;
     case 7: gemm_f16_small_avx512_7(w, cols, r0, r1, x, ldx, y, ldy); break;
-    default: gemm_f16_small_avx512_8(w, cols, r0, r1, x, ldx, y, ldy); break;
+    case 8: gemm_f16_small_avx512_8(w, cols, r0, r1, x, ldx, y, ldy); break;
     }
 }
 
@@ -238,14 +243,29 @@ static int detect_isa(void) {
     return ISA_PORTABLE;
 }
 
+static int isa_cached = -1;
+
 static int isa(void) {
-    static int cached = -1;
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    int v = __atomic_load_n(&isa_cached, __ATOMIC_RELAXED);
     if (v < 0) {
         v = detect_isa();
-        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+        __atomic_store_n(&isa_cached, v, __ATOMIC_RELAXED);
     }
     return v;
+}
+
+int sf_kernel_force_isa(const char *name) {
+    int v;
+    if (!name) v = detect_isa();
+    else if (strcmp(name, "avx512") == 0) v = ISA_AVX512;
+    else if (strcmp(name, "avx2") == 0) v = ISA_AVX2;
+    else if (strcmp(name, "portable") == 0) v = ISA_PORTABLE;
+    else return 0;
+    // Each level's instructions are a subset of the next one's, so anything up to what the
+    // processor supports can run.
+    if (v > detect_isa()) return 0;
+    __atomic_store_n(&isa_cached, v, __ATOMIC_RELAXED);
+    return 1;
 }
 
 const char *sf_kernel_isa(void) {

@@ -14,6 +14,10 @@ extern "C" {
 
 /// Name of the instruction set the kernels dispatched to ("avx512", "avx2", "portable").
 const char *sf_kernel_isa(void);
+/// Makes the kernels use the named body ("avx512", "avx2", "portable"), or the detected one
+/// again for NULL, so that tests can check every body on one machine. Returns 0, changing
+/// nothing, for an unknown name or one this processor cannot run. Not for use while kernels run.
+int sf_kernel_force_isa(const char *name);
 
 /// dst[i] = (float)src[i] for IEEE half-precision src.
 void sf_f16_to_f32(const uint16_t *src, float *dst, size_t n);
@@ -27,8 +31,8 @@ void sf_gemv_f16(const uint16_t *w, size_t cols, size_t row_begin, size_t row_en
 void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
                  const float *x, float *y);
 
-/// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x (n_x ≤ 8), r in [row_begin, row_end).
-/// Reads each weight row once for all n_x inputs: the product for a few rows at once (batched
+/// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end); n_x = 0 writes nothing.
+/// Reads each weight row once for up to 8 inputs: the product for a few rows at once (batched
 /// decode, speculative verification) costs nearly what one row costs when weights dominate.
 /// ldx / ldy are the row strides of X and Y in floats.
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,

@@ -61,7 +61,7 @@ public struct BatchBenchmark {
                         next[i] = Sampler.argmax(logits.last(of: i))
                     }
                 }
-                let elapsed = seconds(since: start)
+                let elapsed = elapsedSeconds(since: start)
                 for id in ids { pool.release(id) }
                 if repetition > 0 { samples.append(Double(n * decodeTokens) / elapsed) }  // the first is warm-up
             }

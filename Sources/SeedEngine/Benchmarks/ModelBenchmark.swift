@@ -26,7 +26,7 @@ public struct ModelBenchmark {
         func prefill() throws -> Double {
             let start = DispatchTime.now()
             _ = try model.forward([ForwardInput(tokens: prompt, startPosition: 0, cache: cache.blockTable, logits: .last)])
-            return Double(promptTokens) / seconds(since: start)
+            return Double(promptTokens) / elapsedSeconds(since: start)
         }
         func decode() throws -> Double {
             var token = 0
@@ -36,7 +36,7 @@ public struct ModelBenchmark {
                                                              cache: cache.blockTable, logits: .last)])
                 token = Sampler.argmax(logits[0])
             }
-            return Double(decodeTokens) / seconds(since: start)
+            return Double(decodeTokens) / elapsedSeconds(since: start)
         }
         // One untimed round first: page in the weights, grow the workspace, wake the threads.
         _ = try prefill()
@@ -52,10 +52,6 @@ public struct ModelBenchmark {
                                     decodeTokensPerSecond: median(decodeSamples),
                                     prefillSamples: prefillSamples, decodeSamples: decodeSamples)
     }
-}
-
-func seconds(since start: DispatchTime) -> Double {
-    Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
 }
 
 public func median(_ values: [Double]) -> Double {

@@ -84,7 +84,7 @@ public final class TextGenerator {
         let promptStart = DispatchTime.now()
         var logits = try model.forward([ForwardInput(tokens: promptTokens, startPosition: 0,
                                                      cache: cache.blockTable, logits: .last)])
-        let promptSeconds = seconds(since: promptStart)
+        let promptSeconds = elapsedSeconds(since: promptStart)
 
         let generationStart = DispatchTime.now()
         var ids: [Int] = []
@@ -121,7 +121,7 @@ public final class TextGenerator {
         }
         return GenerationResult(text: stopper.text, tokenIDs: ids, finishReason: finish,
                                 promptTokenCount: promptTokens.count, promptSeconds: promptSeconds,
-                                generationSeconds: seconds(since: generationStart),
+                                generationSeconds: elapsedSeconds(since: generationStart),
                                 reachedContextLimit: finish == .length && budget < options.maxTokens)
     }
 

@@ -203,6 +203,11 @@ public final class KVPool: @unchecked Sendable {
             release(old)
             seq.blocks[start / b] = fresh
             metrics.copiesOnWrite += 1
+        } else if start % b != 0, isIndexed[Int(seq.blocks[start / b])] {
+            // A full block trimmed into (see `trim`) is still in the prefix index under its old
+            // tokens. Its slots are about to be overwritten, so it must leave the index now, or a
+            // later prompt would reuse the new data as the old prefix's.
+            unindex(seq.blocks[start / b])
         }
         while seq.blocks.count < blocksNeeded(tokens: end) {
             seq.blocks.append(takeBlock())
@@ -246,12 +251,10 @@ public final class KVPool: @unchecked Sendable {
         }
         seq.tokens.removeLast(seq.tokens.count - count)
         seq.computed = min(seq.computed, count)
-        // A block that will be written again must leave the prefix index unless others hold it
-        // (then the next append copies it instead).
-        if count % layout.blockTokens != 0, let last = seq.blocks.last,
-           isIndexed[Int(last)], refCount[Int(last)] == 1 {
-            unindex(last)
-        }
+        // A full block trimmed into keeps its prefix-index entry: its data is still that of its
+        // tokens until someone writes to it, and `append` (the only writer) copies it or unindexes
+        // it first. Unindexing here was not enough: a block shared at trim time stayed indexed and
+        // was rewritten in place once the other holders released it.
         syncTable(seq)
     }
 

@@ -199,7 +199,7 @@ struct GGUFParser {
         var keys: [String] = []
         keys.reserveCapacity(Int(kvCount))
         for _ in 0..<Int(kvCount) {
-            let key = try readString("a metadata key")
+            let key = try readString("a metadata key", maxLength: Self.maxNameLength)
             let rawType: UInt32 = try read("the type of '\(key)'")
             guard let type = GGUFValueType(rawValue: rawType) else {
                 throw GGUFError.badValueType(path: path, key: key, type: rawType)
@@ -221,7 +221,7 @@ struct GGUFParser {
         raw.reserveCapacity(Int(tensorCount))
         var seen = Set<String>()
         for _ in 0..<Int(tensorCount) {
-            let name = try readString("a tensor name")
+            let name = try readString("a tensor name", maxLength: Self.maxNameLength)
             guard seen.insert(name).inserted else { throw GGUFError.duplicateTensor(path: path, tensor: name) }
             let nDims: UInt32 = try read("the dimension count of '\(name)'")
             guard nDims >= 1, nDims <= 4 else {
@@ -292,10 +292,15 @@ struct GGUFParser {
         return T(littleEndian: v)
     }
 
-    private mutating func readString(_ what: @autoclosure () -> String) throws -> String {
+    /// GGUF limits keys to 65535 bytes (and ggml tensor names to 64); past that, a length is
+    /// corruption, and taking it at face value would put megabytes of tensor data into the
+    /// key or name that the next error message quotes.
+    static let maxNameLength: UInt64 = 65535
+
+    private mutating func readString(_ what: @autoclosure () -> String, maxLength: UInt64 = 1 << 40) throws -> String {
         let length: UInt64 = try read(what())
-        guard length <= UInt64(bytes.count - offset) else {
-            if length > 1 << 40 {
+        guard length <= UInt64(bytes.count - offset), length <= maxLength else {
+            if length > maxLength {
                 throw GGUFError.absurdCount(path: path, what: "string length of \(what())", count: length)
             }
             throw GGUFError.truncated(path: path, offset: bytes.count, reading: what())

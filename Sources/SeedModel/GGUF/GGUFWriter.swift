@@ -44,12 +44,17 @@ public struct GGUFWriter: Sendable {
     }
 
     public func encoded() -> [UInt8] {
+        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
         var out: [UInt8] = []
         out.append(contentsOf: [0x47, 0x47, 0x55, 0x46])  // "GGUF"
         append(UInt32(3), to: &out)
         append(UInt64(tensors.count), to: &out)
         var allMeta = metadata
-        if alignment != 32, !allMeta.contains(where: { $0.key == "general.alignment" }) {
+        // The reader lays tensors out by `general.alignment` and the padding below uses
+        // `alignment`: a key copied from another file's metadata must not contradict it.
+        if let i = allMeta.firstIndex(where: { $0.key == "general.alignment" }) {
+            allMeta[i].value = .uint32(UInt32(alignment))
+        } else if alignment != 32 {
             allMeta.append(("general.alignment", .uint32(UInt32(alignment))))
         }
         append(UInt64(allMeta.count), to: &out)

@@ -49,8 +49,14 @@ public enum TensorEncoding {
             for v in values { put16(Float16(v).bitPattern) }
         case .bf16:
             for v in values {
-                // Round to nearest even on the dropped 16 bits.
                 let bits = v.bitPattern
+                guard !v.isNaN else {
+                    // Rounding a NaN's payload could carry into the exponent (giving infinity) or
+                    // wrap the sign (giving zero); truncate it and keep it a quiet NaN instead.
+                    put16(UInt16(truncatingIfNeeded: bits >> 16) | 0x0040)
+                    continue
+                }
+                // Round to nearest even on the dropped 16 bits.
                 let rounded = bits &+ 0x7fff &+ ((bits >> 16) & 1)
                 put16(UInt16(truncatingIfNeeded: rounded >> 16))
             }
@@ -59,10 +65,21 @@ public enum TensorEncoding {
             for block in stride(from: 0, to: values.count, by: 32) {
                 let chunk = values[block..<block + 32]
                 let amax = chunk.map(abs).max() ?? 0
-                let d = amax / 127
-                let inv = d > 0 ? 1 / d : 0
-                put16(Float16(d).bitPattern)
-                for v in chunk { out.append(UInt8(bitPattern: Int8((v * inv).rounded()))) }
+                // Decoding multiplies by the stored f16 scale, so quantize with that same scale,
+                // rounded up to cover amax: every value then lands within half a step and needs
+                // no more than ±127. (Quantizing with the exact amax/127 instead, as ggml does,
+                // lets the f16 rounding of the scale add up to 127 × its error on top.)
+                var d = Float16(min(amax / 127, Float(Float16.greatestFiniteMagnitude)))
+                if Float(d) * 127 < amax, d < .greatestFiniteMagnitude { d = d.nextUp }
+                let scale = Float(d)
+                let inv = scale > 0 ? 1 / scale : 0
+                put16(d.bitPattern)
+                for v in chunk {
+                    // Clamped so Int8() cannot trap: on rounding at exactly ±127 steps, or on
+                    // infinite or NaN input, which Q8_0 cannot represent anyway.
+                    let q = max(-127, min(127, (v * inv).rounded()))
+                    out.append(UInt8(bitPattern: Int8(q)))
+                }
             }
         default:
             preconditionFailure("encode: \(type) is not supported by the writer")

@@ -1,0 +1,462 @@
+import Foundation
+import SeedModel
+
+/// Finishes a whole set of generation requests as fast as the target model's exact distribution
+/// allows.
+///
+/// Every round: requests are admitted first come, first served while the KV budget holds them;
+/// free draft instances go to the oldest requests without one; each draft model proposes up to
+/// k tokens for all its requests together (one batched pass per drafted position); then the
+/// target verifies every active request — pending tokens plus drafts — in one batched forward
+/// pass. Accepted tokens commit, both caches trim the rejected tail, and finished requests hand
+/// their draft instance on. A request without a draft still advances one token per round in the
+/// same pass, so nothing starves. `autoregressive` is the same loop with k = 0; `sequential` and
+/// `speculative` admit one request at a time.
+///
+/// A class because it owns the KV pools and the models' workspaces; one `generate` at a time.
+public final class Engine {
+    public let target: TransformerModel
+    public let drafts: [DraftModel]
+    public let configuration: EngineConfiguration
+    public let targetPool: KVPool
+    public let draftPools: [KVPool]
+    /// Counts of the last `generate` call.
+    public private(set) var statistics = EngineStatistics()
+
+    private var targetCost = PassCostModel()
+    private var draftCosts: [PassCostModel]
+    /// Running acceptance rate per draft model (prior 0.7 until measured).
+    private var acceptance: [Double]
+    private var calibrated = false
+    /// Called after every round with the requests still running (tests check cache contents).
+    var roundObserver: (([RequestState]) -> Void)?
+
+    public init(target: TransformerModel, drafts: [DraftModel] = [], configuration: EngineConfiguration) throws {
+        if configuration.strategy.usesDrafts && drafts.isEmpty {
+            throw EngineError.noDraftModel(configuration.strategy)
+        }
+        guard configuration.draftTokens >= 0, configuration.draftTokens <= 32 else {
+            throw EngineError.badOption("draft tokens must be between 0 and 32, got \(configuration.draftTokens)")
+        }
+        guard configuration.blockTokens >= 1, configuration.blockTokens <= 1024 else {
+            throw EngineError.badOption("KV block size must be between 1 and 1024 tokens, got \(configuration.blockTokens)")
+        }
+        for draft in drafts {
+            try Self.checkVocabulary(target: target, draft: draft)
+        }
+        self.target = target
+        self.drafts = drafts
+        self.configuration = configuration
+        let budget = configuration.kvMemoryBytes ?? Self.defaultKVBudget(target: target)
+        targetPool = KVPool(config: target.config, memoryBytes: budget, blockTokens: configuration.blockTokens)
+        // Drafts get the same number of token slots as the target (their tokens are cheaper).
+        let slots = targetPool.blockCount * configuration.blockTokens
+        draftPools = drafts.map { d in
+            let perToken = KVLayout(config: d.model.config, blockTokens: configuration.blockTokens).bytesPerToken
+            return KVPool(config: d.model.config, memoryBytes: slots * perToken, blockTokens: configuration.blockTokens)
+        }
+        draftCosts = drafts.map { _ in PassCostModel() }
+        acceptance = drafts.map { _ in 0.7 }
+    }
+
+    /// A quarter of physical memory, but no more than 256 full-context sequences need.
+    public static func defaultKVBudget(target: TransformerModel) -> Int {
+        let perToken = KVLayout(config: target.config, blockTokens: 16).bytesPerToken
+        let wanted = 256 * target.config.contextLength * perToken
+        let quarter = Int(ProcessInfo.processInfo.physicalMemory / 4)
+        return max(16 * perToken, min(quarter, wanted))
+    }
+
+    /// Target and draft must give the same ids the same strings; sizes may differ by padding.
+    static func checkVocabulary(target: TransformerModel, draft: DraftModel) throws {
+        let t = target.tokenizer, d = draft.model.tokenizer
+        if abs(t.vocabularySize - d.vocabularySize) > 128 {
+            throw EngineError.vocabularyMismatch(draft: draft.name,
+                detail: "vocabulary sizes \(d.vocabularySize) and \(t.vocabularySize) differ by more than 128")
+        }
+        for id in 0..<min(t.vocabularySize, d.vocabularySize) where t.piece(id) != d.piece(id) {
+            throw EngineError.vocabularyMismatch(draft: draft.name,
+                detail: "token \(id) is '\(d.piece(id))' in the draft but '\(t.piece(id))' in the target")
+        }
+    }
+
+    // MARK: running
+
+    /// Runs every request to completion and returns the completions in request order.
+    /// `onCompletion` is called as each one finishes (in finishing order).
+    public func generate(_ requests: [GenerationRequest],
+                         onCompletion: (Completion) -> Void = { _ in }) throws -> [Completion] {
+        let start = DispatchTime.now()
+        let k = configuration.strategy.usesDrafts ? configuration.draftTokens : 0
+        for request in requests { try validate(request, draftTokens: k) }
+        if configuration.strategy == .auto && !calibrated {
+            try calibrate()
+        }
+        statistics = EngineStatistics()
+        statistics.drafts = drafts.map { EngineStatistics.Draft(name: $0.name) }
+        statistics.requests = requests.count
+
+        var results = [Completion?](repeating: nil, count: requests.count)
+        var waiting = requests.indices.reversed().map { $0 }  // a stack: the next request is last
+        var active: [RequestState] = []
+        var freeInstances = drafts.map(\.instances)
+        let vocabulary = target.config.vocabularySize
+        var scratch = [Float](repeating: 0, count: vocabulary)
+
+        func finish(_ r: RequestState) {
+            if let seq = r.targetSequence { targetPool.release(seq) }
+            if let (m, seq) = r.draft {
+                draftPools[m].release(seq)
+                freeInstances[m] += 1
+            }
+            r.statistics.seconds = elapsedSeconds(since: start)
+            let completion = r.completion()
+            results[r.index] = completion
+            onCompletion(completion)
+        }
+
+        var round = 0
+        while !waiting.isEmpty || !active.isEmpty {
+            defer { round += 1 }
+            // Admission, first come first served, while the budget holds the request's worst case.
+            let maxActive = configuration.strategy.isSequential ? 1 : Int.max
+            while let next = waiting.last, active.count < maxActive,
+                  fits(requests[next], pool: targetPool, model: target, active: active.map { ($0.targetSequence, $0.targetReservation) }) {
+                waiting.removeLast()
+                if requests[next].maxTokens == 0 {
+                    finish(RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
+                                        maxDraftTokens: 0, contextLength: target.config.contextLength))
+                    continue
+                }
+                let r = RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
+                                     maxDraftTokens: k, contextLength: target.config.contextLength)
+                let (seq, reused) = targetPool.startSequence(prompt: r.tokens)
+                r.targetSequence = seq
+                r.targetCount = reused
+                r.targetReservation = reservation(for: r.request, pool: targetPool, draftTokens: k, context: target.config.contextLength)
+                r.statistics.promptTokensReused = reused
+                r.statistics.admittedRound = round
+                active.append(r)
+            }
+            // Validation guarantees a lone request fits the empty pool, so an empty batch here
+            // means only zero-token requests were admitted.
+            if active.isEmpty { continue }
+
+            // Draft instances, oldest request first.
+            if configuration.strategy.usesDrafts {
+                for r in active where r.draft == nil {
+                    guard let m = freeInstances.indices.first(where: { m in
+                        freeInstances[m] > 0 && fits(r.request, pool: draftPools[m], model: drafts[m].model,
+                            active: active.filter { $0.draft?.model == m }.map { ($0.draft?.sequence, $0.draftReservation) })
+                    }) else { break }
+                    freeInstances[m] -= 1
+                    let (seq, reused) = draftPools[m].startSequence(prompt: r.tokens)
+                    r.draft = (m, seq)
+                    r.statistics.draftAssignedRound = round
+                    r.draftCount = reused
+                    r.draftReservation = reservation(for: r.request, pool: draftPools[m], draftTokens: k,
+                                                     context: drafts[m].model.config.contextLength)
+                }
+            }
+
+            chooseDraftTokens(active, maxDraftTokens: k)
+            try draftPhase(active)
+            try verifyPhase(active, scratch: &scratch)
+
+            var stillActive: [RequestState] = []
+            for r in active {
+                if r.finishReason != nil { finish(r) } else { stillActive.append(r) }
+            }
+            active = stillActive
+            roundObserver?(active)
+        }
+        statistics.totalSeconds = elapsedSeconds(since: start)
+        return results.map { $0! }
+    }
+
+    // MARK: admission
+
+    private func validate(_ request: GenerationRequest, draftTokens: Int) throws {
+        let context = target.config.contextLength
+        if request.promptTokens.isEmpty { throw EngineError.emptyPrompt(tag: request.tag) }
+        if request.promptTokens.count > context {
+            throw EngineError.promptTooLong(tag: request.tag, tokens: request.promptTokens.count, context: context)
+        }
+        if request.maxTokens < 0 { throw EngineError.badOption("request \(request.tag): max tokens must not be negative") }
+        let need = reservation(for: request, pool: targetPool, draftTokens: draftTokens, context: context)
+        if need > targetPool.blockCount {
+            let tokens = need * targetPool.layout.blockTokens
+            throw EngineError.requestTooLarge(tag: request.tag, tokens: tokens,
+                                              bytesNeeded: need * targetPool.layout.blockFloats * 4, poolBytes: targetPool.bytes)
+        }
+    }
+
+    /// Blocks a request may come to hold: its longest possible sequence plus a copied block.
+    private func reservation(for request: GenerationRequest, pool: KVPool, draftTokens: Int, context: Int) -> Int {
+        let longest = min(context, request.promptTokens.count + request.maxTokens + draftTokens + 1)
+        return pool.blocksNeeded(tokens: longest) + 1
+    }
+
+    /// Whether the pool can take `request` on top of what the active requests may still grow by.
+    private func fits(_ request: GenerationRequest, pool: KVPool, model: TransformerModel,
+                      active: [(SequenceID?, Int)]) -> Bool {
+        var promised = 0
+        for (seq, reserved) in active {
+            guard let seq, let count = try? pool.tokenCount(seq) else { continue }
+            promised += max(0, reserved - pool.blocksNeeded(tokens: count))
+        }
+        let k = configuration.strategy.usesDrafts ? configuration.draftTokens : 0
+        let need = reservation(for: request, pool: pool, draftTokens: k, context: model.config.contextLength)
+        return pool.freeBlocks - promised >= need
+    }
+
+    // MARK: rounds
+
+    /// Sets each request's k for this round.
+    private func chooseDraftTokens(_ active: [RequestState], maxDraftTokens: Int) {
+        let context = target.config.contextLength
+        var k = maxDraftTokens
+        if configuration.strategy == .auto {
+            k = bestDraftTokens(active, maxDraftTokens: maxDraftTokens)
+        }
+        for r in active {
+            // Never draft past the context: the pending token and k drafts must all fit.
+            let room = context - r.tokens.count
+            r.k = r.draft == nil ? 0 : max(0, min(k, room, r.remainingBudget - 1))
+        }
+    }
+
+    /// `auto`: the k that maximises expected tokens per second for this round, from the
+    /// measured pass costs and each draft model's running acceptance rate.
+    private func bestDraftTokens(_ active: [RequestState], maxDraftTokens: Int) -> Int {
+        var best = 0
+        var bestRate = 0.0
+        let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
+        for k in 0...maxDraftTokens {
+            var expected = 0.0
+            var verifyTokens = pending
+            var draftTime = 0.0
+            var perModel = [Int](repeating: 0, count: drafts.count)
+            for r in active {
+                if let (m, _) = r.draft, k > 0 {
+                    let a = acceptance[m]
+                    expected += a >= 0.999 ? Double(k + 1) : (1 - pow(a, Double(k + 1))) / (1 - a)
+                    verifyTokens += k
+                    perModel[m] += 1
+                } else {
+                    expected += 1
+                }
+            }
+            for (m, n) in perModel.enumerated() where n > 0 {
+                draftTime += Double(k) * draftCosts[m].cost(tokens: n)
+            }
+            let rate = expected / (draftTime + targetCost.cost(tokens: verifyTokens))
+            if rate > bestRate {
+                bestRate = rate
+                best = k
+            }
+        }
+        return best
+    }
+
+    private func calibrate() throws {
+        let limit = min(512, target.config.contextLength * 4)
+        try targetCost.calibrate(model: target, pool: targetPool, maxTokens: limit)
+        for (m, d) in drafts.enumerated() {
+            try draftCosts[m].calibrate(model: d.model, pool: draftPools[m], maxTokens: min(128, limit))
+        }
+        calibrated = true
+    }
+
+    /// Each draft model proposes k tokens for all its requests: k batched passes, the first also
+    /// catching the draft cache up with tokens committed since its last round.
+    private func draftPhase(_ active: [RequestState]) throws {
+        for (m, draft) in drafts.enumerated() {
+            let pool = draftPools[m]
+            let members = active.filter { $0.draft?.model == m && $0.k > 0 }
+            guard let steps = members.map(\.k).max() else { continue }
+            let phaseStart = DispatchTime.now()
+            for r in members { r.drafts.removeAll(keepingCapacity: true) }
+            var inputs: [ForwardInput] = []
+            var stepMembers: [RequestState] = []
+            for step in 0..<steps {
+                inputs.removeAll(keepingCapacity: true)
+                stepMembers.removeAll(keepingCapacity: true)
+                for r in members where r.k > step {
+                    let (_, seq) = r.draft!
+                    let tokens = step == 0 ? Array(r.tokens[r.draftCount...]) : [r.drafts[step - 1]]
+                    let position = step == 0 ? r.draftCount : r.tokens.count + step - 1
+                    let table = try pool.append(seq, tokens: tokens)
+                    inputs.append(ForwardInput(tokens: tokens, startPosition: position, cache: table, logits: .last))
+                    stepMembers.append(r)
+                }
+                let passStart = DispatchTime.now()
+                let logits = try draft.model.forward(inputs)
+                draftCosts[m].record(tokens: inputs.reduce(0) { $0 + $1.tokens.count }, seconds: elapsedSeconds(since: passStart))
+                for (i, r) in stepMembers.enumerated() {
+                    try pool.commit(r.draft!.sequence)
+                    r.draftCount = inputs[i].startPosition + inputs[i].tokens.count
+                    r.drafts.append(r.proposeDraftToken(logits.last(of: i), step: step))
+                }
+            }
+            statistics.draftSeconds += elapsedSeconds(since: phaseStart)
+        }
+    }
+
+    /// One batched target pass over every active request: its pending tokens and its drafts.
+    private func verifyPhase(_ active: [RequestState], scratch: inout [Float]) throws {
+        let phaseStart = DispatchTime.now()
+        var inputs: [ForwardInput] = []
+        inputs.reserveCapacity(active.count)
+        for r in active {
+            if r.k == 0 { r.drafts.removeAll(keepingCapacity: true) }
+            let tokens = Array(r.tokens[r.targetCount...]) + r.drafts
+            let table = try targetPool.append(r.targetSequence!, tokens: tokens)
+            inputs.append(ForwardInput(tokens: tokens, startPosition: r.targetCount, cache: table, logits: .tail(r.drafts.count + 1)))
+        }
+        let logits = try target.forward(inputs)
+        let passTokens = inputs.reduce(0) { $0 + $1.tokens.count }
+        targetCost.record(tokens: passTokens, seconds: elapsedSeconds(since: phaseStart))
+        statistics.verifySeconds += elapsedSeconds(since: phaseStart)
+        statistics.targetPasses += 1
+        statistics.targetTokens += passTokens
+        statistics.batchSizeSum += active.count
+        statistics.maxBatchSize = max(statistics.maxBatchSize, active.count)
+
+        for (i, r) in active.enumerated() {
+            try targetPool.commit(r.targetSequence!)
+            let firstRow = logits.firstRow[i]
+            let outcome = scratch.withUnsafeMutableBufferPointer { buffer in
+                r.verify(targetLogits: { logits[firstRow + $0] }, scratch: buffer)
+            }
+            let committedBefore = r.tokens.count
+            r.statistics.targetPasses += 1
+            if let (m, _) = r.draft, !r.drafts.isEmpty {
+                statistics.drafts[m].draftedTokens += r.drafts.count
+                statistics.drafts[m].acceptedTokens += outcome.accepted
+                statistics.drafts[m].verifications += 1
+                statistics.draftTokensChosenSum += r.drafts.count
+                statistics.draftingRequestRounds += 1
+                let observed = Double(outcome.accepted) / Double(r.drafts.count)
+                acceptance[m] = 0.9 * acceptance[m] + 0.1 * observed
+                r.statistics.draftedTokens += r.drafts.count
+                r.statistics.acceptedTokens += outcome.accepted
+            }
+            let generatedBefore = r.generated.count
+            r.commit(Array(r.drafts[0..<outcome.accepted]) + [outcome.next])
+            statistics.generatedTokens += r.generated.count - generatedBefore
+            if r.finishReason != nil { continue }
+            // The target holds committed tokens up to (not including) the newest one.
+            let keep = committedBefore + outcome.accepted
+            try targetPool.trim(r.targetSequence!, to: keep)
+            r.targetCount = keep
+            if let (m, seq) = r.draft, r.draftCount > keep {
+                try draftPools[m].trim(seq, to: keep)
+                r.draftCount = keep
+            }
+        }
+    }
+}
+
+/// One request while it runs: its committed tokens, where each model's cache stands, its own
+/// random stream and samplers, and what has been decoded of it.
+final class RequestState {
+    let index: Int
+    let request: GenerationRequest
+    let promptCount: Int
+    let contextLength: Int
+    /// Prompt plus generated tokens.
+    var tokens: [Int]
+    var generated: [Int] = []
+    var targetSequence: SequenceID?
+    /// Tokens of `tokens` whose keys and values the target cache holds (the newest never is).
+    var targetCount = 0
+    var targetReservation = 0
+    var draft: (model: Int, sequence: SequenceID)?
+    var draftCount = 0
+    var draftReservation = 0
+    /// Draft tokens this round, their number, and the draft's distributions (k × vocabulary).
+    var k = 0
+    var drafts: [Int] = []
+    private var draftDistributions: [Float]
+    private var sampler: Sampler
+    private var draftSampler: Sampler
+    private var rng: RandomStream
+    private var detokenizer: StreamingDetokenizer
+    private var stopper: StopStringMatcher
+    private let endTokens: Set<Int>
+    private let vocabulary: Int
+    var finishReason: FinishReason?
+    var statistics = CompletionStatistics()
+
+    init(index: Int, request: GenerationRequest, tokenizer: any Tokenizer, vocabulary: Int, maxDraftTokens: Int, contextLength: Int) {
+        self.index = index
+        self.request = request
+        self.contextLength = contextLength
+        self.vocabulary = vocabulary
+        promptCount = request.promptTokens.count
+        tokens = request.promptTokens
+        sampler = Sampler(request.sampling)
+        draftSampler = Sampler(request.sampling)
+        rng = RandomStream(seed: request.sampling.seed, tag: request.tag)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        stopper = StopStringMatcher(stops: request.stopStrings)
+        endTokens = tokenizer.endOfGenerationTokenIDs
+        draftDistributions = request.sampling.isGreedy ? [] : [Float](repeating: 0, count: maxDraftTokens * vocabulary)
+        statistics.promptTokens = promptCount
+        if request.maxTokens == 0 { finishReason = .length }
+    }
+
+    /// Tokens this request may still generate.
+    var remainingBudget: Int { request.maxTokens - generated.count }
+
+    /// Samples the draft token for position `step` from the draft's logits, keeping q.
+    func proposeDraftToken(_ logits: UnsafeBufferPointer<Float>, step: Int) -> Int {
+        if request.sampling.isGreedy { return Sampler.argmax(logits) }
+        return draftDistributions.withUnsafeMutableBufferPointer { all in
+            let row = UnsafeMutableBufferPointer(rebasing: all[(step * vocabulary)..<((step + 1) * vocabulary)])
+            draftSampler.distribution(logits, into: row)
+            return Sampler.draw(UnsafeBufferPointer(row), using: &rng)
+        }
+    }
+
+    func verify(targetLogits: (Int) -> UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>) -> SpeculativeVerifier.Outcome {
+        draftDistributions.withUnsafeBufferPointer { q in
+            SpeculativeVerifier.verify(drafts: drafts, draftDistributions: q.baseAddress ?? UnsafePointer(scratch.baseAddress!),
+                                       targetLogits: targetLogits, sampler: &sampler, rng: &rng, scratch: scratch)
+        }
+    }
+
+    /// Appends newly decided tokens in order, stopping at the first that ends the request.
+    func commit(_ newTokens: [Int]) {
+        for token in newTokens {
+            tokens.append(token)
+            generated.append(token)
+            if endTokens.contains(token) {
+                finishReason = .eos
+                break
+            }
+            let (_, hitStop) = stopper.feed(detokenizer.append(token))
+            if hitStop {
+                finishReason = .stop
+                break
+            }
+            // A sequence of exactly `contextLength` tokens cannot be extended: the pending token
+            // would need position contextLength.
+            if generated.count >= request.maxTokens || tokens.count > contextLength {
+                finishReason = .length
+                break
+            }
+        }
+        statistics.generatedTokens = generated.count
+    }
+
+    func completion() -> Completion {
+        if finishReason != .stop {
+            let (_, hitStop) = stopper.feed(detokenizer.finish())
+            if hitStop { finishReason = .stop }
+        }
+        return Completion(tag: request.tag, text: stopper.text, tokenIDs: generated,
+                          finishReason: finishReason ?? .length, statistics: statistics)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import SeedModel
+
+/// One completion to compute: a prompt, how to sample, where to stop, and a tag that names it in
+/// results and seeds its random stream.
+public struct GenerationRequest: Sendable {
+    public var tag: String
+    public var promptTokens: [Int]
+    public var sampling: SamplingParameters
+    public var maxTokens: Int
+    /// Text that ends the completion (cut before it). End-of-generation tokens always end it.
+    public var stopStrings: [String]
+
+    public init(tag: String, promptTokens: [Int], sampling: SamplingParameters = .greedy,
+                maxTokens: Int, stopStrings: [String] = []) {
+        self.tag = tag
+        self.promptTokens = promptTokens
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopStrings = stopStrings
+    }
+}
+
+/// What one request produced, with its own statistics.
+public struct Completion: Sendable {
+    public var tag: String
+    public var text: String
+    /// Generated ids; an end-of-generation token is included when it ended the text.
+    public var tokenIDs: [Int]
+    public var finishReason: FinishReason
+    public var statistics: CompletionStatistics
+}
+
+public struct CompletionStatistics: Sendable, Codable, Equatable {
+    public var promptTokens = 0
+    /// Prompt tokens whose keys and values came from the prefix cache.
+    public var promptTokensReused = 0
+    public var generatedTokens = 0
+    public var draftedTokens = 0
+    public var acceptedTokens = 0
+    /// Target passes this request took part in.
+    public var targetPasses = 0
+    /// From the call to `generate` until this request finished.
+    public var seconds = 0.0
+    /// The round in which the request was admitted, and in which it got a draft instance
+    /// (nil: never). First come, first served means both follow request order.
+    public var admittedRound = 0
+    public var draftAssignedRound: Int?
+}
+
+/// How the engine schedules a set of requests. All run on the same engine so they compare honestly.
+public enum DecodingStrategy: String, CaseIterable, Codable, Sendable {
+    /// Every active request advances one token per step, all in one batched target pass.
+    case autoregressive
+    /// The SeeD paper's baseline: one request after another, plain decoding.
+    case sequential
+    /// The paper's second baseline: one request after another, classic two-model speculative decoding.
+    case speculative
+    /// SeeD: drafts proposed in parallel by the draft pool, verified together in one batched pass.
+    case seed
+    /// SeeD with the number of draft tokens chosen each round from measured costs (0: no drafting).
+    case auto
+
+    public var usesDrafts: Bool { self == .speculative || self == .seed || self == .auto }
+    /// Strategies that run one request at a time.
+    public var isSequential: Bool { self == .sequential || self == .speculative }
+}
+
+/// A draft model of the pool and how many requests it may serve at once.
+public struct DraftModel: @unchecked Sendable {
+    public var model: TransformerModel
+    public var instances: Int
+    public var name: String
+
+    public init(model: TransformerModel, instances: Int = 1, name: String? = nil) {
+        self.model = model
+        self.instances = max(1, instances)
+        self.name = name ?? model.file.path.split(separator: "/").last.map(String.init) ?? model.file.path
+    }
+}
+
+public struct EngineConfiguration: Sendable {
+    public var strategy: DecodingStrategy
+    /// Tokens each draft proposes per round (`auto`: the most it may choose).
+    public var draftTokens: Int
+    /// KV cache budget of the target model in bytes (drafts get theirs in proportion to their
+    /// size). nil: a default sized to the machine and the model.
+    public var kvMemoryBytes: Int?
+    public var blockTokens: Int
+
+    public init(strategy: DecodingStrategy = .autoregressive, draftTokens: Int = 4,
+                kvMemoryBytes: Int? = nil, blockTokens: Int = 16) {
+        self.strategy = strategy
+        self.draftTokens = draftTokens
+        self.kvMemoryBytes = kvMemoryBytes
+        self.blockTokens = blockTokens
+    }
+}
+
+public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case noDraftModel(DecodingStrategy)
+    case emptyPrompt(tag: String)
+    case promptTooLong(tag: String, tokens: Int, context: Int)
+    case requestTooLarge(tag: String, tokens: Int, bytesNeeded: Int, poolBytes: Int)
+    case vocabularyMismatch(draft: String, detail: String)
+    case badOption(String)
+
+    public var description: String {
+        switch self {
+        case let .noDraftModel(strategy):
+            return "strategy '\(strategy.rawValue)' needs a draft model — add --draft MODEL (or drafts: in the workflow), or use --strategy autoregressive"
+        case let .emptyPrompt(tag):
+            return "request \(tag): the prompt is empty"
+        case let .promptTooLong(tag, tokens, context):
+            return "request \(tag): the prompt has \(tokens) tokens but the model's context holds \(context) — shorten the prompt"
+        case let .requestTooLarge(tag, tokens, bytesNeeded, poolBytes):
+            return "request \(tag): \(tokens) tokens need \(formatBytes(bytesNeeded)) of KV cache but the budget is \(formatBytes(poolBytes)) — raise it with --kv-memory (workflow: models.kv_cache.memory)"
+        case let .vocabularyMismatch(draft, detail):
+            return "draft \(draft) cannot draft for this target: \(detail) — target and drafts must share one tokenizer"
+        case let .badOption(message):
+            return message
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

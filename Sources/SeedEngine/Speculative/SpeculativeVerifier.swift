@@ -1,0 +1,56 @@
+/// Speculative sampling (Leviathan et al. 2023; Chen et al. 2023): accept draft token dᵢ with
+/// probability min(1, p(dᵢ)/q(dᵢ)); at the first rejection draw from normalize(max(0, p − q));
+/// when all k are accepted draw a bonus token from the target's next distribution. p and q are
+/// the target's and the draft's distributions after the same warping, so the committed tokens
+/// follow the target's warped distribution exactly. Under greedy sampling both are one-hot and
+/// this reduces to "accept while the target's argmax agrees".
+struct SpeculativeVerifier {
+    /// The outcome of verifying one request's drafts: how many were accepted, and the token
+    /// that follows them (the correction at the first rejection, or the bonus).
+    struct Outcome {
+        var accepted: Int
+        var next: Int
+    }
+
+    /// - Parameters:
+    ///   - drafts: the k proposed tokens.
+    ///   - draftDistributions: k rows of the draft's warped distribution (unused when greedy).
+    ///   - targetLogits: k + 1 rows of target logits; row i follows the i-th draft.
+    ///   - scratch: room for one distribution (vocabulary size floats).
+    static func verify(drafts: [Int], draftDistributions: UnsafePointer<Float>, targetLogits: (Int) -> UnsafeBufferPointer<Float>,
+                       sampler: inout Sampler, rng: inout RandomStream, scratch: UnsafeMutableBufferPointer<Float>) -> Outcome {
+        let k = drafts.count
+        if sampler.parameters.isGreedy {
+            for i in 0..<k {
+                let best = Sampler.argmax(targetLogits(i))
+                if best != drafts[i] { return Outcome(accepted: i, next: best) }
+            }
+            return Outcome(accepted: k, next: Sampler.argmax(targetLogits(k)))
+        }
+        let vocabulary = scratch.count
+        for i in 0..<k {
+            sampler.distribution(targetLogits(i), into: scratch)
+            let q = draftDistributions + i * vocabulary
+            let d = drafts[i]
+            let pd = scratch[d], qd = q[d]
+            // u < p/q, written without the division (q > 0: d was drawn from q).
+            if rng.nextUnit() * qd < pd { continue }
+            var total: Float = 0
+            for j in 0..<vocabulary {
+                let r = max(0, scratch[j] - q[j])
+                scratch[j] = r
+                total += r
+            }
+            if total <= 0 {
+                // p ≤ q everywhere means p == q: the residual is empty and p itself is right.
+                sampler.distribution(targetLogits(i), into: scratch)
+                total = 1
+            }
+            let inverse = 1 / total
+            for j in 0..<vocabulary { scratch[j] *= inverse }
+            return Outcome(accepted: i, next: Sampler.draw(UnsafeBufferPointer(scratch), using: &rng))
+        }
+        sampler.distribution(targetLogits(k), into: scratch)
+        return Outcome(accepted: k, next: Sampler.draw(UnsafeBufferPointer(scratch), using: &rng))
+    }
+}
