@@ -5,7 +5,6 @@ import Darwin
 #endif
 
 let dispatcher = CommandDispatcher(
-    toolName: "seedflow",
     abstract: "Run GGUF language models on the CPU: inspect, tokenize, generate, score and benchmark.",
     version: Version.current,
     commands: [

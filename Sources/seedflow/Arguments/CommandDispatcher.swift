@@ -4,13 +4,13 @@ import Foundation
 /// turns every failure into a message on stderr and an exit status. Nothing here writes to stdout
 /// except help and version text, so a failed command leaves stdout empty.
 struct CommandDispatcher {
-    let toolName: String
     let abstract: String
     let version: String
     let commands: [CommandEntry]
 
     /// Runs the command line and returns the process exit status.
     func run(_ arguments: [String]) -> Int32 {
+        let toolName = HelpFormatter.toolName
         do {
             try dispatch(arguments)
             return 0
@@ -18,9 +18,9 @@ struct CommandDispatcher {
             var message = "\(toolName): \(error.message)\n"
             if let (configuration, path) = resolve(path: error.commandPath) {
                 message += "Usage: \(HelpFormatter.usageLine(configuration, path: path))\n"
-                message += "See '\((["seedflow"] + path).joined(separator: " ")) --help'.\n"
+                message += "See '\(([toolName] + path).joined(separator: " ")) --help'.\n"
             } else {
-                message += "Usage: \(rootUsage)\nSee 'seedflow --help'.\n"
+                message += "Usage: \(rootUsage)\nSee '\(toolName) --help'.\n"
             }
             StandardStreams.error(message)
             return 2
@@ -35,7 +35,7 @@ struct CommandDispatcher {
         (error as? any LocalizedError)?.errorDescription ?? String(describing: error)
     }
 
-    private var rootUsage: String { "seedflow <command> [options]" }
+    private var rootUsage: String { "\(HelpFormatter.toolName) <command> [options]" }
 
     private func dispatch(_ arguments: [String]) throws {
         guard let first = arguments.first else {
@@ -46,7 +46,7 @@ struct CommandDispatcher {
             StandardStreams.output(rootHelp)
             return
         case "--version":
-            StandardStreams.output("\(toolName) \(version)\n")
+            StandardStreams.output("\(HelpFormatter.toolName) \(version)\n")
             return
         case "help":
             try printHelp(for: Array(arguments.dropFirst()))

@@ -1,10 +1,12 @@
 /// Renders a command's help from its configuration: overview, usage, arguments, options with
 /// their defaults, and examples — enough to use the command without reading the README.
 enum HelpFormatter {
+    /// The name the tool is invoked by, in every usage line and message.
+    static let toolName = "seedflow"
     static let helpOption = OptionSpec("help", short: "h", help: "Show this help.")
 
     static func usageLine(_ configuration: CommandConfiguration, path: [String]) -> String {
-        let command = (["seedflow"] + path).joined(separator: " ")
+        let command = ([toolName] + path).joined(separator: " ")
         if let usage = configuration.usage { return "\(command) \(usage)" }
         var parts = [command]
         if !configuration.options.isEmpty { parts.append("[options]") }
@@ -36,7 +38,7 @@ enum HelpFormatter {
         if !subcommands.isEmpty {
             out += "\nSUBCOMMANDS:\n"
             out += table(subcommands.map { ($0.name, $0.abstract) })
-            out += "\n  See 'seedflow \((path + ["<subcommand>"]).joined(separator: " ")) --help' for details.\n"
+            out += "\n  See '\(toolName) \((path + ["<subcommand>"]).joined(separator: " ")) --help' for details.\n"
         }
         if !configuration.examples.isEmpty {
             out += "\nEXAMPLES:\n"
