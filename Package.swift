@@ -17,10 +17,12 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "SeedModel", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "SeedEngine", dependencies: ["SeedModel"]),
-        .executableTarget(name: "seedflow", dependencies: ["SeedEngine"]),
+        .target(name: "SeedFlow", dependencies: ["SeedEngine"]),
+        .executableTarget(name: "seedflow", dependencies: ["SeedEngine", "SeedFlow"]),
         .testTarget(name: "SeedModelTests", dependencies: ["SeedModel", "CKernels"],
                     resources: [.copy("Resources")]),
         .testTarget(name: "SeedEngineTests", dependencies: ["SeedEngine"]),
         .testTarget(name: "CLITests", dependencies: ["SeedModel"]),
+        .testTarget(name: "SeedFlowTests", dependencies: ["SeedFlow"]),
     ]
 )

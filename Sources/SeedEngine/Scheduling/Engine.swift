@@ -25,8 +25,9 @@ public final class Engine {
 
     private var targetCost = PassCostModel()
     private var draftCosts: [PassCostModel]
-    /// Running acceptance rate per draft model (prior 0.7 until measured).
+    /// Running per-token acceptance rate per draft model, from decayed counts (prior 0.7).
     private var acceptance: [Double]
+    private var acceptanceEvidence: [(accepted: Double, trials: Double)]
     private var calibrated = false
     /// Called after every round with the requests still running (tests check cache contents).
     var roundObserver: (([RequestState]) -> Void)?
@@ -57,6 +58,7 @@ public final class Engine {
         }
         draftCosts = drafts.map { _ in PassCostModel() }
         acceptance = drafts.map { _ in 0.7 }
+        acceptanceEvidence = drafts.map { _ in (accepted: 7.0, trials: 10.0) }
     }
 
     /// A quarter of physical memory, but no more than 256 full-context sequences need.
@@ -337,8 +339,12 @@ public final class Engine {
                 statistics.drafts[m].verifications += 1
                 statistics.draftTokensChosenSum += r.drafts.count
                 statistics.draftingRequestRounds += 1
-                let observed = Double(outcome.accepted) / Double(r.drafts.count)
-                acceptance[m] = 0.9 * acceptance[m] + 0.1 * observed
+                // Per-token acceptance: j accepted then one rejection (or none when all k passed).
+                // accepted/drafted would count the tokens after a rejection as failures too.
+                let trials = outcome.accepted + (outcome.accepted < r.drafts.count ? 1 : 0)
+                acceptanceEvidence[m].accepted = 0.98 * acceptanceEvidence[m].accepted + Double(outcome.accepted)
+                acceptanceEvidence[m].trials = 0.98 * acceptanceEvidence[m].trials + Double(trials)
+                acceptance[m] = acceptanceEvidence[m].accepted / acceptanceEvidence[m].trials
                 r.statistics.draftedTokens += r.drafts.count
                 r.statistics.acceptedTokens += outcome.accepted
             }

@@ -1,0 +1,160 @@
+import Foundation
+import SeedModel
+
+/// Strategies compared on tree-of-thoughts workloads built from the demo prompt formats:
+/// `paper`, the SeeD paper's setting (3 thought generations, then 3 evaluations, at a time), and
+/// `level`, one whole Game-of-24 tree level (5 proposals, then 3 value samples for each of 40
+/// children). Each row is the median of `repetitions` runs.
+public struct SpeculativeBenchmarkResult: Sendable, Codable {
+    public struct Row: Sendable, Codable {
+        public var workload: String
+        public var strategy: String
+        /// Draft tokens per round: the fixed k, the mean k `auto` chose, 0 without drafting.
+        public var draftTokens: Double
+        public var wallSeconds: Double
+        public var tokensPerSecond: Double
+        /// Accepted / drafted draft tokens; nil for rows that do not draft.
+        public var acceptance: Double?
+        public var generatedTokens: Int
+        public var targetPasses: Int
+        /// Wall time divided by the `sequential` row's of the same workload.
+        public var speedupOverSequential: Double
+        public var draftSeconds: Double
+        public var verifySeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case workload, strategy
+            case draftTokens = "draft_tokens"
+            case wallSeconds = "wall_s"
+            case tokensPerSecond = "tokens_per_s"
+            case acceptance
+            case generatedTokens = "generated_tokens"
+            case targetPasses = "target_passes"
+            case speedupOverSequential = "speedup_over_sequential"
+            case draftSeconds = "draft_s"
+            case verifySeconds = "verify_s"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(workload, forKey: .workload)
+            try c.encode(strategy, forKey: .strategy)
+            try c.encode(draftTokens, forKey: .draftTokens)
+            try c.encode(wallSeconds, forKey: .wallSeconds)
+            try c.encode(tokensPerSecond, forKey: .tokensPerSecond)
+            try c.encode(acceptance, forKey: .acceptance)  // null, not absent, for rows that do not draft
+            try c.encode(generatedTokens, forKey: .generatedTokens)
+            try c.encode(targetPasses, forKey: .targetPasses)
+            try c.encode(speedupOverSequential, forKey: .speedupOverSequential)
+            try c.encode(draftSeconds, forKey: .draftSeconds)
+            try c.encode(verifySeconds, forKey: .verifySeconds)
+        }
+    }
+    public var rows: [Row]
+}
+
+public struct SpeculativeBenchmark {
+    /// One batch of requests that the workload hands to the engine at once.
+    public typealias Stage = [GenerationRequest]
+
+    public struct Workload: Sendable {
+        public var name: String
+        public var stages: [Stage]
+    }
+
+    /// The strategies and k values of the comparison, in table order.
+    public static let plan: [(DecodingStrategy, Int)] = [
+        (.sequential, 0), (.speculative, 4), (.seed, 2), (.seed, 4), (.seed, 6), (.autoregressive, 0), (.auto, 6),
+    ]
+
+    public static func workloads(tokenizer: any Tokenizer, puzzles: [[Int]], temperature: Float = 0.7, seed: UInt64 = 42) -> [Workload] {
+        let sampling = SamplingParameters(temperature: temperature, seed: seed)
+        func propose(_ state: [Int], tag: String) -> GenerationRequest {
+            GenerationRequest(tag: tag, promptTokens: tokenizer.encode("Propose steps for: \(render(state))\n"),
+                              sampling: sampling, maxTokens: 160)
+        }
+        func value(_ state: [Int], tag: String) -> GenerationRequest {
+            GenerationRequest(tag: tag, promptTokens: tokenizer.encode("Evaluate: \(render(state))\n"),
+                              sampling: sampling, maxTokens: 64)
+        }
+        // paper: per puzzle, 3 proposals at a time, then 3 evaluations at a time.
+        var paper: [Stage] = []
+        for (p, puzzle) in puzzles.prefix(4).enumerated() {
+            paper.append((0..<3).map { propose(puzzle, tag: "paper-\(p)-propose-\($0)") })
+            let child = children(of: puzzle).first ?? puzzle
+            paper.append((0..<3).map { value(child, tag: "paper-\(p)-value-\($0)") })
+        }
+        // level: 5 frontier states proposed together, then 40 children × 3 value samples together.
+        let frontier = Array(puzzles.prefix(5))
+        let proposals = frontier.enumerated().map { propose($1, tag: "level-propose-\($0)") }
+        var values: [GenerationRequest] = []
+        for (p, state) in frontier.enumerated() {
+            for (c, child) in children(of: state).prefix(8).enumerated() {
+                for s in 0..<3 { values.append(value(child, tag: "level-value-\(p)-\(c)-\(s)")) }
+            }
+        }
+        return [Workload(name: "paper", stages: paper), Workload(name: "level", stages: [proposals, values])]
+    }
+
+    /// Game-of-24 children of a state: every distinct result of combining two of its numbers
+    /// (whole, non-negative results only, as the demo models were trained), in a fixed order.
+    public static func children(of state: [Int]) -> [[Int]] {
+        var out: [[Int]] = []
+        for i in 0..<state.count {
+            for j in 0..<state.count where i != j {
+                let a = state[i], b = state[j]
+                var results = [a + b, a * b]
+                if a >= b { results.append(a - b) }
+                if b > 0, a % b == 0 { results.append(a / b) }
+                let rest = state.enumerated().filter { $0.offset != i && $0.offset != j }.map(\.element)
+                for r in results {
+                    let child = (rest + [r]).sorted()
+                    if !out.contains(child) { out.append(child) }
+                }
+            }
+        }
+        return out
+    }
+
+    static func render(_ state: [Int]) -> String { state.map(String.init).joined(separator: " ") }
+
+    public static func run(target: TransformerModel, drafts: [DraftModel], workloads: [Workload], repetitions: Int = 5,
+                           progress: (String) -> Void = { _ in }) throws -> SpeculativeBenchmarkResult {
+        var rows: [SpeculativeBenchmarkResult.Row] = []
+        for workload in workloads {
+            var sequentialWall = 0.0
+            for (strategy, k) in plan {
+                let engine = try Engine(target: target, drafts: drafts,
+                                        configuration: EngineConfiguration(strategy: strategy, draftTokens: k))
+                var walls: [Double] = []
+                var runs: [EngineStatistics] = []
+                for _ in 0..<max(1, repetitions) {
+                    var total = EngineStatistics()
+                    let start = DispatchTime.now()
+                    for stage in workload.stages {
+                        _ = try engine.generate(stage)
+                        total.merge(engine.statistics)
+                    }
+                    walls.append(elapsedSeconds(since: start))
+                    runs.append(total)
+                }
+                // The statistics of the median run.
+                let order = walls.indices.sorted { walls[$0] < walls[$1] }
+                let mid = order[order.count / 2]
+                let stats = runs[mid]
+                let wall = walls[mid]
+                if strategy == .sequential { sequentialWall = wall }
+                let drafting = strategy.usesDrafts
+                rows.append(.init(workload: workload.name, strategy: strategy.rawValue,
+                                  draftTokens: strategy == .auto ? stats.meanDraftTokens : Double(k),
+                                  wallSeconds: wall, tokensPerSecond: Double(stats.generatedTokens) / wall,
+                                  acceptance: drafting ? stats.acceptanceRate : nil,
+                                  generatedTokens: stats.generatedTokens, targetPasses: stats.targetPasses,
+                                  speedupOverSequential: sequentialWall > 0 ? sequentialWall / wall : 1,
+                                  draftSeconds: stats.draftSeconds, verifySeconds: stats.verifySeconds))
+                progress("\(workload.name) \(strategy.rawValue) k=\(k): \(String(format: "%.2f", wall)) s")
+            }
+        }
+        return SpeculativeBenchmarkResult(rows: rows)
+    }
+}

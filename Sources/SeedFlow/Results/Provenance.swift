@@ -1,0 +1,72 @@
+import Foundation
+
+/// Where a result came from: content hashes of the workflow and every prompt file it used, the
+/// model files (hashed, or size and modification time when hashing would be slow), and the git
+/// commit of the workflow's repository with a dirty flag. Two runs with equal provenance ran the
+/// same thing.
+public struct Provenance: Codable, Sendable, Equatable {
+    public struct ModelFile: Codable, Sendable, Equatable {
+        public var path: String
+        public var sha256: String?
+        public var bytes: Int
+        /// Seconds since 1970; recorded when the file is too large to hash quickly.
+        public var modified: Double?
+    }
+    public struct Git: Codable, Sendable, Equatable {
+        public var commit: String
+        public var dirty: Bool
+    }
+
+    public var workflowSHA256: String
+    /// Prompt file path (as written in the workflow) → SHA-256 of its bytes.
+    public var prompts: [String: String]
+    public var models: [ModelFile]
+    public var git: Git?
+
+    enum CodingKeys: String, CodingKey {
+        case workflowSHA256 = "workflow_sha256", prompts, models, git
+    }
+
+    /// Files up to this size are hashed; larger model files are identified by size and mtime.
+    public static let hashLimit = 64 << 20
+
+    public init(workflowFile: String, promptFiles: [String: String], modelFiles: [String]) throws {
+        workflowSHA256 = SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: workflowFile)))
+        var prompts: [String: String] = [:]
+        for (name, path) in promptFiles {
+            prompts[name] = SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: path)))
+        }
+        self.prompts = prompts
+        models = try modelFiles.map { path in
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+            if size <= Self.hashLimit {
+                return ModelFile(path: path, sha256: SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: path))), bytes: size)
+            }
+            let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970
+            return ModelFile(path: path, sha256: nil, bytes: size, modified: modified)
+        }
+        git = Self.gitState(of: URL(fileURLWithPath: workflowFile).deletingLastPathComponent().path)
+    }
+
+    /// The commit and dirty flag of the repository holding `directory`, or nil outside one.
+    static func gitState(of directory: String) -> Git? {
+        guard let commit = run(["git", "-C", directory, "rev-parse", "HEAD"]) else { return nil }
+        let status = run(["git", "-C", directory, "status", "--porcelain", "--untracked-files=no"]) ?? ""
+        return Git(commit: commit, dirty: !status.isEmpty)
+    }
+
+    private static func run(_ arguments: [String]) -> String? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Two runs side by side, the way a prompt change is A/B-tested: solved counts, tokens, wall
+/// time and acceptance, and the inputs that one run solved and the other did not.
+public struct RunComparison: Codable, Sendable {
+    public struct Summary: Codable, Sendable {
+        public var path: String
+        public var inputs: Int
+        public var solved: Int
+        public var generatedTokens: Int
+        public var wallSeconds: Double
+        public var acceptance: Double?
+        public var tokensPerTargetPass: Double?
+        public var workflowSHA256: String?
+
+        init(path: String, records: [RunRecord]) {
+            self.path = path
+            inputs = records.count
+            solved = records.filter(\.solved).count
+            generatedTokens = records.reduce(0) { $0 + $1.statistics.generatedTokens }
+            wallSeconds = records.reduce(0) { $0 + $1.statistics.wallSeconds }
+            let drafted = records.reduce(0) { $0 + $1.statistics.draftedTokens }
+            let accepted = records.reduce(0) { $0 + $1.statistics.acceptedTokens }
+            acceptance = drafted == 0 ? nil : Double(accepted) / Double(drafted)
+            let passes = records.reduce(0) { $0 + $1.statistics.targetPasses }
+            tokensPerTargetPass = passes == 0 ? nil : Double(generatedTokens) / Double(passes)
+            let hashes = Set(records.compactMap { $0.provenance?.workflowSHA256 })
+            workflowSHA256 = hashes.count == 1 ? hashes.first : nil
+        }
+    }
+
+    public var a: Summary
+    public var b: Summary
+    /// Inputs solved by A but not by B, and the other way round (inputs both ran).
+    public var onlyA: [String]
+    public var onlyB: [String]
+    /// Inputs present in one file only.
+    public var unmatched: Int
+
+    public init(pathA: String, pathB: String) throws {
+        let recordsA = try ResultsFile.read(path: pathA)
+        let recordsB = try ResultsFile.read(path: pathB)
+        a = Summary(path: pathA, records: recordsA)
+        b = Summary(path: pathB, records: recordsB)
+        let solvedA = Dictionary(recordsA.map { ($0.input, $0.solved) }, uniquingKeysWith: { $0 || $1 })
+        let solvedB = Dictionary(recordsB.map { ($0.input, $0.solved) }, uniquingKeysWith: { $0 || $1 })
+        let common = Set(solvedA.keys).intersection(solvedB.keys)
+        onlyA = common.filter { solvedA[$0] == true && solvedB[$0] == false }.sorted()
+        onlyB = common.filter { solvedB[$0] == true && solvedA[$0] == false }.sorted()
+        unmatched = solvedA.count + solvedB.count - 2 * common.count
+    }
+
+    /// A readable table.
+    public func render() -> String {
+        func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
+        func num(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "—" }
+        let rows: [(String, String, String)] = [
+            ("inputs", "\(a.inputs)", "\(b.inputs)"),
+            ("solved", "\(a.solved)", "\(b.solved)"),
+            ("generated tokens", "\(a.generatedTokens)", "\(b.generatedTokens)"),
+            ("wall time (s)", String(format: "%.1f", a.wallSeconds), String(format: "%.1f", b.wallSeconds)),
+            ("acceptance", pct(a.acceptance), pct(b.acceptance)),
+            ("tokens / target pass", num(a.tokensPerTargetPass), num(b.tokensPerTargetPass)),
+            ("workflow sha256", String((a.workflowSHA256 ?? "mixed").prefix(12)), String((b.workflowSHA256 ?? "mixed").prefix(12))),
+        ]
+        let w0 = max(20, rows.map(\.0.count).max() ?? 0)
+        let w1 = max(12, a.path.count, rows.map(\.1.count).max() ?? 0)
+        func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+        var out = "\(pad("", w0))  \(pad("A: " + a.path, w1))  B: \(b.path)\n"
+        for (name, x, y) in rows { out += "\(pad(name, w0))  \(pad(x, w1))  \(y)\n" }
+        out += "\nsolved by A only (\(onlyA.count)): \(onlyA.isEmpty ? "none" : onlyA.joined(separator: "; "))\n"
+        out += "solved by B only (\(onlyB.count)): \(onlyB.isEmpty ? "none" : onlyB.joined(separator: "; "))\n"
+        if unmatched > 0 { out += "inputs in only one of the files: \(unmatched)\n" }
+        return out
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// One line of a results file: everything known about one input's search.
+public struct RunRecord: Codable, Sendable, Equatable {
+    /// Position of the input in the inputs file (0-based) and the input itself.
+    public var index: Int
+    public var input: String
+    public var answer: String?
+    /// Whether the finish step's check passed (false when the search found nothing).
+    public var solved: Bool
+    /// The thoughts from the root to the chosen leaf.
+    public var bestPath: [String]
+    public var tree: [TreeNodeRecord]
+    public var statistics: RunStatistics
+    public var strategy: String
+    public var seed: UInt64
+    public var provenance: Provenance?
+    /// Why the search ended without an answer, when it did (e.g. "no state reached the goal").
+    public var note: String?
+
+    enum CodingKeys: String, CodingKey {
+        case index, input, answer, solved
+        case bestPath = "best_path"
+        case tree, statistics, strategy, seed, provenance, note
+    }
+
+    public init(index: Int, input: String, answer: String?, solved: Bool, bestPath: [String], tree: [TreeNodeRecord],
+                statistics: RunStatistics, strategy: String, seed: UInt64, provenance: Provenance?, note: String? = nil) {
+        self.index = index
+        self.input = input
+        self.answer = answer
+        self.solved = solved
+        self.bestPath = bestPath
+        self.tree = tree
+        self.statistics = statistics
+        self.strategy = strategy
+        self.seed = seed
+        self.provenance = provenance
+        self.note = note
+    }
+}
+
+/// A node of the search tree as recorded: the thought that led to it, its state, every value
+/// sample and the value they sum to.
+public struct TreeNodeRecord: Codable, Sendable, Equatable {
+    public var id: Int
+    public var parent: Int?
+    public var depth: Int
+    public var thought: String
+    public var state: String
+    public var samples: [String]
+    public var value: Double?
+    /// Kept by the selection step (survived to the next level).
+    public var selected: Bool
+
+    public init(id: Int, parent: Int?, depth: Int, thought: String, state: String, samples: [String] = [],
+                value: Double? = nil, selected: Bool = false) {
+        self.id = id
+        self.parent = parent
+        self.depth = depth
+        self.thought = thought
+        self.state = state
+        self.samples = samples
+        self.value = value
+        self.selected = selected
+    }
+}
+
+public struct RunStatistics: Codable, Sendable, Equatable {
+    public var generatedTokens = 0
+    public var promptTokens = 0
+    public var modelCalls = 0
+    public var targetPasses = 0
+    public var draftedTokens = 0
+    public var acceptedTokens = 0
+    public var wallSeconds = 0.0
+
+    public init() {}
+
+    public var acceptance: Double? { draftedTokens == 0 ? nil : Double(acceptedTokens) / Double(draftedTokens) }
+
+    enum CodingKeys: String, CodingKey {
+        case generatedTokens = "generated_tokens", promptTokens = "prompt_tokens", modelCalls = "model_calls"
+        case targetPasses = "target_passes", draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens"
+        case wallSeconds = "wall_s"
+    }
+}
