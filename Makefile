@@ -1,0 +1,49 @@
+# seedflow — `make demo` to see it run, `make test` to check it.
+# Both install the system libraries first when they are missing (libyaml, OpenBLAS, pkg-config).
+
+SWIFT        ?= swift
+APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
+DEMO_MODEL   := models/seedflow-demo-target.gguf
+DEMO_PROMPT  := prompts/demo/propose.txt
+SEEDFLOW     := .build/release/seedflow
+
+.PHONY: all build test demo deps clean
+
+all: build
+
+# Instant when the libraries are there: pkg-config answers from its own files.
+deps:
+	@if pkg-config --exists openblas yaml-0.1 2>/dev/null; then exit 0; fi; \
+	echo "Installing system packages: $(APT_PACKAGES)"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else \
+	  echo "seedflow needs $(APT_PACKAGES), and this user can neither install them nor use sudo."; \
+	  echo "Run as root:  apt-get update && apt-get install -y $(APT_PACKAGES)"; \
+	  exit 1; \
+	fi; \
+	if ! { $$SUDO apt-get update && $$SUDO apt-get install -y $(APT_PACKAGES); }; then \
+	  echo "Installing failed. Run:  sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)"; \
+	  exit 1; \
+	fi; \
+	pkg-config --exists openblas yaml-0.1 || { echo "pkg-config still finds no openblas or yaml-0.1"; exit 1; }
+
+build: deps
+	$(SWIFT) build -c release
+
+# Release: the numeric tests are far too slow in a debug build. -enable-testing lets the tests
+# reach internal symbols of a release build. The CLI tests run the seedflow binary this builds.
+test: deps
+	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
+	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
+
+# Until the workflow runner exists, the demo is one greedy completion of a demo prompt.
+demo: build
+	$(SEEDFLOW) inspect $(DEMO_MODEL)
+	@echo
+	@echo "\$$ seedflow generate -m $(DEMO_MODEL) -f $(DEMO_PROMPT) --temp 0"
+	@cat $(DEMO_PROMPT)
+	@$(SEEDFLOW) generate -m $(DEMO_MODEL) -f $(DEMO_PROMPT) --temp 0
+
+clean:
+	$(SWIFT) package clean

@@ -1,0 +1,48 @@
+import SeedModel
+
+/// Options several commands share, declared once so they read and validate the same everywhere.
+enum CommonOptions {
+    static let model = OptionSpec("model", short: "m", .value(placeholder: "path"),
+                                  help: "The GGUF model file (e.g. models/seedflow-demo-target.gguf).")
+    static let file = OptionSpec("file", short: "f", .value(placeholder: "path"),
+                                 help: "Read the text from this file, byte for byte (a final newline is kept).")
+    static let json = OptionSpec("json", help: "Print one JSON object on stdout instead of text.")
+    static let threads = OptionSpec("threads", short: "t", .value(placeholder: "n"),
+                                    help: "Compute threads.", default: "\(ThreadPool.defaultThreads), the CPUs available")
+
+    static func modelPath(_ arguments: ParsedArguments) throws -> String {
+        guard let path = arguments.string(model.name) else {
+            throw arguments.error("missing --model (-m MODEL.gguf)")
+        }
+        return path
+    }
+
+    static func threadCount(_ arguments: ParsedArguments) throws -> Int {
+        try arguments.int(threads.name, default: ThreadPool.defaultThreads, in: 1...1024,
+                          expected: "a thread count from 1 to 1024")
+    }
+}
+
+/// Where a command's text comes from: the command line as given (no escape processing — use
+/// the shell's `$'…\n'` for a newline) or a file read byte for byte.
+enum TextSource: Equatable {
+    case argument(String)
+    case file(String)
+
+    /// Exactly one of the inline option (or positional) and `-f` must be given.
+    static func from(_ arguments: ParsedArguments, inline: String?, inlineName: String) throws -> TextSource {
+        switch (inline, arguments.string(CommonOptions.file.name)) {
+        case let (text?, nil): return .argument(text)
+        case let (nil, path?): return .file(path)
+        case (_?, _?): throw arguments.error("give the text either as \(inlineName) or with -f FILE, not both")
+        case (nil, nil): throw arguments.error("missing text: give \(inlineName) or -f FILE")
+        }
+    }
+
+    func read() throws -> String {
+        switch self {
+        case let .argument(text): text
+        case let .file(path): try InputFiles.readText(path)
+        }
+    }
+}

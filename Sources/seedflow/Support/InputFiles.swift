@@ -1,0 +1,30 @@
+import Foundation
+
+/// Reading the files a command line names, with the checks that give a clear message instead of a
+/// library error about an unopenable path.
+enum InputFiles {
+    /// Fails early when a model path names nothing, before any loader sees it.
+    static func checkModelExists(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError.modelNotFound(path: path)
+        }
+        if isDirectory.boolValue {
+            throw CLIError.unreadableFile(path: path, reason: "it is a directory, not a .gguf file")
+        }
+    }
+
+    /// A text file byte for byte: no newline is trimmed (the demo prompts end in one the models
+    /// expect). Invalid UTF-8 is refused rather than silently repaired.
+    static func readText(_ path: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { throw CLIError.fileNotFound(path: path) }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw CLIError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError.notUTF8(path: path) }
+        return text
+    }
+}

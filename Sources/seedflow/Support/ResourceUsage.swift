@@ -1,0 +1,17 @@
+import Foundation
+
+/// Resident memory of this process, from the kernel's own accounting.
+enum ResourceUsage {
+    /// Peak resident set size ("high water mark", VmHWM in /proc/self/status), in bytes; nil where
+    /// /proc is not available (not Linux).
+    static func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            // "VmHWM:     123456 kB"
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, let kib = Int(fields[1]) else { return nil }
+            return kib * 1024
+        }
+        return nil
+    }
+}

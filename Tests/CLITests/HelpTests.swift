@@ -1,0 +1,50 @@
+import XCTest
+
+final class HelpTests: XCTestCase {
+    func testRootHelpListsEveryCommand() throws {
+        let result = try Seedflow.run(["--help"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertEqual(result.stderr, "")
+        XCTAssertTrue(result.output.contains("USAGE: seedflow <command>"))
+        for command in ["inspect", "tokenize", "generate", "score", "bench"] {
+            XCTAssertTrue(result.output.contains("\n  \(command) "), "\(command) listed")
+        }
+    }
+
+    func testVersion() throws {
+        let result = try Seedflow.run(["--version"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.output.hasPrefix("seedflow "))
+    }
+
+    func testHelpCommandAndHelpOptionAgree() throws {
+        for path in [["inspect"], ["tokenize"], ["generate"], ["score"], ["bench"], ["bench", "model"]] {
+            let viaCommand = try Seedflow.run(["help"] + path)
+            let viaOption = try Seedflow.run(path + ["--help"])
+            XCTAssertEqual(viaCommand.status, 0, path.joined(separator: " "))
+            XCTAssertEqual(viaOption.status, 0, path.joined(separator: " "))
+            XCTAssertEqual(viaCommand.output, viaOption.output)
+            XCTAssertTrue(viaOption.output.contains("USAGE: seedflow \(path.joined(separator: " "))"))
+            XCTAssertTrue(viaOption.output.contains("EXAMPLES:"), "\(path) has an example")
+        }
+    }
+
+    func testGenerateHelpShowsOptionsWithDefaults() throws {
+        let help = try Seedflow.run(["generate", "-h"]).output
+        for expected in ["-m, --model <path>", "-n, --max-tokens <n>", "(default: 128)", "--temp <t>",
+                         "(default: 0.8)", "--top-k", "--top-p", "--seed", "--stop", "--threads", "--json",
+                         "-f, --file <path>", "-p, --prompt <text>"] {
+            XCTAssertTrue(help.contains(expected), "'\(expected)' in generate help")
+        }
+    }
+
+    func testHelpWinsOverOtherMistakes() throws {
+        let result = try Seedflow.run(["generate", "-n", "many", "--help"])
+        XCTAssertEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("USAGE: seedflow generate"))
+    }
+
+    func testHelpOfUnknownCommandIsAUsageError() throws {
+        assertFails(try Seedflow.run(["help", "generat"]), status: 2, mentioning: ["did you mean 'generate'?"])
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import XCTest
+
+final class InspectTests: XCTestCase {
+    func testDemoTargetAsText() throws {
+        let result = try Seedflow.run(["inspect", Seedflow.targetModel])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        for expected in ["llama", "6.56 M", "heads", "4 query, 2 key/value, head dim 64", "256 tokens",
+                         "gpt2 (pre-tokenizer gpt-2), 512 tokens", "BOS 0 '<s>'", "EOS 1 '</s>'", "F16", "F32",
+                         "mapped weights"] {
+            XCTAssertTrue(result.output.contains(expected), "'\(expected)' in:\n\(result.output)")
+        }
+    }
+
+    func testDemoTargetAsJSON() throws {
+        let result = try Seedflow.run(["inspect", Seedflow.targetModel, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try result.jsonObject()
+        XCTAssertEqual(object["architecture"] as? String, "llama")
+        let parameters = try XCTUnwrap(object["parameters"] as? Int)
+        XCTAssertEqual(Double(parameters) / 1e6, 6.56, accuracy: 0.005)
+        let dimensions = try XCTUnwrap(object["dimensions"] as? [String: Any])
+        XCTAssertEqual(dimensions["embedding_length"] as? Int, 256)
+        XCTAssertEqual(dimensions["block_count"] as? Int, 8)
+        XCTAssertEqual(dimensions["head_count"] as? Int, 4)
+        XCTAssertEqual(dimensions["head_count_kv"] as? Int, 2)
+        XCTAssertEqual(dimensions["head_dim"] as? Int, 64)
+        XCTAssertEqual(dimensions["feed_forward_length"] as? Int, 768)
+        XCTAssertEqual(dimensions["context_length"] as? Int, 256)
+        let tokenizer = try XCTUnwrap(object["tokenizer"] as? [String: Any])
+        XCTAssertEqual(tokenizer["model"] as? String, "gpt2")
+        XCTAssertEqual(tokenizer["pre"] as? String, "gpt-2")
+        XCTAssertEqual(tokenizer["vocabulary_size"] as? Int, 512)
+        XCTAssertEqual(tokenizer["bos_token_id"] as? Int, 0)
+        XCTAssertEqual(tokenizer["eos_token_id"] as? Int, 1)
+        XCTAssertEqual(tokenizer["add_bos_token"] as? Bool, true)
+        let types = try XCTUnwrap(object["tensor_types"] as? [[String: Any]])
+        XCTAssertEqual(types.compactMap { $0["type"] as? String }, ["F16", "F32"])
+        XCTAssertEqual(types.compactMap { $0["count"] as? Int }.reduce(0, +), object["tensor_count"] as? Int)
+        let memory = try XCTUnwrap(object["memory"] as? [String: Any])
+        let fileSize = try FileManager.default.attributesOfItem(
+            atPath: Seedflow.repoRoot.appendingPathComponent(Seedflow.targetModel).path)[.size] as? Int
+        XCTAssertEqual(memory["file_bytes"] as? Int, fileSize)
+        let weights = try XCTUnwrap(memory["mapped_weight_bytes"] as? Int)
+        XCTAssertEqual(weights, types.compactMap { $0["bytes"] as? Int }.reduce(0, +))
+        XCTAssertLessThanOrEqual(weights, try XCTUnwrap(fileSize))
+    }
+
+    /// A file with a vocabulary and no tensors, of an architecture seedflow cannot run.
+    func testVocabularyOnlyFile() throws {
+        let text = try Seedflow.run(["inspect", Seedflow.gpt2Vocabulary])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.output.contains("none (vocabulary only)"))
+
+        let result = try Seedflow.run(["inspect", Seedflow.gpt2Vocabulary, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try result.jsonObject()
+        XCTAssertEqual(object["architecture"] as? String, "gpt2")
+        XCTAssertEqual(object["parameters"] as? Int, 0)
+        XCTAssertEqual(object["tensor_count"] as? Int, 0)
+        let tokenizer = try XCTUnwrap(object["tokenizer"] as? [String: Any])
+        XCTAssertEqual(tokenizer["model"] as? String, "gpt2")
+        XCTAssertEqual(tokenizer["vocabulary_size"] as? Int, 50257)
+        XCTAssertEqual(tokenizer["eos_token_id"] as? Int, 50256)
+    }
+}

@@ -1,0 +1,52 @@
+import XCTest
+
+final class TokenizeTests: XCTestCase {
+    /// The reference tokenization of the demo propose prompt (its final newline is token 201).
+    static let proposeIDs = [311, 309, 296, 28, 267, 272, 271, 278, 201]
+
+    func testProposePromptFromFileAsJSON() throws {
+        let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try result.jsonObject()
+        XCTAssertEqual(object["ids"] as? [Int], Self.proposeIDs)
+        let pieces = try XCTUnwrap(object["pieces"] as? [String])
+        XCTAssertEqual(pieces.count, Self.proposeIDs.count)
+        // Byte-level BPE stores a newline as 'Ċ': the vocabulary's own string, not the decoded text.
+        XCTAssertEqual(pieces.last, "Ċ")
+    }
+
+    func testTextArgumentIsTakenAsGiven() throws {
+        let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "Propose steps for: 4 5 6 10\n", "--json"])
+        XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], Self.proposeIDs)
+
+        // A backslash-n typed on the command line is two characters, not a newline.
+        let escaped = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "Propose steps for: 4 5 6 10\\n", "--json"])
+        XCTAssertNotEqual(try escaped.jsonObject()["ids"] as? [Int], Self.proposeIDs)
+    }
+
+    func testBOSOnlyWhenAsked() throws {
+        let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json", "--bos"])
+        XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], [0] + Self.proposeIDs)
+    }
+
+    func testControlTokensOnlyWithSpecial() throws {
+        let special = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "</s>", "--json", "--special"])
+        XCTAssertEqual(try special.jsonObject()["ids"] as? [Int], [1])
+        let plain = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "</s>", "--json"])
+        let ids = try XCTUnwrap(try plain.jsonObject()["ids"] as? [Int])
+        XCTAssertFalse(ids.contains(1), "'</s>' typed as text is not the EOS token")
+    }
+
+    func testTextOutputListsIdsAndPieces() throws {
+        let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.output.contains("311  'Propose'"), result.output)
+        XCTAssertTrue(result.output.hasSuffix("9 tokens\n"), result.output)
+    }
+
+    func testVocabularyOnlyFileTokenizes() throws {
+        let result = try Seedflow.run(["tokenize", "-m", Seedflow.gpt2Vocabulary, "Hello world", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], [15496, 995])
+    }
+}
