@@ -47,8 +47,10 @@ public final class LinearKernels: @unchecked Sendable {
     /// Per-thread tile buffers for the sgemm path.
     private var tiles: [UnsafeMutablePointer<Float>] = []
     private var tileCapacity = 0
-    /// Inputs of at most this many rows use the register-blocked small kernel.
-    static let smallBatchLimit = 8
+    /// f16 inputs of at most this many rows use the register-blocked kernel (8 rows per pass
+    /// over the weights, which then come from cache); more rows widen tiles for sgemm. Set by
+    /// `seedflow bench batch` measurements: below it, widening costs more than re-reading.
+    static let smallBatchLimit = 32
     /// Widened tile size in floats (≈ 512 KB: inside the L2 of the cores this was tuned on).
     static let tileFloats = 128 * 1024
 
@@ -74,7 +76,17 @@ public final class LinearKernels: @unchecked Sendable {
                 if t == 1 {
                     sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
                 } else {
-                    sf_gemm_f16_small(wp, w.cols, r.lowerBound, r.upperBound, x, w.cols, t, y, w.rows)
+                    // The kernel takes at most 8 inputs at a time: walk the rows in blocks of
+                    // about 128 KB so each block is read from memory once and from L2 for the
+                    // other groups of inputs.
+                    let blockRows = max(16, (128 << 10) / max(1, w.rowBytes))
+                    for r0 in stride(from: r.lowerBound, to: r.upperBound, by: blockRows) {
+                        let r1 = min(r.upperBound, r0 + blockRows)
+                        for first in stride(from: 0, to: t, by: 8) {
+                            sf_gemm_f16_small(wp, w.cols, r0, r1, x + first * w.cols, w.cols,
+                                              min(8, t - first), y + first * w.rows, w.rows)
+                        }
+                    }
                 }
             }
         case .f32:
