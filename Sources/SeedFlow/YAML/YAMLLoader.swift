@@ -163,10 +163,13 @@ private struct TreeBuilder {
                 let s = event.data.scalar
                 let value = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
                 let scalar = YAMLScalar(value: value, style: Self.style(s.style), tag: Self.string(s.tag))
+                try count(1, at: mark)
                 try complete(YAMLNode(.scalar(scalar), mark: mark), size: 1, anchor: Self.string(s.anchor))
             case YAML_ALIAS_EVENT:
                 let name = Self.string(event.data.alias.anchor) ?? ""
                 guard let target = anchors[name] else { throw .undefinedAlias(mark, name: name) }
+                // Counted at the alias, so a refusal points at the use that multiplies, not the anchor.
+                try count(target.size, at: mark)
                 try complete(target.node, size: target.size, anchor: nil)
             case YAML_SEQUENCE_START_EVENT:
                 try open(.sequence(items: [], mark: mark, anchor: Self.string(event.data.sequence_start.anchor), size: 1),
@@ -178,9 +181,9 @@ private struct TreeBuilder {
                 guard let frame = stack.popLast() else { break }
                 switch frame {
                 case let .sequence(items, mark, anchor, size):
-                    try complete(YAMLNode(.sequence(items), mark: mark), size: size, anchor: anchor, counted: true)
+                    try complete(YAMLNode(.sequence(items), mark: mark), size: size, anchor: anchor)
                 case let .mapping(entries, _, mark, anchor, size):
-                    try complete(YAMLNode(.mapping(entries), mark: mark), size: size, anchor: anchor, counted: true)
+                    try complete(YAMLNode(.mapping(entries), mark: mark), size: size, anchor: anchor)
                 }
             default:
                 break  // stream start, document end, no event
@@ -199,9 +202,8 @@ private struct TreeBuilder {
         if expandedNodes > limits.maxNodes { throw .tooManyNodes(mark, limit: limits.maxNodes) }
     }
 
-    /// Hands a finished node to its parent. `counted`: a collection was counted when it opened.
-    private mutating func complete(_ node: YAMLNode, size: Int, anchor: String?, counted: Bool = false) throws(YAMLError) {
-        if !counted { try count(size, at: node.mark) }
+    /// Hands a finished (and already counted) node to its parent.
+    private mutating func complete(_ node: YAMLNode, size: Int, anchor: String?) throws(YAMLError) {
         if let anchor { anchors[anchor] = (node, size) }
         guard let top = stack.popLast() else {
             root = node
