@@ -39,7 +39,10 @@ struct WorkflowDecoder {
 
         let models = map.required("models", example: "'models: { target: { path: model.gguf } }'")
             .flatMap { decodeModels($0) }
-        let decoding = decodeDecoding(map("decoding"), hasDrafts: !(models?.drafts.isEmpty ?? true))
+        // Read from the tree, not the decoded section: a missing target file must not also make
+        // the strategy look draftless.
+        let hasDrafts = root["models"]?["drafts"]?.sequence?.isEmpty == false
+        let decoding = decodeDecoding(map("decoding"), hasDrafts: hasDrafts)
         let inputs = map.required("inputs", example: "'inputs: { file: inputs.txt }'").flatMap { decodeInputs($0) }
         let common = Self.commonVariables(inputs)
         let search = map.required("search", example: "a 'search:' section with depth, generate and evaluate")
@@ -490,8 +493,11 @@ struct WorkflowDecoder {
         }
         var check: AnswerCheck?
         if let c = map("check") {
-            let allowed = Set(["answer", "input"]).union(extract?.groupNames ?? [])
-                .union(common.subtracting(["state", "steps", "parent.state"]))
+            // With a broken extract its groups are unknown: checking names against them would
+            // only repeat the regex error as undefined variables.
+            let allowed = map.has("extract") && extract == nil ? nil
+                : Set(["answer", "input"]).union(extract?.groupNames ?? [])
+                    .union(common.subtracting(["state", "steps", "parent.state"]))
             check = decodeCheck(c, allowed: allowed)
             valid = valid && check != nil
         }
@@ -500,13 +506,15 @@ struct WorkflowDecoder {
         return FinishStep(prompt: template, sampling: sampling, extract: extract, check: check)
     }
 
-    private func decodeCheck(_ node: YAMLNode, allowed: Set<String>) -> AnswerCheck? {
+    /// `allowed`: the variables check templates may use; nil when they cannot be known.
+    private func decodeCheck(_ node: YAMLNode, allowed: Set<String>?) -> AnswerCheck? {
         guard let map = MappingReader(node, path: "finish.check", context: context) else { return nil }
         let arithmetic = map("arithmetic"), equals = map("equals"), uses = map("uses_numbers_of")
         let numberEquals = map("number_equals"), stringEquals = map("string_equals")
         map.finish()
         func templateChecked(_ node: YAMLNode, _ key: String) -> PromptTemplate? {
             guard let t = context.template(node, key) else { return nil }
+            guard let allowed else { return t }
             return checkVariables(t, step: "check '\(key)'", allowed: allowed) ? t : nil
         }
         let forms = [arithmetic, numberEquals, stringEquals].compactMap { $0 }
