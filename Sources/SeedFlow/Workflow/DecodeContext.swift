@@ -227,6 +227,4 @@ final class MappingReader {
                            fix: Spelling.fix(for: entry.key, among: known))
         }
     }
-
-    func childPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 }

@@ -58,7 +58,7 @@ extension Diagnostic {
         self.init(.yaml, at: error.mark, error.message)
     }
 
-    init(_ error: PromptTemplateError, file: String? = nil) {
+    init(_ error: PromptTemplateError) {
         switch error {
         case .unreadable:
             self.init(.missingFile, at: nil, error.message)
