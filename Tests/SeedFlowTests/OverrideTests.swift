@@ -61,6 +61,9 @@ final class OverrideTests: XCTestCase {
         defer { FileManager.default.changeCurrentDirectoryPath(previous) }
         let workflow = try loadWorkflow(path: path, overrides: ["models.target.path=\(relative)"])
         XCTAssertEqual(workflow.models.target.path, FlowTestPaths.target)
+        let shipped = try loadWorkflow(path: "workflows/game24.yaml")
+        XCTAssertEqual(shipped.resolvedFile, FlowTestPaths.repo("workflows/game24.yaml"))
+        XCTAssertEqual(shipped.inputs.file, FlowTestPaths.inputs)
         let found = diagnostics(of: path, overrides: ["models.target.path=nope.gguf"])
         XCTAssertEqual(found.map(\.kind), [.missingFile])
         XCTAssertEqual(found.first?.fix, "check the path; relative paths start at the current directory")

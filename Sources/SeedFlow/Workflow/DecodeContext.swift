@@ -8,11 +8,14 @@ final class DecodeContext {
     let workflowDirectory: String
     /// Relative paths given with `--set` start here, as any command-line path does.
     let currentDirectory: String
+    /// The workflow file's absolute path.
+    let workflowFile: String
 
     init(workflowFile: String) {
         currentDirectory = FileManager.default.currentDirectoryPath
         let absolute = workflowFile.hasPrefix("/") ? workflowFile : currentDirectory + "/" + workflowFile
-        workflowDirectory = ((absolute as NSString).deletingLastPathComponent as NSString).standardizingPath
+        self.workflowFile = (absolute as NSString).standardizingPath
+        workflowDirectory = (self.workflowFile as NSString).deletingLastPathComponent
     }
 
     func report(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }

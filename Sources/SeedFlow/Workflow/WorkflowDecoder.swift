@@ -55,8 +55,7 @@ struct WorkflowDecoder {
         guard let version, let models, let decoding, let inputs, let search, let output else { return nil }
         if map.has("finish") && finish == nil { return nil }
         if map.has("chat") && chat == nil { return nil }
-        let resolved = context.resolvePath(file, from: top)
-        return Workflow(file: file, resolvedFile: resolved, version: version, name: name, description: description,
+        return Workflow(file: file, resolvedFile: context.workflowFile, version: version, name: name, description: description,
                         models: models, decoding: decoding, inputs: inputs, search: search, finish: finish,
                         output: output, chat: chat)
     }
