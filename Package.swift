@@ -12,12 +12,14 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
         // Innermost kernels only (f16 dot products, conversions): Swift does not lower
         // f16→f32 vector conversion to one instruction, clang does. Runtime-dispatched.
         .target(name: "CKernels"),
         .target(name: "SeedModel", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "SeedEngine", dependencies: ["SeedModel"]),
-        .target(name: "SeedFlow", dependencies: ["SeedEngine", "CKernels"]),
+        .target(name: "SeedFlow", dependencies: ["SeedEngine", "CKernels", "CYAML"]),
         .executableTarget(name: "seedflow", dependencies: ["SeedEngine", "SeedFlow"]),
         .testTarget(name: "SeedModelTests", dependencies: ["SeedModel", "CKernels"],
                     resources: [.copy("Resources")]),

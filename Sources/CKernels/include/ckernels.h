@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sf_interrupt.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -8,10 +8,14 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         /// Request-rounds in which this model drafted (each ends in one verification).
         public internal(set) var verifications = 0
 
+        public init(name: String) { self.name = name }
+
         public var acceptanceRate: Double { draftedTokens == 0 ? 0 : Double(acceptedTokens) / Double(draftedTokens) }
         /// Draft tokens accepted per verification.
         public var meanAcceptedLength: Double { verifications == 0 ? 0 : Double(acceptedTokens) / Double(verifications) }
     }
+
+    public init() {}
 
     public internal(set) var drafts: [Draft] = []
     public internal(set) var targetPasses = 0

@@ -1,0 +1,480 @@
+import Foundation
+import SeedEngine
+
+/// One input's tree search as a state machine: each phase asks for a set of model calls and
+/// advances when all of them have come back. The runner gathers the calls of every running input
+/// and hands them to the engine together, so one input's proposals and another's evaluations
+/// share the same batched passes.
+final class SearchTask {
+    struct Node {
+        var id: Int
+        var parent: Int?
+        var depth: Int
+        var thought: String
+        var state: String
+        var samples: [String] = []
+        var value: Double?
+        var selected = false
+    }
+
+    /// What a model call is for, keyed by its tag.
+    private enum Purpose {
+        case generate(node: Int)
+        case evaluate(nodes: [Int])  // value: one node; vote: every candidate
+        case finish(node: Int)
+    }
+
+    private enum Phase {
+        case expand([Int])      // generate children for these nodes
+        case evaluate([Int])    // value these new children
+        case finish(Int)        // answer for this final node
+        case done
+    }
+
+    let index: Int
+    let input: String
+    let fields: [String: String]
+    private let workflow: Workflow
+    private let encode: (String) -> [Int]
+    private let seed: UInt64
+    private(set) var nodes: [Node]
+    private var phase: Phase
+    private var pending: [String: Purpose] = [:]
+    private var valueCache: [String: (value: Double, samples: [String])] = [:]
+    /// DFS: nodes waiting to be expanded, best last.
+    private var stack: [Int] = []
+    private var expansions = 0
+    private(set) var answer: String?
+    private(set) var solved = false
+    private(set) var chosen: Int?
+    private(set) var note: String?
+    private(set) var statistics = RunStatistics()
+    private(set) var level = 0
+    let started = DispatchTime.now()
+
+    /// DFS stops after this many expansions even if the tree is not exhausted.
+    static let dfsExpansionLimit = 64
+
+    init(index: Int, input: String, fields: [String: String], workflow: Workflow, seed: UInt64, encode: @escaping (String) -> [Int]) {
+        self.index = index
+        self.input = input
+        self.fields = fields
+        self.workflow = workflow
+        self.seed = seed
+        self.encode = encode
+        nodes = [Node(id: 0, parent: nil, depth: 0, thought: "", state: input)]
+        phase = .expand([0])
+    }
+
+    var isDone: Bool { if case .done = phase { return true } else { return false } }
+
+    // MARK: calls
+
+    /// The model calls of the current phase (empty when done).
+    func requests() throws -> [GenerationRequest] {
+        pending.removeAll()
+        var out: [GenerationRequest] = []
+        switch phase {
+        case let .expand(parents):
+            let step = workflow.search.generate
+            for parent in parents {
+                let prompt = try step.prompt.render(variables(for: parent))
+                let calls = step.mode == .propose ? 1 : step.n
+                for sample in 0..<calls {
+                    let tag = "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\(sample)"
+                    pending[tag] = .generate(node: parent)
+                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+                }
+            }
+        case let .evaluate(children):
+            let step = workflow.search.evaluate
+            switch step.mode {
+            case .value:
+                for child in children where valueCache[stateKey(nodes[child].state)] == nil {
+                    let prompt = try step.prompt.render(variables(for: child))
+                    for sample in 0..<step.samples {
+                        let tag = "\(index)/d\(nodes[child].depth)/value/\(child)/\(sample)"
+                        pending[tag] = .evaluate(nodes: [child])
+                        out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+                    }
+                }
+            case .vote:
+                guard let first = children.first else { break }
+                var values = variables(for: first)
+                values["candidates"] = children.enumerated().map { "\($0.offset + 1): \(nodes[$0.element].state)" }
+                    .joined(separator: "\n")
+                let prompt = try step.prompt.render(values)
+                for sample in 0..<step.samples {
+                    let tag = "\(index)/d\(nodes[first].depth)/vote/\(first)/\(sample)"
+                    pending[tag] = .evaluate(nodes: children)
+                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+                }
+            }
+            if out.isEmpty {
+                // Every child's state was valued before: no calls needed this round.
+                try finishEvaluation(children)
+                return try requests()
+            }
+        case let .finish(node):
+            guard let step = workflow.finish else { break }
+            let prompt = try step.prompt.render(variables(for: node))
+            let tag = "\(index)/finish/\(node)"
+            pending[tag] = .finish(node: node)
+            out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+        case .done:
+            break
+        }
+        return out
+    }
+
+    private func request(tag: String, prompt: String, sampling: StepSampling) -> GenerationRequest {
+        GenerationRequest(tag: tag, promptTokens: encode(prompt), sampling: sampling.parameters(seed: seed),
+                          maxTokens: sampling.maxTokens, stopStrings: sampling.stop)
+    }
+
+    /// Takes back this phase's completions (all of them) and moves to the next phase.
+    func receive(_ completions: [Completion]) throws {
+        for c in completions {
+            statistics.generatedTokens += c.tokenIDs.count
+            statistics.promptTokens += c.statistics.promptTokens
+            statistics.modelCalls += 1
+            statistics.targetPasses += c.statistics.targetPasses
+            statistics.draftedTokens += c.statistics.draftedTokens
+            statistics.acceptedTokens += c.statistics.acceptedTokens
+        }
+        switch phase {
+        case let .expand(parents):
+            var children: [Int] = []
+            var seen = Set<String>()
+            // Completions come in request order, so the tree does not depend on finishing order.
+            for c in completions {
+                guard case let .generate(parent)? = pending[c.tag] else { continue }
+                for thought in thoughts(from: c.text) {
+                    guard let state = try parseState(thought, parent: parent) else { continue }
+                    // Duplicate states merge: the same numbers left is the same subproblem.
+                    guard seen.insert(stateKey(state)).inserted else { continue }
+                    let node = Node(id: nodes.count, parent: parent, depth: nodes[parent].depth + 1, thought: thought, state: state)
+                    nodes.append(node)
+                    children.append(node.id)
+                }
+            }
+            level = (parents.first.map { nodes[$0].depth } ?? 0) + 1
+            if children.isEmpty {
+                try advanceWithoutChildren()
+            } else {
+                phase = .evaluate(children)
+            }
+        case let .evaluate(children):
+            var samples: [Int: [String]] = [:]
+            var votes: [Int: Double] = [:]
+            for c in completions {
+                guard case let .evaluate(targets)? = pending[c.tag] else { continue }
+                if workflow.search.evaluate.mode == .value, let node = targets.first {
+                    samples[node, default: []].append(c.text)
+                } else if let choice = voteChoice(c.text), choice >= 1, choice <= targets.count {
+                    votes[targets[choice - 1], default: 0] += 1
+                    for t in targets { samples[t, default: []].append(c.text) }
+                }
+            }
+            for child in children {
+                let key = stateKey(nodes[child].state)
+                if workflow.search.evaluate.mode == .vote {
+                    nodes[child].value = votes[child] ?? 0
+                    nodes[child].samples = samples[child] ?? []
+                } else if let cached = valueCache[key] {
+                    nodes[child].value = cached.value
+                    nodes[child].samples = cached.samples
+                } else {
+                    let texts = samples[child] ?? []
+                    let value = texts.reduce(0) { $0 + score($1) }
+                    valueCache[key] = (value, texts)
+                    nodes[child].value = value
+                    nodes[child].samples = texts
+                }
+            }
+            try finishEvaluation(children)
+        case let .finish(node):
+            guard let c = completions.first(where: { if case .finish? = pending[$0.tag] { return true } else { return false } }) else {
+                phase = .done
+                return
+            }
+            judge(c.text, node: node)
+            phase = .done
+        case .done:
+            break
+        }
+    }
+
+    // MARK: search
+
+    private func finishEvaluation(_ children: [Int]) throws {
+        let search = workflow.search
+        switch search.algorithm {
+        case .bfs, .beam:
+            // Candidates: this level's children (all parents together).
+            var candidates = children
+            if let floor = search.pruneBelow {
+                candidates = candidates.filter { (nodes[$0].value ?? 0) >= floor }
+            }
+            let kept = select(candidates, count: search.breadth)
+            for id in kept { nodes[id].selected = true }
+            if let goal = kept.first(where: isGoal) {
+                try reach(goal)
+            } else if level >= search.depth || kept.isEmpty {
+                // Out of depth: without a goal test the best final state is the result.
+                if search.goal == nil, let best = kept.first {
+                    try reach(best)
+                } else {
+                    note = kept.isEmpty ? "every state was pruned at depth \(level)" : "no state reached the goal in \(search.depth) steps"
+                    phase = .done
+                }
+            } else {
+                phase = .expand(kept)
+            }
+        case .dfs:
+            let floor = search.pruneBelow ?? -Double.infinity
+            let ordered = children.filter { (nodes[$0].value ?? 0) >= floor }
+                .sorted { (nodes[$0].value ?? 0) > (nodes[$1].value ?? 0) }
+                .prefix(search.breadth)
+            for id in ordered { nodes[id].selected = true }
+            if let goal = ordered.first(where: isGoal) {
+                try reach(goal)
+                return
+            }
+            // Deepest first: push worst first so the best is expanded next.
+            for id in ordered.reversed() where nodes[id].depth < search.depth { stack.append(id) }
+            try nextDFS()
+        }
+    }
+
+    private func nextDFS() throws {
+        expansions += 1
+        guard let next = stack.popLast(), expansions <= Self.dfsExpansionLimit else {
+            note = expansions > Self.dfsExpansionLimit ? "gave up after \(Self.dfsExpansionLimit) expansions" : "the tree was exhausted without reaching the goal"
+            phase = .done
+            return
+        }
+        phase = .expand([next])
+    }
+
+    private func advanceWithoutChildren() throws {
+        if workflow.search.algorithm == .dfs {
+            try nextDFS()
+        } else {
+            note = "no thought could be parsed at depth \(level)"
+            phase = .done
+        }
+    }
+
+    /// The search found its final state: run the finish step, or take the state as the answer.
+    private func reach(_ node: Int) throws {
+        chosen = node
+        if workflow.finish != nil {
+            phase = .finish(node)
+        } else {
+            answer = nodes[node].state.trimmingCharacters(in: .whitespacesAndNewlines)
+            solved = true
+            phase = .done
+        }
+    }
+
+    private func isGoal(_ node: Int) -> Bool {
+        guard let goal = workflow.search.goal else { return false }
+        return nodes[node].state.trimmingCharacters(in: .whitespacesAndNewlines) == goal.stateEquals
+    }
+
+    /// The `count` states to keep: by value (bfs), by path value (beam), or drawn in proportion.
+    private func select(_ candidates: [Int], count: Int) -> [Int] {
+        func rank(_ id: Int) -> Double {
+            guard workflow.search.algorithm == .beam else { return nodes[id].value ?? 0 }
+            var total = 0.0
+            var cursor: Int? = id
+            while let c = cursor { total += nodes[c].value ?? 0; cursor = nodes[c].parent }
+            return total
+        }
+        // Stable: among equal values the earlier child wins, as a sort by value alone would do.
+        let ordered = candidates.enumerated().sorted { a, b in
+            let ra = rank(a.element), rb = rank(b.element)
+            return ra != rb ? ra > rb : a.offset < b.offset
+        }.map(\.element)
+        guard workflow.search.select == .sample else { return Array(ordered.prefix(count)) }
+        var rng = RandomStream(seed: seed, tag: "\(index)/select/\(level)")
+        var pool = ordered
+        var picked: [Int] = []
+        while picked.count < count, !pool.isEmpty {
+            let weights = pool.map { max(0, rank($0)) }
+            let total = weights.reduce(0, +)
+            var choice = pool.count - 1
+            if total > 0 {
+                var u = Double(rng.nextUnit()) * total
+                for (i, w) in weights.enumerated() {
+                    if u < w { choice = i; break }
+                    u -= w
+                }
+            } else {
+                choice = 0
+            }
+            picked.append(pool.remove(at: choice))
+        }
+        return picked
+    }
+
+    // MARK: parsing
+
+    private func thoughts(from text: String) -> [String] {
+        switch workflow.search.generate.mode {
+        case .propose:
+            return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        case .sample:
+            let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return t.isEmpty ? [] : [t]
+        }
+    }
+
+    /// The state a thought leads to, or nil when the thought does not parse (models make mistakes).
+    private func parseState(_ thought: String, parent: Int) throws -> String? {
+        guard let parser = workflow.search.generate.parse else { return thought }
+        let range = NSRange(thought.startIndex..., in: thought)
+        guard let match = parser.pattern.regex.firstMatch(in: thought, range: range) else { return nil }
+        var values = variables(for: parent)
+        values["thought"] = thought
+        for name in parser.pattern.groupNames {
+            let r = match.range(withName: name)
+            if r.location != NSNotFound, let swiftRange = Range(r, in: thought) { values[name] = String(thought[swiftRange]) }
+        }
+        let state = try parser.state.render(values).trimmingCharacters(in: .whitespaces)
+        return state.isEmpty ? nil : state
+    }
+
+    /// States that are the same numbers in another order are one subproblem.
+    private func stateKey(_ state: String) -> String {
+        let parts = state.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        if !parts.isEmpty, parts.allSatisfy({ Double($0) != nil }) {
+            return parts.sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }.joined(separator: " ")
+        }
+        return state.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func score(_ text: String) -> Double {
+        switch workflow.search.evaluate.score {
+        case let .lastLine(words):
+            let last = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                .last { !$0.isEmpty } ?? ""
+            return words.first { $0.word.lowercased() == last }?.value ?? 0
+        case let .number(lo, hi):
+            let numbers = text.split(whereSeparator: { !($0.isNumber || $0 == ".") }).compactMap { Double($0) }
+            guard let last = numbers.last else { return lo }
+            return min(hi, max(lo, last))
+        case .choice:
+            return 0
+        }
+    }
+
+    private func voteChoice(_ text: String) -> Int? {
+        guard case let .choice(regex) = workflow.search.evaluate.score else { return nil }
+        let range = NSRange(text.startIndex..., in: text)
+        guard let match = regex.regex.firstMatch(in: text, range: range) else { return nil }
+        let r = regex.groupNames.contains("choice") ? match.range(withName: "choice") : match.range(at: min(1, match.numberOfRanges - 1))
+        guard r.location != NSNotFound, let sr = Range(r, in: text) else { return nil }
+        return Int(text[sr])
+    }
+
+    /// Extracts the answer from the finish completion and checks it.
+    private func judge(_ text: String, node: Int) {
+        guard let step = workflow.finish else { return }
+        var values = variables(for: node)
+        if let extract = step.extract {
+            let range = NSRange(text.startIndex..., in: text)
+            guard let match = extract.regex.firstMatch(in: text, range: range) else {
+                note = "the finish step's answer did not match the extract pattern"
+                return
+            }
+            for name in extract.groupNames {
+                let r = match.range(withName: name)
+                if r.location != NSNotFound, let sr = Range(r, in: text) { values[name] = String(text[sr]) }
+            }
+            if let first = extract.groupNames.first, let v = values[first] {
+                answer = v
+            } else if let sr = Range(match.range, in: text) {
+                answer = String(text[sr])
+            }
+        } else {
+            answer = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let answer else { return }
+        values["answer"] = answer
+        guard let check = step.check else {
+            solved = true
+            return
+        }
+        do {
+            switch check {
+            case let .arithmetic(expression, equals, usesNumbersOf):
+                let source = try expression.render(values)
+                guard let e = ArithmeticExpression(source) else {
+                    note = "the answer '\(source)' is not an arithmetic expression"
+                    return
+                }
+                var ok = Double(e.value.numerator) == equals * Double(e.value.denominator)
+                if ok, let uses = usesNumbersOf {
+                    let numbers = try uses.render(values).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+                    ok = e.usesExactly(numbers)
+                    if !ok { note = "the answer does not use exactly the input's numbers" }
+                } else if !ok {
+                    note = "the answer evaluates to \(e.value), not \(equals)"
+                }
+                solved = ok
+            case let .numberEquals(expected):
+                let expectedNumber = Self.number(try expected.render(values))
+                solved = expectedNumber != nil && Self.number(answer) == expectedNumber
+            case let .stringEquals(expected):
+                solved = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        } catch {
+            note = "check failed: \(error)"
+        }
+    }
+
+    /// A number as GSM8K answers are compared: commas, `$` and a trailing `.0` ignored.
+    static func number(_ text: String) -> Double? {
+        let cleaned = text.replacingOccurrences(of: ",", with: "").replacingOccurrences(of: "$", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return Double(cleaned)
+    }
+
+    /// Template variables for a node: the input and its fields, the node's state, its parent's
+    /// state and the thoughts along its path.
+    private func variables(for node: Int) -> [String: String] {
+        var values = fields
+        values["input"] = input
+        values["state"] = nodes[node].state
+        values["parent.state"] = nodes[node].parent.map { nodes[$0].state } ?? ""
+        values["steps"] = path(to: node).map { nodes[$0].thought }.joined(separator: "\n")
+        return values
+    }
+
+    /// Node ids from the first thought to `node` (the root excluded).
+    func path(to node: Int) -> [Int] {
+        var ids: [Int] = []
+        var cursor: Int? = node
+        while let c = cursor, c != 0 {
+            ids.append(c)
+            cursor = nodes[c].parent
+        }
+        return ids.reversed()
+    }
+
+    /// The record of a finished search.
+    func record(strategy: String, provenance: Provenance?) -> RunRecord {
+        var stats = statistics
+        stats.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        let tree = nodes.map { n in
+            TreeNodeRecord(id: n.id, parent: n.parent, depth: n.depth, thought: n.thought, state: n.state,
+                           samples: n.samples, value: n.value, selected: n.selected)
+        }
+        return RunRecord(index: index, input: input, answer: answer, solved: solved,
+                         bestPath: chosen.map { path(to: $0).map { nodes[$0].thought } } ?? [],
+                         tree: tree, statistics: stats, strategy: strategy, seed: seed, provenance: provenance, note: note)
+    }
+}

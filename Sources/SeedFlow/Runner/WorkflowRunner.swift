@@ -1,0 +1,248 @@
+import CKernels
+import Foundation
+import SeedEngine
+import SeedModel
+
+/// How `seedflow run` runs a workflow, beyond what the workflow file says.
+public struct RunOptions: Sendable {
+    /// Run only the first N inputs.
+    public var limit: Int?
+    /// Inputs searched at once (their model calls share rounds). nil: as many as the KV budget holds.
+    public var jobs: Int?
+    /// Skip inputs already in the results file instead of refusing it.
+    public var resume: Bool
+    /// Where result lines go, instead of the workflow's `output.results`.
+    public var resultsPath: String?
+    /// Overrides `decoding.strategy`.
+    public var strategy: DecodingStrategy?
+    public var threads: Int
+
+    public init(limit: Int? = nil, jobs: Int? = nil, resume: Bool = false, resultsPath: String? = nil,
+                strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads) {
+        self.limit = limit
+        self.jobs = jobs
+        self.resume = resume
+        self.resultsPath = resultsPath
+        self.strategy = strategy
+        self.threads = threads
+    }
+}
+
+/// A moment of a run, for the progress line.
+public struct RunProgress: Sendable {
+    public var inputsDone: Int
+    public var inputsTotal: Int
+    public var running: Int
+    public var deepestLevel: Int
+    public var tokensPerSecond: Double
+    public var acceptance: Double?
+}
+
+/// What a run did, for the closing table.
+public struct RunSummary: Sendable {
+    public var resultsPath: String
+    public var inputs: Int
+    public var skipped: Int
+    public var solved: Int
+    public var generatedTokens: Int
+    public var modelCalls: Int
+    public var wallSeconds: Double
+    public var acceptance: Double?
+    public var tokensPerTargetPass: Double
+    public var strategy: DecodingStrategy
+    public var interrupted: Bool
+    /// Engine time split: drafting, verifying (target passes), and the rest.
+    public var draftSeconds: Double
+    public var verifySeconds: Double
+    /// The first solved input's record, to show its tree.
+    public var exampleSolved: RunRecord?
+
+    /// The closing table.
+    public func render() -> String {
+        var rows: [(String, String)] = [
+            ("inputs", skipped > 0 ? "\(inputs) (+\(skipped) already in the results file)" : "\(inputs)"),
+            ("solved", inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"),
+            ("strategy", strategy.rawValue),
+            ("model calls", "\(modelCalls)"),
+            ("generated tokens", "\(generatedTokens)"),
+            ("wall time", String(format: "%.1f s (%.0f tokens/s)", wallSeconds, wallSeconds > 0 ? Double(generatedTokens) / wallSeconds : 0)),
+            ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
+            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) } ?? "— (no drafting)"),
+            ("tokens per target pass", String(format: "%.2f", tokensPerTargetPass)),
+            ("results", resultsPath),
+        ]
+        if interrupted { rows.append(("note", "interrupted: unfinished inputs were not written; rerun with --resume")) }
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }.joined(separator: "\n")
+    }
+}
+
+/// Runs a workflow over its inputs: several inputs' searches at once, every model call of a
+/// step of all of them handed to the engine as one set, a result line appended the moment an
+/// input finishes.
+public final class WorkflowRunner {
+    public let workflow: Workflow
+    public let options: RunOptions
+    public let engine: Engine
+    public let strategy: DecodingStrategy
+    private let target: TransformerModel
+
+    public init(workflow: Workflow, options: RunOptions) throws {
+        self.workflow = workflow
+        self.options = options
+        let pool = ThreadPool(threads: options.threads)
+        target = try TransformerModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
+        let drafts = try workflow.models.drafts.map { d in
+            DraftModel(model: try TransformerModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
+        }
+        strategy = options.strategy ?? workflow.decoding.strategy
+        var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)
+        configuration.strategy = strategy
+        engine = try Engine(target: target, drafts: drafts, configuration: configuration)
+    }
+
+    /// The inputs of the workflow, each with its JSONL fields.
+    public static func readInputs(_ section: InputsSection) throws -> [(input: String, fields: [String: String])] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: section.file, encoding: .utf8)
+        } catch {
+            throw WorkflowRunError.inputs(path: section.file, line: 0, problem: "cannot read: \(error.localizedDescription)")
+        }
+        var out: [(String, [String: String])] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if trimmed.isEmpty { continue }
+            switch section.format {
+            case .lines:
+                out.append((trimmed, [:]))
+            case .jsonl:
+                guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                    throw WorkflowRunError.inputs(path: section.file, line: number + 1, problem: "not a JSON object")
+                }
+                var fields: [String: String] = [:]
+                for (key, value) in object {
+                    if let s = value as? String { fields[key] = s } else if let n = value as? NSNumber { fields[key] = n.stringValue } else {
+                        fields[key] = String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self)
+                    }
+                }
+                out.append((fields["input"] ?? trimmed, fields))
+            }
+        }
+        return out
+    }
+
+    /// Searches every input (or the first `limit`), appending each result as it finishes.
+    /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
+    public func run(progress: (RunProgress) -> Void = { _ in }) throws -> RunSummary {
+        let resultsPath = options.resultsPath ?? workflow.output.results
+        let results = try ResultsFile(path: resultsPath, resume: options.resume)
+        var inputs = try Self.readInputs(workflow.inputs)
+        if let limit = options.limit { inputs = Array(inputs.prefix(limit)) }
+        let finished = results.finishedIndices
+        let todo = inputs.indices.filter { !finished.contains($0) }
+        let provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
+                                        modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
+        let jobs = max(1, options.jobs ?? defaultJobs())
+        let tokenizer = target.tokenizer
+        let encode: (String) -> [Int] = { tokenizer.encode($0) }
+
+        sf_interrupt_install()
+        defer { sf_interrupt_restore() }
+        let start = DispatchTime.now()
+        var summary = RunSummary(resultsPath: resultsPath, inputs: 0, skipped: inputs.count - todo.count, solved: 0,
+                                 generatedTokens: 0, modelCalls: 0, wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0,
+                                 strategy: strategy, interrupted: false, draftSeconds: 0, verifySeconds: 0, exampleSolved: nil)
+        var engineTotals = EngineStatistics()
+        var queue = todo.reversed().map { $0 }
+        var running: [SearchTask] = []
+        while !queue.isEmpty || !running.isEmpty {
+            if sf_interrupted() != 0 {
+                summary.interrupted = true
+                break
+            }
+            while running.count < jobs, let next = queue.popLast() {
+                running.append(SearchTask(index: next, input: inputs[next].input, fields: inputs[next].fields,
+                                          workflow: workflow, seed: workflow.decoding.seed, encode: encode))
+            }
+            // Every running input's calls of its current step, as one set.
+            var requests: [GenerationRequest] = []
+            var owners: [Int] = []
+            for (t, task) in running.enumerated() {
+                let calls = try task.requests()
+                requests += calls
+                owners += Array(repeating: t, count: calls.count)
+            }
+            let completions = try engine.generate(requests)
+            engineTotals.merge(engine.statistics)
+            var perTask = [[Completion]](repeating: [], count: running.count)
+            for (c, owner) in zip(completions, owners) { perTask[owner].append(c) }
+            var stillRunning: [SearchTask] = []
+            for (task, received) in zip(running, perTask) {
+                try task.receive(received)
+                if task.isDone {
+                    let record = task.record(strategy: strategy.rawValue, provenance: provenance)
+                    try results.append(record)
+                    summary.inputs += 1
+                    if record.solved {
+                        summary.solved += 1
+                        if summary.exampleSolved == nil { summary.exampleSolved = record }
+                    }
+                } else {
+                    stillRunning.append(task)
+                }
+            }
+            running = stillRunning
+            let elapsed = elapsedSince(start)
+            progress(RunProgress(inputsDone: summary.inputs, inputsTotal: todo.count, running: running.count,
+                                 deepestLevel: running.map(\.level).max() ?? 0,
+                                 tokensPerSecond: Double(engineTotals.generatedTokens) / max(elapsed, 1e-9),
+                                 acceptance: engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil))
+        }
+        summary.wallSeconds = elapsedSince(start)
+        summary.generatedTokens = engineTotals.generatedTokens
+        summary.modelCalls = engineTotals.requests
+        summary.acceptance = engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil
+        summary.tokensPerTargetPass = engineTotals.tokensPerTargetPass
+        summary.draftSeconds = engineTotals.draftSeconds
+        summary.verifySeconds = engineTotals.verifySeconds
+        return summary
+    }
+
+    /// Prompt files by the name the workflow gives them.
+    private func promptFiles() -> [String: String] {
+        var files: [String: String] = [:]
+        for template in [workflow.search.generate.prompt, workflow.search.evaluate.prompt] + (workflow.finish.map { [$0.prompt] } ?? []) {
+            if let path = template.path { files[URL(fileURLWithPath: path).lastPathComponent] = path }
+        }
+        return files
+    }
+
+    /// As many inputs as the target's KV budget holds at their widest level: `breadth` states,
+    /// about 8 children each, every child valued `samples` times, each call at most a context long.
+    private func defaultJobs() -> Int {
+        let search = workflow.search
+        let callsPerLevel = search.breadth * (search.generate.mode == .propose ? 1 : search.generate.n)
+            + search.breadth * 8 * search.evaluate.samples
+        let blocksPerCall = engine.targetPool.blocksNeeded(tokens: target.config.contextLength) + 1
+        return max(1, engine.targetPool.blockCount / max(1, callsPerLevel * blocksPerCall))
+    }
+
+    private func elapsedSince(_ start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+public enum WorkflowRunError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+    case inputs(path: String, line: Int, problem: String)
+
+    public var description: String {
+        switch self {
+        case let .inputs(path, line, problem):
+            return line > 0 ? "\(path):\(line): \(problem) — each line of a .jsonl inputs file must be one JSON object"
+                : "\(path): \(problem)"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

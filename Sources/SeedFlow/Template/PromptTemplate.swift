@@ -1,0 +1,161 @@
+import Foundation
+
+/// A prompt: literal text with `{{name}}` or `{{a.b}}` variables. The text is kept byte for byte —
+/// no trimming, no newline conversion — because the demo models were trained on exact formats and a
+/// missing trailing newline changes what they generate. Whitespace just inside the braces is allowed
+/// (`{{ state }}`). There is no escape: a literal `{{` cannot appear in a template.
+public struct PromptTemplate: Sendable, Equatable {
+    public enum Segment: Sendable, Equatable {
+        case text(String)
+        case variable(String)
+    }
+
+    /// A variable use and where it is, for "undefined variable" diagnostics.
+    public struct Variable: Sendable, Equatable {
+        public var name: String
+        public var mark: SourceMark
+    }
+
+    public let segments: [Segment]
+    /// Every use in order of appearance (a name may repeat).
+    public let variables: [Variable]
+    /// The file the template was read from, nil for inline templates (such as `parse.state`).
+    public let path: String?
+
+    /// The distinct variable names used.
+    public var variableNames: Set<String> { Set(variables.map(\.name)) }
+
+    /// Parses template text. `origin` is the mark of the text's first character: for a file, line 1
+    /// column 1 of that file; for an inline YAML string, the scalar's mark (positions inside a quoted
+    /// YAML string are then approximate, since escapes shift columns).
+    public init(text: String, origin: SourceMark, path: String? = nil) throws(PromptTemplateError) {
+        var segments: [Segment] = []
+        var variables: [Variable] = []
+        var literal = ""
+        var line = origin.line, column = origin.column
+        let scalars = Array(text.unicodeScalars)
+        var i = 0
+
+        func mark(line: Int, column: Int) -> SourceMark {
+            var m = origin
+            if !m.isOverride { m.line = line; m.column = column }
+            return m
+        }
+
+        while i < scalars.count {
+            if scalars[i] == "{", i + 1 < scalars.count, scalars[i + 1] == "{" {
+                let start = mark(line: line, column: column)
+                var j = i + 2
+                var closed = false
+                var inner = String.UnicodeScalarView()
+                while j < scalars.count {
+                    if scalars[j] == "}", j + 1 < scalars.count, scalars[j + 1] == "}" { closed = true; break }
+                    if scalars[j] == "\n" || (scalars[j] == "{" && j + 1 < scalars.count && scalars[j + 1] == "{") {
+                        break  // a variable never spans lines or holds another {{: report the opening one
+                    }
+                    inner.append(scalars[j])
+                    j += 1
+                }
+                guard closed else { throw .unclosed(start) }
+                let name = String(inner).trimmingCharacters(in: .whitespaces)
+                guard Self.isValidName(name) else { throw .invalidName(start, name: name) }
+                if !literal.isEmpty { segments.append(.text(literal)); literal = "" }
+                segments.append(.variable(name))
+                variables.append(Variable(name: name, mark: start))
+                column += j + 2 - i
+                i = j + 2
+                continue
+            }
+            literal.unicodeScalars.append(scalars[i])
+            if scalars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
+            i += 1
+        }
+        if !literal.isEmpty { segments.append(.text(literal)) }
+        self.segments = segments
+        self.variables = variables
+        self.path = path
+    }
+
+    /// Reads a template file. The bytes must be UTF-8; they are not altered.
+    public init(contentsOfFile path: String) throws(PromptTemplateError) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path)
+        }
+        guard let text = String(validatingUTF8Data: data) else { throw .notUTF8(path: path) }
+        try self.init(text: text, origin: SourceMark(file: path, line: 1, column: 1), path: path)
+    }
+
+    /// The text with every variable replaced. A variable without a value is an error, never an
+    /// empty string: a silently blank prompt would run and give plausible nonsense.
+    public func render(_ values: [String: String]) throws(PromptTemplateError) -> String {
+        var out = ""
+        for segment in segments {
+            switch segment {
+            case let .text(t): out += t
+            case let .variable(name):
+                guard let value = values[name] else {
+                    throw .missingValue(name: name, template: path ?? "inline template")
+                }
+                out += value
+            }
+        }
+        return out
+    }
+
+    /// `name` or dotted `a.b`, each part an identifier.
+    static func isValidName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        return !name.isEmpty && parts.allSatisfy { part in
+            guard let first = part.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else {
+                return false
+            }
+            return part.unicodeScalars.allSatisfy { $0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+        }
+    }
+}
+
+public enum PromptTemplateError: Error, Equatable, Sendable, LocalizedError, CustomStringConvertible {
+    case unreadable(path: String)
+    case notUTF8(path: String)
+    case unclosed(SourceMark)
+    case invalidName(SourceMark, name: String)
+    case missingValue(name: String, template: String)
+
+    public var mark: SourceMark? {
+        switch self {
+        case let .unclosed(m), let .invalidName(m, _): return m
+        default: return nil
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case let .unreadable(path): return "cannot read prompt file \(path)"
+        case let .notUTF8(path): return "\(path) is not UTF-8 text — save it as UTF-8"
+        case .unclosed: return "'{{' is not closed by '}}' on the same line — close it, e.g. {{state}}"
+        case let .invalidName(_, name):
+            return "'{{\(name)}}' is not a variable name — use letters, digits and _ (dotted like {{parent.state}})"
+        case let .missingValue(name, template): return "no value for {{\(name)}} in \(template)"
+        }
+    }
+
+    public var description: String { mark.map { "\($0): \(message)" } ?? message }
+    public var errorDescription: String? { description }
+}
+
+extension String {
+    /// Strict UTF-8 decoding: nil instead of replacement characters.
+    init?(validatingUTF8Data data: Data) {
+        var iterator = data.makeIterator()
+        var decoder = UTF8()
+        var text = String.UnicodeScalarView()
+        decodeLoop: while true {
+            switch decoder.decode(&iterator) {
+            case let .scalarValue(s): text.append(s)
+            case .emptyInput: break decodeLoop
+            case .error: return nil
+            }
+        }
+        self = String(text)
+    }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// Collects diagnostics while the decoder walks the tree, and reads typed values from nodes.
+/// Every reader reports a problem and returns nil instead of stopping, so one pass finds them all.
+final class DecodeContext {
+    private(set) var diagnostics: [Diagnostic] = []
+    /// Folder of the workflow file: relative paths in the file start here.
+    let workflowDirectory: String
+    /// Relative paths given with `--set` start here, as any command-line path does.
+    let currentDirectory: String
+    /// The workflow file's absolute path.
+    let workflowFile: String
+
+    init(workflowFile: String) {
+        currentDirectory = FileManager.default.currentDirectoryPath
+        let absolute = workflowFile.hasPrefix("/") ? workflowFile : currentDirectory + "/" + workflowFile
+        self.workflowFile = (absolute as NSString).standardizingPath
+        workflowDirectory = (self.workflowFile as NSString).deletingLastPathComponent
+    }
+
+    func report(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
+
+    func report(_ kind: Diagnostic.Kind, _ mark: SourceMark?, _ message: String, fix: String? = nil) {
+        diagnostics.append(Diagnostic(kind, at: mark, message, fix: fix))
+    }
+
+    // MARK: scalars
+
+    func string(_ node: YAMLNode, _ key: String) -> String? {
+        guard let scalar = node.scalar, scalar.resolved != .null else {
+            report(.wrongType, node.mark, "'\(key)' must be text, got \(node.shortDescription)",
+                   fix: "write a string, quoted if it has special characters")
+            return nil
+        }
+        return scalar.value
+    }
+
+    /// Text that must not be empty.
+    func nonEmptyString(_ node: YAMLNode, _ key: String) -> String? {
+        guard let s = string(node, key) else { return nil }
+        if s.isEmpty {
+            report(.invalidValue, node.mark, "'\(key)' must not be empty", fix: "give it a value")
+            return nil
+        }
+        return s
+    }
+
+    func int(_ node: YAMLNode, _ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard case let .int(value)? = node.scalar?.resolved else {
+            let what = range.lowerBound == 1 ? "a positive integer"
+                : range.lowerBound == 0 ? "a non-negative integer" : "an integer"
+            report(.wrongType, node.mark, "'\(key)' must be \(what), got \(node.shortDescription)",
+                   fix: "write a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        guard range.contains(value) else {
+            report(.outOfRange, node.mark, "'\(key)' must be from \(range.lowerBound) to \(range.upperBound), got \(value)",
+                   fix: "use a value in that range")
+            return nil
+        }
+        return value
+    }
+
+    /// A number: integers are accepted where a decimal is allowed.
+    func number(_ node: YAMLNode, _ key: String, in range: ClosedRange<Double>? = nil) -> Double? {
+        let value: Double
+        switch node.scalar?.resolved {
+        case let .int(i)?: value = Double(i)
+        case let .float(f)? where f.isFinite: value = f
+        default:
+            report(.wrongType, node.mark, "'\(key)' must be a number, got \(node.shortDescription)",
+                   fix: "write a number such as 0.7")
+            return nil
+        }
+        if let range, !range.contains(value) {
+            report(.outOfRange, node.mark,
+                   "'\(key)' must be from \(Self.format(range.lowerBound)) to \(Self.format(range.upperBound)), got \(node.scalar?.value ?? "")",
+                   fix: "use a value in that range")
+            return nil
+        }
+        return value
+    }
+
+    func oneOf<E: RawRepresentable & CaseIterable>(_ node: YAMLNode, _ key: String, _: E.Type) -> E?
+    where E.RawValue == String {
+        let names = E.allCases.map(\.rawValue)
+        guard let text = node.scalar.map(\.value), let value = E(rawValue: text) else {
+            let got = node.shortDescription
+            let fix = node.scalar.flatMap { Spelling.suggestion(for: $0.value, among: names) }
+                .map { "did you mean '\($0)'?" } ?? "pick one of them"
+            report(.invalidValue, node.mark, "'\(key)' must be one of \(names.joined(separator: "|")), got \(got)",
+                   fix: fix)
+            return nil
+        }
+        return value
+    }
+
+    /// A string or a list of strings.
+    func strings(_ node: YAMLNode, _ key: String) -> [String]? {
+        if let items = node.sequence {
+            let values = items.compactMap { string($0, key) }
+            return values.count == items.count ? values : nil
+        }
+        return string(node, key).map { [$0] }
+    }
+
+    /// A byte count: a whole number, or a number with a unit (B, KiB, MiB, GiB, TiB; KB, MB, GB, TB).
+    func memory(_ node: YAMLNode, _ key: String) -> Int? {
+        if case let .int(bytes)? = node.scalar?.resolved, bytes > 0 { return bytes }
+        let units: [(String, Double)] = [("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),
+                                         ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
+        if let text = node.scalar?.value.trimmingCharacters(in: .whitespaces),
+           let (unit, scale) = units.first(where: { text.hasSuffix($0.0) }),
+           let amount = Double(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)),
+           amount > 0, amount * scale < Double(Int.max) {
+            return Int(amount * scale)
+        }
+        report(.invalidValue, node.mark, "'\(key)' must be a size such as 2GiB, 512MiB or a byte count, got \(node.shortDescription)",
+               fix: "write a positive number with a unit: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB")
+        return nil
+    }
+
+    func regex(_ node: YAMLNode, _ key: String) -> CompiledRegex? {
+        guard let pattern = nonEmptyString(node, key) else { return nil }
+        do {
+            return try CompiledRegex(pattern: pattern)
+        } catch {
+            // NSRegularExpression on Linux says only "The value is invalid."; the standard library's
+            // regex parser names the actual problem, so ask it for the reason.
+            var reason = "NSRegularExpression: \((error as NSError).localizedDescription)"
+            do { _ = try Regex(pattern) } catch let detail { reason = "\(detail) (\(reason))" }
+            report(.invalidRegex, node.mark, "'\(key)' is not a valid regular expression: \(reason)",
+                   fix: "fix the pattern (ICU syntax; named groups are written (?<name>…))")
+            return nil
+        }
+    }
+
+    /// An inline template such as `parse.state` or a check's `'{{expr}}'`.
+    func template(_ node: YAMLNode, _ key: String) -> PromptTemplate? {
+        guard let text = string(node, key) else { return nil }
+        do {
+            return try PromptTemplate(text: text, origin: node.mark)
+        } catch {
+            report(Diagnostic(error))
+            return nil
+        }
+    }
+
+    // MARK: files
+
+    /// A path resolved against the workflow's folder, or the current directory for `--set` values.
+    func resolvePath(_ path: String, from mark: SourceMark) -> String {
+        if path.hasPrefix("/") { return (path as NSString).standardizingPath }
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
+        let base = mark.isOverride ? currentDirectory : workflowDirectory
+        return ((base as NSString).appendingPathComponent(path) as NSString).standardizingPath
+    }
+
+    /// A path that must name an existing regular file.
+    func existingFile(_ node: YAMLNode, _ key: String, what: String) -> String? {
+        guard let path = nonEmptyString(node, key) else { return nil }
+        let resolved = resolvePath(path, from: node.mark)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+            let base = node.mark.isOverride ? "the current directory" : "the workflow file's folder"
+            report(.missingFile, node.mark, "\(what) '\(path)' does not exist (looked for \(resolved))",
+                   fix: "check the path; relative paths start at \(base)")
+            return nil
+        }
+        if isDirectory.boolValue {
+            report(.missingFile, node.mark, "\(what) '\(path)' is a folder, not a file", fix: "name the file inside it")
+            return nil
+        }
+        return resolved
+    }
+
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}
+
+/// Reads one YAML mapping, remembering which keys the schema asked for, so that whatever is left
+/// over can be reported as unknown with a suggestion from the keys that do exist here.
+final class MappingReader {
+    let node: YAMLNode
+    /// Dotted path of this mapping ("search.generate"), for messages; "" at the top.
+    let path: String
+    private let entries: [YAMLMappingEntry]
+    private var known: [String] = []
+    private let context: DecodeContext
+
+    /// nil (with a diagnostic) when the node is not a mapping.
+    init?(_ node: YAMLNode, path: String, context: DecodeContext) {
+        guard let entries = node.mapping else {
+            context.report(.wrongType, node.mark, "'\(path)' must be a mapping of keys to values, got \(node.shortDescription)",
+                           fix: "write it as 'key: value' lines indented under '\(path.split(separator: ".").last ?? "")', or { key: value }")
+            return nil
+        }
+        self.node = node
+        self.path = path
+        self.entries = entries
+        self.context = context
+    }
+
+    /// The value for a key of the schema (nil when absent).
+    func callAsFunction(_ key: String) -> YAMLNode? {
+        known.append(key)
+        return entries.first { $0.key == key }?.value
+    }
+
+    /// The value for a key that must be present; reports it missing otherwise.
+    func required(_ key: String, example: String) -> YAMLNode? {
+        guard let value = self(key) else {
+            let place = path.isEmpty ? "the workflow" : "'\(path)'"
+            context.report(.missingKey, node.mark, "\(place) is missing the required key '\(key)'",
+                           fix: "add \(example)")
+            return nil
+        }
+        return value
+    }
+
+    func has(_ key: String) -> Bool { entries.contains { $0.key == key } }
+
+    /// Reports every key the schema did not ask for. Call after all reads.
+    func finish() {
+        for entry in entries where !known.contains(entry.key) {
+            let place = path.isEmpty ? "at the top level" : "in '\(path)'"
+            context.report(.unknownKey, entry.keyMark, "unknown key '\(entry.key)' \(place)",
+                           fix: Spelling.fix(for: entry.key, among: known))
+        }
+    }
+}

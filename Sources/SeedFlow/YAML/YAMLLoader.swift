@@ -1,0 +1,264 @@
+import CYAML
+import Foundation
+
+/// Bounds that keep a hostile file from being obeyed: a workflow is a few kilobytes and a few levels
+/// deep, so anything far beyond that is refused before it can cost time or memory.
+public struct YAMLLimits: Sendable, Equatable {
+    public var maxBytes: Int
+    public var maxDepth: Int
+    /// Nodes in the tree after every alias is expanded: this is what stops "billion laughs",
+    /// whose few lines expand to 10⁹ nodes.
+    public var maxNodes: Int
+
+    public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64, maxNodes: Int = 100_000) {
+        self.maxBytes = maxBytes
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+    }
+}
+
+public enum YAMLError: Error, Equatable, Sendable, LocalizedError, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case fileTooLarge(path: String, bytes: Int, limit: Int)
+    /// libyaml's own message, with the position it gives.
+    case syntax(SourceMark, problem: String)
+    case tooDeep(SourceMark, limit: Int)
+    case tooManyNodes(SourceMark, limit: Int)
+    case undefinedAlias(SourceMark, name: String)
+    case duplicateKey(SourceMark, key: String, first: SourceMark)
+    case nonScalarKey(SourceMark)
+    case multipleDocuments(SourceMark)
+
+    public var mark: SourceMark? {
+        switch self {
+        case .unreadable, .fileTooLarge: return nil
+        case let .syntax(m, _), let .tooDeep(m, _), let .tooManyNodes(m, _), let .undefinedAlias(m, _),
+             let .duplicateKey(m, _, _), let .nonScalarKey(m), let .multipleDocuments(m):
+            return m
+        }
+    }
+
+    /// What went wrong, without the position.
+    public var message: String {
+        switch self {
+        case let .unreadable(path, reason):
+            return "cannot read \(path): \(reason)"
+        case let .fileTooLarge(path, bytes, limit):
+            return "\(path) is \(bytes) bytes, more than the \(limit) a workflow file may have — a workflow is a few kilobytes; put data in the inputs file"
+        case let .syntax(_, problem):
+            return problem
+        case let .tooDeep(_, limit):
+            return "nesting deeper than \(limit) levels — the file is refused; a workflow needs only a few levels"
+        case let .tooManyNodes(_, limit):
+            return "the document expands to more than \(limit) nodes (aliases multiplying? a \"billion laughs\" file) — the file is refused; write values out instead of nesting aliases"
+        case let .undefinedAlias(_, name):
+            return "alias *\(name) refers to no anchor &\(name) defined before it — define the anchor first"
+        case let .duplicateKey(_, key, first):
+            return "duplicate key '\(key)' (first at \(first)) — keep one of them"
+        case .nonScalarKey:
+            return "a mapping key must be a plain value, not a list or mapping — use a name as the key"
+        case .multipleDocuments:
+            return "more than one YAML document (---) in the file — a workflow is one document"
+        }
+    }
+
+    public var description: String {
+        mark.map { "\($0): \(message)" } ?? message
+    }
+
+    public var errorDescription: String? { description }
+}
+
+/// Reads YAML with libyaml's event API into `YAMLNode` trees that keep every node's position.
+/// The event API (rather than libyaml's document loader) lets us count depth and expanded nodes as
+/// we go and stop at the first sign of a hostile file, before building anything large.
+public enum YAMLLoader {
+    /// Reads one document from a file. nil: the file holds no document (empty or only comments).
+    public static func load(path: String, limits: YAMLLimits = YAMLLimits()) throws(YAMLError) -> YAMLNode? {
+        let bytes = try readBounded(path: path, limit: limits.maxBytes)
+        return try parse(bytes, file: path, limits: limits)
+    }
+
+    /// Parses one document from text; `file` names it in marks and messages.
+    public static func parse(_ text: String, file: String, limits: YAMLLimits = YAMLLimits()) throws(YAMLError) -> YAMLNode? {
+        let bytes = Array(text.utf8)
+        guard bytes.count <= limits.maxBytes else {
+            throw .fileTooLarge(path: file, bytes: bytes.count, limit: limits.maxBytes)
+        }
+        return try parse(bytes, file: file, limits: limits)
+    }
+
+    static func readBounded(path: String, limit: Int) throws(YAMLError) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            throw .unreadable(path: path, reason: reason)
+        }
+        defer { try? handle.close() }
+        // Read one byte past the limit instead of trusting the size the file system reports:
+        // a FIFO or /dev/zero reports none and would otherwise be read forever.
+        let data: Data
+        do {
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            throw .unreadable(path: path, reason: error.localizedDescription)
+        }
+        if data.count > limit {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+            throw .fileTooLarge(path: path, bytes: size ?? data.count, limit: limit)
+        }
+        return [UInt8](data)
+    }
+
+    static func parse(_ bytes: [UInt8], file: String, limits: YAMLLimits) throws(YAMLError) -> YAMLNode? {
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else {
+            throw .unreadable(path: file, reason: "libyaml could not allocate a parser")
+        }
+        defer { yaml_parser_delete(&parser) }
+        let result: Result<YAMLNode?, YAMLError> = bytes.withUnsafeBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var builder = TreeBuilder(file: file, limits: limits)
+            return Result { () throws(YAMLError) in try builder.run(&parser) }
+        }
+        return try result.get()
+    }
+}
+
+/// Turns the event stream into a tree. Open sequences and mappings wait on a stack.
+private struct TreeBuilder {
+    private enum Frame {
+        case sequence(items: [YAMLNode], mark: SourceMark, anchor: String?, size: Int)
+        case mapping(entries: [YAMLMappingEntry], pendingKey: (String, SourceMark)?, mark: SourceMark,
+                     anchor: String?, size: Int)
+    }
+
+    let file: String
+    let limits: YAMLLimits
+    private var stack: [Frame] = []
+    /// Anchored nodes with their subtree size, so an alias costs what it expands to.
+    private var anchors: [String: (node: YAMLNode, size: Int)] = [:]
+    private var expandedNodes = 0
+    private var root: YAMLNode?
+    private var documents = 0
+
+    init(file: String, limits: YAMLLimits) {
+        self.file = file
+        self.limits = limits
+    }
+
+    mutating func run(_ parser: inout yaml_parser_t) throws(YAMLError) -> YAMLNode? {
+        var event = yaml_event_t()
+        while true {
+            guard yaml_parser_parse(&parser, &event) == 1 else { throw syntaxError(parser) }
+            defer { yaml_event_delete(&event) }
+            let mark = SourceMark(file: file, line: Int(event.start_mark.line) + 1,
+                                  column: Int(event.start_mark.column) + 1)
+            switch event.type {
+            case YAML_STREAM_END_EVENT:
+                return root
+            case YAML_DOCUMENT_START_EVENT:
+                documents += 1
+                if documents > 1 { throw .multipleDocuments(mark) }
+            case YAML_SCALAR_EVENT:
+                let s = event.data.scalar
+                let value = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
+                let scalar = YAMLScalar(value: value, style: Self.style(s.style), tag: Self.string(s.tag))
+                try count(1, at: mark)
+                try complete(YAMLNode(.scalar(scalar), mark: mark), size: 1, anchor: Self.string(s.anchor))
+            case YAML_ALIAS_EVENT:
+                let name = Self.string(event.data.alias.anchor) ?? ""
+                guard let target = anchors[name] else { throw .undefinedAlias(mark, name: name) }
+                // Counted at the alias, so a refusal points at the use that multiplies, not the anchor.
+                try count(target.size, at: mark)
+                try complete(target.node, size: target.size, anchor: nil)
+            case YAML_SEQUENCE_START_EVENT:
+                try open(.sequence(items: [], mark: mark, anchor: Self.string(event.data.sequence_start.anchor), size: 1),
+                         at: mark)
+            case YAML_MAPPING_START_EVENT:
+                try open(.mapping(entries: [], pendingKey: nil, mark: mark,
+                                  anchor: Self.string(event.data.mapping_start.anchor), size: 1), at: mark)
+            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                guard let frame = stack.popLast() else { break }
+                switch frame {
+                case let .sequence(items, mark, anchor, size):
+                    try complete(YAMLNode(.sequence(items), mark: mark), size: size, anchor: anchor)
+                case let .mapping(entries, _, mark, anchor, size):
+                    try complete(YAMLNode(.mapping(entries), mark: mark), size: size, anchor: anchor)
+                }
+            default:
+                break  // stream start, document end, no event
+            }
+        }
+    }
+
+    private mutating func open(_ frame: Frame, at mark: SourceMark) throws(YAMLError) {
+        guard stack.count < limits.maxDepth else { throw .tooDeep(mark, limit: limits.maxDepth) }
+        try count(1, at: mark)
+        stack.append(frame)
+    }
+
+    private mutating func count(_ nodes: Int, at mark: SourceMark) throws(YAMLError) {
+        expandedNodes += nodes
+        if expandedNodes > limits.maxNodes { throw .tooManyNodes(mark, limit: limits.maxNodes) }
+    }
+
+    /// Hands a finished (and already counted) node to its parent.
+    private mutating func complete(_ node: YAMLNode, size: Int, anchor: String?) throws(YAMLError) {
+        if let anchor { anchors[anchor] = (node, size) }
+        guard let top = stack.popLast() else {
+            root = node
+            return
+        }
+        switch top {
+        case .sequence(var items, let mark, let anchor, let total):
+            items.append(node)
+            stack.append(.sequence(items: items, mark: mark, anchor: anchor, size: total + size))
+        case .mapping(var entries, let pendingKey, let mark, let anchor, let total):
+            if let (key, keyMark) = pendingKey {
+                entries.append(YAMLMappingEntry(key: key, keyMark: keyMark, value: node))
+                stack.append(.mapping(entries: entries, pendingKey: nil, mark: mark, anchor: anchor, size: total + size))
+            } else {
+                guard let scalar = node.scalar else { throw .nonScalarKey(node.mark) }
+                if let first = entries.first(where: { $0.key == scalar.value }) {
+                    throw .duplicateKey(node.mark, key: scalar.value, first: first.keyMark)
+                }
+                stack.append(.mapping(entries: entries, pendingKey: (scalar.value, node.mark), mark: mark,
+                                      anchor: anchor, size: total + size))
+            }
+        }
+    }
+
+    private func syntaxError(_ parser: yaml_parser_t) -> YAMLError {
+        let problem = Self.string(parser.problem) ?? "invalid YAML"
+        var message = problem
+        if let context = Self.string(parser.context) {
+            message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
+        }
+        // Reader errors (bad encoding) give only a byte offset; scanner and parser errors give a mark.
+        if parser.error == YAML_READER_ERROR {
+            message += " at byte \(parser.problem_offset)"
+            return .syntax(SourceMark(file: file, line: 1, column: 1), problem: message)
+        }
+        let mark = SourceMark(file: file, line: Int(parser.problem_mark.line) + 1,
+                              column: Int(parser.problem_mark.column) + 1)
+        return .syntax(mark, problem: message)
+    }
+
+    private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
+        pointer.map { String(cString: $0) }
+    }
+
+    private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+    }
+
+    private static func style(_ style: yaml_scalar_style_t) -> YAMLScalar.Style {
+        switch style {
+        case YAML_SINGLE_QUOTED_SCALAR_STYLE: return .singleQuoted
+        case YAML_DOUBLE_QUOTED_SCALAR_STYLE: return .doubleQuoted
+        case YAML_LITERAL_SCALAR_STYLE: return .literal
+        case YAML_FOLDED_SCALAR_STYLE: return .folded
+        default: return .plain
+        }
+    }
+}

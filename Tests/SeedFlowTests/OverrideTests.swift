@@ -1,0 +1,71 @@
+import Foundation
+import XCTest
+@testable import SeedFlow
+
+final class OverrideTests: XCTestCase {
+    private func workflowPath() throws -> String {
+        let scratch = try Scratch(self)
+        try scratch.writePrompts()
+        return try scratch.write("w.yaml", minimalWorkflow())
+    }
+
+    func testOverridesReplaceAndAddValues() throws {
+        let path = try workflowPath()
+        let workflow = try loadWorkflow(path: path, overrides: [
+            "search.depth=4", "search.generate.temperature=0", "decoding.strategy=autoregressive",
+            "decoding.seed=7", "search.evaluate.samples=1", "models.drafts.0.instances=5", "description=",
+        ])
+        XCTAssertEqual(workflow.search.depth, 4)
+        XCTAssertEqual(workflow.search.generate.sampling.temperature, 0)
+        XCTAssertEqual(workflow.decoding.strategy, .autoregressive)
+        XCTAssertEqual(workflow.decoding.seed, 7)
+        XCTAssertEqual(workflow.search.evaluate.samples, 1)
+        XCTAssertEqual(workflow.models.drafts.first?.instances, 5)
+        XCTAssertEqual(workflow.description, "")
+    }
+
+    func testValueIsReadAsAYAMLScalar() throws {
+        let path = try workflowPath()
+        let found = diagnostics(of: path, overrides: ["search.depth='4'"])
+        XCTAssertEqual(found.map(\.description),
+                       ["--set search.depth='4': 'depth' must be a positive integer, got \"4\" — write a whole number from 1 to 32"])
+        let workflow = try loadWorkflow(path: path, overrides: ["search.goal.state_equals='24'", "name=\"a: b\""])
+        XCTAssertEqual(workflow.search.goal?.stateEquals, "24")
+        XCTAssertEqual(workflow.name, "a: b")
+    }
+
+    func testUnknownPathsAreReportedWithDidYouMean() throws {
+        let path = try workflowPath()
+        let found = diagnostics(of: path, overrides: ["search.bredth=3", "serch.depth=2"])
+        XCTAssertEqual(found.map(\.kind), [.unknownKey, .unknownKey])
+        XCTAssertEqual(found.map(\.description), [
+            "--set search.bredth=3: unknown key 'bredth' in 'search' — did you mean 'breadth'?",
+            "--set serch.depth=2: unknown key 'serch' at the top level — did you mean 'search'?",
+        ])
+    }
+
+    func testMalformedOverrides() throws {
+        let path = try workflowPath()
+        let found = diagnostics(of: path, overrides: ["search.depth", "search..depth=3", "search.depth.x=1", "models.drafts.3.path=a"])
+        XCTAssertEqual(found.map(\.kind), [.invalidValue, .invalidValue, .invalidValue, .invalidValue])
+        XCTAssertEqual(found[2].description,
+                       "--set search.depth.x=1: 'search.depth' is a single value (3), so it has no key 'x' — set 'search.depth' itself, or check the path 'search.depth.x'")
+        XCTAssertEqual(found[3].message, "'models.drafts' is a list of 1, so '3' names nothing in it")
+    }
+
+    func testOverridePathsResolveAgainstTheCurrentDirectory() throws {
+        let path = try workflowPath()
+        let relative = "models/seedflow-demo-target.gguf"
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(FlowTestPaths.repoRoot.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let workflow = try loadWorkflow(path: path, overrides: ["models.target.path=\(relative)"])
+        XCTAssertEqual(workflow.models.target.path, FlowTestPaths.target)
+        let shipped = try loadWorkflow(path: "workflows/game24.yaml")
+        XCTAssertEqual(shipped.resolvedFile, FlowTestPaths.repo("workflows/game24.yaml"))
+        XCTAssertEqual(shipped.inputs.file, FlowTestPaths.inputs)
+        let found = diagnostics(of: path, overrides: ["models.target.path=nope.gguf"])
+        XCTAssertEqual(found.map(\.kind), [.missingFile])
+        XCTAssertEqual(found.first?.fix, "check the path; relative paths start at the current directory")
+    }
+}

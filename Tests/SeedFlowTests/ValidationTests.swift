@@ -1,0 +1,226 @@
+import Foundation
+import XCTest
+@testable import SeedFlow
+import SeedModel
+
+/// Each kind of problem, with the exact position it is reported at. Line numbers refer to
+/// `minimalWorkflow()` (see TestSupport.swift).
+final class ValidationTests: XCTestCase {
+    private var scratch: Scratch!
+
+    override func setUpWithError() throws {
+        scratch = try Scratch(self)
+        try scratch.writePrompts()
+    }
+
+    /// The minimal workflow with `old` replaced by `new` (each must occur), written to w.yaml.
+    private func workflow(_ edits: [(String, String)], base: String = minimalWorkflow()) throws -> String {
+        var text = base
+        for (old, new) in edits {
+            XCTAssertTrue(text.contains(old), "the test workflow has no '\(old)'")
+            text = text.replacingOccurrences(of: old, with: new)
+        }
+        return try scratch.write("w.yaml", text)
+    }
+
+    private func only(_ edits: [(String, String)], file: StaticString = #filePath, line: UInt = #line) throws -> Diagnostic {
+        let path = try workflow(edits)
+        let found = diagnostics(of: path, file: file, line: line)
+        XCTAssertEqual(found.count, 1, found.map(\.description).joined(separator: "\n"), file: file, line: line)
+        return try XCTUnwrap(found.first, file: file, line: line)
+    }
+
+    private var w: String { scratch.directory + "/w.yaml" }
+
+    func testUnknownKeyWithDidYouMean() throws {
+        let d = try only([("  breadth: 5", "  bredth: 5")])
+        XCTAssertEqual(d.kind, .unknownKey)
+        XCTAssertEqual(d.description, "\(w):16:3: unknown key 'bredth' in 'search' — did you mean 'breadth'?")
+    }
+
+    func testUnknownTopLevelKey() throws {
+        let d = try only([("name: test", "name: test\nouptut: { results: x.jsonl }")])
+        XCTAssertEqual(d.description, "\(w):3:1: unknown key 'ouptut' at the top level — did you mean 'output'?")
+    }
+
+    func testWrongType() throws {
+        let d = try only([("  breadth: 5", "  breadth: five")])
+        XCTAssertEqual(d.kind, .wrongType)
+        XCTAssertEqual(d.description,
+                       "\(w):16:12: 'breadth' must be a positive integer, got \"five\" — write a whole number from 1 to 128")
+    }
+
+    func testQuotedNumberIsAString() throws {
+        let d = try only([("  depth: 3", "  depth: '3'")])
+        XCTAssertEqual(d.kind, .wrongType)
+        XCTAssertEqual(d.mark?.description, "\(w):15:10")
+    }
+
+    func testMissingRequiredKey() throws {
+        let d = try only([("  depth: 3\n", "")])
+        XCTAssertEqual(d.kind, .missingKey)
+        XCTAssertEqual(d.description, "\(w):15:3: 'search' is missing the required key 'depth' — add 'depth: 3'")
+    }
+
+    func testMissingPromptFile() throws {
+        let d = try only([("prompt: value.txt", "prompt: valeu.txt")])
+        XCTAssertEqual(d.kind, .missingFile)
+        XCTAssertEqual(d.mark?.description, "\(w):24:13")
+        XCTAssertEqual(d.message, "prompt file 'valeu.txt' does not exist (looked for \(scratch.directory)/valeu.txt)")
+        XCTAssertEqual(d.fix, "check the path; relative paths start at the workflow file's folder")
+    }
+
+    func testMissingModelAndInputsFiles() throws {
+        let path = try workflow([(FlowTestPaths.target, "nope.gguf"), (FlowTestPaths.inputs, "../missing.txt")])
+        let found = diagnostics(of: path)
+        XCTAssertEqual(found.map(\.kind), [.missingFile, .missingFile])
+        XCTAssertEqual(found.map { $0.mark?.description }, ["\(w):5:11", "\(w):13:9"])
+    }
+
+    func testUndefinedTemplateVariablePointsIntoThePromptFile() throws {
+        let prompt = try scratch.write("value.txt", "Evaluate: {{stat}}\nfor {{input}} {{candidates}}\n")
+        let found = diagnostics(of: try workflow([]))
+        XCTAssertEqual(found.map(\.kind), [.undefinedVariable, .undefinedVariable])
+        XCTAssertEqual(found[0].description,
+                       "\(prompt):1:11: undefined variable {{stat}} in the evaluate prompt — did you mean {{state}}?")
+        XCTAssertEqual(found[1].description,
+                       "\(prompt):2:15: undefined variable {{candidates}} in the evaluate prompt — {{candidates}} exists only in vote mode; set 'mode: vote' or remove it")
+    }
+
+    func testCheckTemplateMayUseExtractGroupsOnly() throws {
+        let d = try only([("arithmetic: '{{expr}}'", "arithmetic: '{{exp}}'")])
+        XCTAssertEqual(d.kind, .undefinedVariable)
+        XCTAssertEqual(d.description, "\(w):31:24: undefined variable {{exp}} in the check 'arithmetic' — did you mean {{expr}}?")
+    }
+
+    func testUnclosedVariableInPromptFile() throws {
+        let prompt = try scratch.write("propose.txt", "Propose steps for: {{state\n")
+        let d = try only([])
+        XCTAssertEqual(d.kind, .template)
+        XCTAssertEqual(d.mark?.description, "\(prompt):1:20")
+    }
+
+    func testRegexThatDoesNotCompile() throws {
+        let d = try only([("'^Answer: (?<expr>.+) = 24$'", "'^Answer: (?<expr>.+ = 24$'")])
+        XCTAssertEqual(d.kind, .invalidRegex)
+        XCTAssertEqual(d.mark?.description, "\(w):30:12")
+        XCTAssertTrue(d.message.hasPrefix("'extract' is not a valid regular expression: expected ')'"), d.message)
+    }
+
+    func testOutOfRange() throws {
+        let path = try workflow([("  depth: 3", "  depth: 40"), ("  breadth: 5", "  breadth: 0"), ("samples: 3", "samples: 100")])
+        let found = diagnostics(of: path)
+        XCTAssertEqual(found.map(\.kind), [.outOfRange, .outOfRange, .outOfRange])
+        XCTAssertEqual(found.map(\.description), [
+            "\(w):15:10: 'depth' must be from 1 to 32, got 40 — use a value in that range",
+            "\(w):16:12: 'breadth' must be from 1 to 128, got 0 — use a value in that range",
+            "\(w):25:14: 'samples' must be from 1 to 64, got 100 — use a value in that range",
+        ])
+    }
+
+    func testEnumValueWithSuggestion() throws {
+        let d = try only([("strategy: seed", "strategy: sed")])
+        XCTAssertEqual(d.kind, .invalidValue)
+        XCTAssertEqual(d.description,
+                       "\(w):10:13: 'strategy' must be one of autoregressive|sequential|speculative|seed|auto, got \"sed\" — did you mean 'seed'?")
+    }
+
+    func testSpeculativeStrategyNeedsADraft() throws {
+        let d = try only([("  drafts:\n    - path: \(FlowTestPaths.draftS)\n      instances: 2\n", "")])
+        XCTAssertEqual(d.kind, .conflict)
+        XCTAssertEqual(d.mark?.description, "\(w):7:13")
+    }
+
+    func testDfsNeedsAPruneThreshold() throws {
+        let d = try only([("  depth: 3", "  algorithm: dfs\n  depth: 3")])
+        XCTAssertEqual(d.kind, .missingKey)
+        XCTAssertEqual(d.mark?.description, "\(w):15:14")
+    }
+
+    func testDraftWithADifferentVocabulary() throws {
+        // Same size, one piece changed: the engine would verify the draft's tokens as different text.
+        let target = try GGUFFile(path: FlowTestPaths.target)
+        var writer = GGUFWriter()
+        for key in target.metadataKeys where key.hasPrefix("tokenizer.") || key == "general.architecture" {
+            guard var value = target.value(key) else { continue }
+            if key == "tokenizer.ggml.tokens", var tokens = try target.stringArray(key) {
+                tokens[100] = "zz"
+                value = .array(.string, tokens.map(GGUFValue.string))
+            }
+            writer.set(key, value)
+        }
+        let draft = scratch.directory + "/other-vocab.gguf"
+        try writer.write(to: draft)
+        let d = try only([(FlowTestPaths.draftS, draft)])
+        XCTAssertEqual(d.kind, .model)
+        XCTAssertEqual(d.mark?.description, "\(w):7:13")
+        let expected = try loadTokenizer(from: target).piece(100)
+        XCTAssertEqual(d.message, "the draft's vocabulary differs from the target's: token 100 is 'zz' in the draft but '\(expected)' in the target")
+    }
+
+    func testDraftThatIsNotAModel() throws {
+        let notModel = try scratch.write("notes.gguf", "hello")
+        let d = try only([(FlowTestPaths.draftS, notModel)])
+        XCTAssertEqual(d.kind, .model)
+        XCTAssertEqual(d.mark?.description, "\(w):7:13")
+    }
+
+    func testEveryProblemIsReportedAtOnce() throws {
+        let path = try workflow([
+            ("version: 1", "version: 2"),
+            ("draft_tokens: 4", "draft_tokens: many"),
+            ("  breadth: 5", "  bredth: 5"),
+            ("temperature: 0.7", "temperature: 20"),
+            ("prompt: answer.txt", "prompt: nothing.txt"),
+        ])
+        let report = validateWorkflow(path: path)
+        XCTAssertEqual(report.diagnostics.map(\.kind), [.invalidValue, .wrongType, .outOfRange, .unknownKey, .missingFile])
+        XCTAssertEqual(report.diagnostics.map { $0.mark?.line }, [1, 11, 19, 16, 29])
+        XCTAssertTrue(report.text.hasSuffix("\n5 problems found"), report.text)
+        let error = WorkflowDiagnostics(report.diagnostics)
+        XCTAssertEqual(error.localizedDescription.split(separator: "\n").count, 5)
+    }
+
+    func testYAMLSyntaxErrorIsADiagnostic() throws {
+        let path = try scratch.write("bad.yaml", "version: 1\nsearch: { depth: 3\n")
+        let found = diagnostics(of: path)
+        XCTAssertEqual(found.map(\.kind), [.yaml])
+        XCTAssertTrue(found[0].description.hasPrefix("\(path):3:1: "), found[0].description)
+    }
+
+    func testWrongSectionShapes() throws {
+        let path = try workflow([("  goal: { state_equals: \"24\" }", "  goal: 24"),
+                                 ("score: { last_line: { sure: 20, likely: 1, impossible: 0.001 } }", "score: { choice: 'x' }")])
+        let found = diagnostics(of: path)
+        XCTAssertEqual(found.map(\.kind), [.conflict, .wrongType])
+        XCTAssertEqual(found.map { $0.mark?.description }, ["\(w):26:22", "\(w):27:9"])
+    }
+
+    func testJSONLInputFieldsBecomeVariables() throws {
+        let inputs = try scratch.write("q.jsonl", "{\"question\": \"2+2?\", \"answer\": \"4\"}\n{\"question\": \"1+1?\", \"answer\": \"2\"}\n")
+        try scratch.write("propose.txt", "Q: {{question}}\nSo far: {{state}}\n")
+        try scratch.write("answer.txt", "Q: {{question}} {{answr}}\n")
+        let found = diagnostics(of: try workflow([(FlowTestPaths.inputs, inputs)]))
+        XCTAssertEqual(found.map(\.kind), [.undefinedVariable])
+        XCTAssertTrue(found[0].description.hasSuffix("did you mean {{answer}}?"), found[0].description)
+        let bad = try scratch.write("bad.jsonl", "{\"question\": \"x\"}\nnot json\n")
+        let problems = diagnostics(of: try workflow([(FlowTestPaths.inputs, bad)]))
+        XCTAssertTrue(problems.contains { $0.kind == .inputs && $0.mark?.description == "\(bad):2:1" }, "\(problems)")
+    }
+
+    func testDefaultsWhereTheFileIsSilent() throws {
+        let workflow = try loadWorkflow(path: try workflow([("  breadth: 5\n", ""), ("    temperature: 0.7\n", "")]))
+        XCTAssertEqual(workflow.search.breadth, 5)
+        XCTAssertEqual(workflow.search.algorithm, .bfs)
+        XCTAssertEqual(workflow.search.select, .greedy)
+        XCTAssertEqual(workflow.search.generate.mode, .propose)
+        XCTAssertEqual(workflow.search.generate.sampling.temperature, 0.7)
+        XCTAssertEqual(workflow.search.generate.sampling.maxTokens, 128)
+        XCTAssertEqual(workflow.search.evaluate.mode, .value)
+        XCTAssertEqual(workflow.finish?.sampling.temperature, 0)
+        XCTAssertEqual(workflow.models.kvCache, KVCacheSection(memoryBytes: nil, blockTokens: 16))
+        XCTAssertEqual(workflow.decoding.seed, 0)
+        XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/test.jsonl")
+        XCTAssertEqual(workflow.inputs.format, .lines)
+    }
+}

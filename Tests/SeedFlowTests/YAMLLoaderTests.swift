@@ -1,0 +1,146 @@
+import XCTest
+@testable import SeedFlow
+
+final class YAMLLoaderTests: XCTestCase {
+    private func parse(_ text: String, limits: YAMLLimits = YAMLLimits()) throws -> YAMLNode {
+        guard let node = try YAMLLoader.parse(text, file: "t.yaml", limits: limits) else {
+            throw XCTSkip("no document")
+        }
+        return node
+    }
+
+    private func error(_ text: String, limits: YAMLLimits = YAMLLimits()) -> YAMLError? {
+        do {
+            _ = try YAMLLoader.parse(text, file: "t.yaml", limits: limits)
+            XCTFail("parsed, expected an error")
+        } catch {
+            return error
+        }
+        return nil
+    }
+
+    func testMarksOfKeysValuesAndItems() throws {
+        let root = try parse("""
+        a: 1
+        b:
+          c: [x, 'y']
+          d:
+            - e
+            - { f: g }
+        """)
+        let entries = try XCTUnwrap(root.mapping)
+        XCTAssertEqual(entries.map(\.key), ["a", "b"])
+        XCTAssertEqual(entries[0].keyMark.description, "t.yaml:1:1")
+        XCTAssertEqual(entries[0].value.mark.description, "t.yaml:1:4")
+        XCTAssertEqual(entries[1].keyMark.description, "t.yaml:2:1")
+        let c = try XCTUnwrap(root["b"]?["c"])
+        XCTAssertEqual(c.mark.description, "t.yaml:3:6")
+        XCTAssertEqual(c.sequence?[1].mark.description, "t.yaml:3:10")
+        let d = try XCTUnwrap(root["b"]?["d"]?.sequence)
+        XCTAssertEqual(d[0].mark.description, "t.yaml:5:7")
+        XCTAssertEqual(d[1]["f"]?.mark.description, "t.yaml:6:12")
+        XCTAssertEqual(d[1].mapping?.first?.keyMark.description, "t.yaml:6:9")
+    }
+
+    func testKeyOrderIsKept() throws {
+        let root = try parse("z: 1\na: 2\nm: 3\n")
+        XCTAssertEqual(root.mapping?.map(\.key), ["z", "a", "m"])
+    }
+
+    func testScalarStylesAndTagsDecideTypes() throws {
+        let root = try parse("""
+        plain: 42
+        single: '42'
+        double: "42"
+        tagged: !!str 42
+        float: 0.7
+        yes: true
+        none: ~
+        word: five
+        block: |
+          two
+          lines
+        """)
+        XCTAssertEqual(root["plain"]?.scalar?.resolved, .int(42))
+        XCTAssertEqual(root["single"]?.scalar?.resolved, .string("42"))
+        XCTAssertEqual(root["single"]?.scalar?.style, .singleQuoted)
+        XCTAssertEqual(root["double"]?.scalar?.resolved, .string("42"))
+        XCTAssertEqual(root["tagged"]?.scalar?.resolved, .string("42"))
+        XCTAssertEqual(root["float"]?.scalar?.resolved, .float(0.7))
+        XCTAssertEqual(root["yes"]?.scalar?.resolved, .bool(true))
+        XCTAssertEqual(root["none"]?.scalar?.resolved, .null)
+        XCTAssertEqual(root["word"]?.scalar?.resolved, .string("five"))
+        XCTAssertEqual(root["block"]?.scalar?.resolved, .string("two\nlines"))  // clip chomping, no final newline in the text
+        XCTAssertEqual(root["block"]?.scalar?.style, .literal)
+    }
+
+    func testDuplicateKeyIsAnError() {
+        let e = error("a: 1\nb: 2\na: 3\n")
+        XCTAssertEqual(e, .duplicateKey(SourceMark(file: "t.yaml", line: 3, column: 1), key: "a",
+                                        first: SourceMark(file: "t.yaml", line: 1, column: 1)))
+        XCTAssertEqual(e?.description, "t.yaml:3:1: duplicate key 'a' (first at t.yaml:1:1) — keep one of them")
+    }
+
+    func testSyntaxErrorNamesFileLineAndColumn() throws {
+        let e = try XCTUnwrap(error("a: [1, 2\nb: 3\n"))
+        guard case let .syntax(mark, problem) = e else { return XCTFail("\(e)") }
+        XCTAssertEqual(mark.line, 2)
+        XCTAssertFalse(problem.isEmpty)
+        XCTAssertTrue(e.description.hasPrefix("t.yaml:2:"), e.description)
+        let tab = try XCTUnwrap(error("a:\n\tb: 1\n"))
+        XCTAssertTrue(tab.description.hasPrefix("t.yaml:2:1: "), tab.description)
+    }
+
+    func testBillionLaughsFailsFast() throws {
+        var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+        var previous = "a"
+        for name in ["b", "c", "d", "e", "f", "g", "h", "i"] {
+            text += "\(name): &\(name) [" + Array(repeating: "*\(previous)", count: 9).joined(separator: ",") + "]\n"
+            previous = name
+        }
+        let start = Date()
+        let e = try XCTUnwrap(error(text))
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1.0)
+        guard case let .tooManyNodes(mark, limit) = e else { return XCTFail("\(e)") }
+        XCTAssertEqual(limit, 100_000)
+        XCTAssertEqual(mark.line, 6)  // a…e hold ≈ 75,000 nodes; f's aliases of e push past the limit
+        XCTAssertEqual(mark.column, 8)  // the first *e: 75,000 + 66,000 nodes
+        XCTAssertTrue(e.description.contains("billion laughs"), e.description)
+    }
+
+    func testSmallAliasesStillWork() throws {
+        let root = try parse("base: &b { x: 1 }\nother: *b\n")
+        XCTAssertEqual(root["other"]?["x"]?.scalar?.resolved, .int(1))
+        XCTAssertEqual(error("a: *nope\n"), .undefinedAlias(SourceMark(file: "t.yaml", line: 1, column: 4), name: "nope"))
+    }
+
+    func testDeepNestingIsRefused() throws {
+        let text = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        let e = try XCTUnwrap(error(text))
+        XCTAssertEqual(e, .tooDeep(SourceMark(file: "t.yaml", line: 1, column: 65), limit: 64))
+        // 64 levels are fine.
+        XCTAssertNoThrow(try parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)))
+    }
+
+    func testBigFileIsRefused() throws {
+        let path = NSTemporaryDirectory() + "seedflow-big-\(UUID().uuidString).yaml"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let line = "# " + String(repeating: "x", count: 1000) + "\n"
+        try String(repeating: line, count: 1100).write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try YAMLLoader.load(path: path)) { error in
+            guard case let .fileTooLarge(p, bytes, limit) = error as? YAMLError else { return XCTFail("\(error)") }
+            XCTAssertEqual(p, path)
+            XCTAssertEqual(bytes, 1100 * 1003)
+            XCTAssertEqual(limit, 1 << 20)
+        }
+    }
+
+    func testMultipleDocumentsAndComplexKeysAreRefused() {
+        XCTAssertEqual(error("a: 1\n---\nb: 2\n"), .multipleDocuments(SourceMark(file: "t.yaml", line: 2, column: 1)))
+        XCTAssertEqual(error("? [a]\n: 1\n"), .nonScalarKey(SourceMark(file: "t.yaml", line: 1, column: 3)))
+    }
+
+    func testEmptyFileHasNoDocument() throws {
+        XCTAssertNil(try YAMLLoader.parse("# nothing\n", file: "t.yaml"))
+    }
+}
