@@ -244,6 +244,19 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(try e.generate([fits]).first?.tokenIDs.count, 8)
     }
 
+    func testEmptyAndTooLongPromptsAreRefused() throws {
+        let m = try models()
+        let e = try engine(m, .seed, drafts: mixedPool(m))
+        let context = m.target.config.contextLength
+        XCTAssertThrowsError(try e.generate([GenerationRequest(tag: "empty", promptTokens: [], maxTokens: 4)])) { error in
+            XCTAssertEqual(error as? EngineError, .emptyPrompt(tag: "empty"))
+        }
+        let tooLong = [Int](repeating: 5, count: context + 1)
+        XCTAssertThrowsError(try e.generate([GenerationRequest(tag: "long", promptTokens: tooLong, maxTokens: 4)])) { error in
+            XCTAssertEqual(error as? EngineError, .promptTooLong(tag: "long", tokens: context + 1, context: context))
+        }
+    }
+
     func testSeedWithoutDraftsIsRefused() throws {
         let m = try models()
         for strategy in [DecodingStrategy.seed, .speculative, .auto] {
@@ -273,10 +286,12 @@ final class EngineTests: XCTestCase {
             GenerationRequest(tag: "eos", promptTokens: value, maxTokens: 100),
             GenerationRequest(tag: "context", promptTokens: long, maxTokens: 50),
             GenerationRequest(tag: "length", promptTokens: propose, maxTokens: 7),
+            // A prompt that fills the context still gets its one token (its logits need no slot).
+            GenerationRequest(tag: "full", promptTokens: long + Array(repeating: long.last!, count: 6), maxTokens: 5),
         ]
         let plain = batch.map { var r = $0; r.stopStrings = []; return r }
         let full = try engine(m, .autoregressive).generate(plain)
-        for strategy in [DecodingStrategy.seed, .autoregressive] {
+        for strategy in [DecodingStrategy.seed, .speculative, .autoregressive] {
             let out = try engine(m, strategy, drafts: mixedPool(m), k: 4).generate(batch)
             let byTag = Dictionary(uniqueKeysWithValues: out.map { ($0.tag, $0) })
             let fullByTag = Dictionary(uniqueKeysWithValues: full.map { ($0.tag, $0) })
@@ -310,6 +325,10 @@ final class EngineTests: XCTestCase {
             let length = byTag["length"]!
             XCTAssertEqual(length.finishReason, .length)
             XCTAssertEqual(length.tokenIDs.count, 7)
+
+            let full = byTag["full"]!
+            XCTAssertEqual(full.finishReason, .length, "\(strategy)")
+            XCTAssertEqual(full.tokenIDs.count, 1, "\(strategy): a full context leaves room for one token")
         }
         // The context limit agrees with the plain single-sequence generator.
         let plainContext = try TextGenerator(model: m.target).generate(
