@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+import SeedModel
+@testable import SeedEngine
+
+/// Speculative sampling must leave the target's distribution exactly as it is. Thousands of
+/// seeded `seed`-strategy samples of the first two tokens are compared with the exact target
+/// distribution — first token: the warped p; pairs: p(x)·p(y|x) from one forward pass per x —
+/// by a chi-square goodness-of-fit test at α = 0.001, and the same counts against a wrong
+/// distribution must fail it, so the test has power.
+final class EngineDistributionTests: XCTestCase {
+    static let samples = 2_400
+    /// Requests per `generate` call (and draft instances): everyone drafts from the first round.
+    static let chunk = 400
+    /// First tokens below this target probability are not expanded into pairs; their mass
+    /// stays in the chi-square test as one "anything else" outcome.
+    static let negligible = 1e-4
+
+    /// A propose prompt: the first step of the list is drawn from many valid ones, so the first
+    /// token is spread over several numbers and the second (an operator or a digit) varies too.
+    private func prompt(_ m: EngineModels) -> [Int] {
+        m.encode("Propose steps for: 3 6 7 8\n")
+    }
+
+    func testFirstTwoTokensFollowTheTargetAtTemperature1() throws {
+        try checkDistribution(SamplingParameters(temperature: 1, seed: 2024))
+    }
+
+    func testFirstTwoTokensFollowTheTargetAtTemperature07TopP09() throws {
+        try checkDistribution(SamplingParameters(temperature: 0.7, topP: 0.9, seed: 2025))
+    }
+
+    private struct Pair: Hashable {
+        var first: Int
+        var second: Int  // -1: the first token ended the completion
+    }
+
+    /// Exact target distributions from plain single-sequence passes: the warped first token, and
+    /// pairs p(x)·p(y|x) for every x above `negligible` (an end token is a pair with no second).
+    private func exactDistributions(_ m: EngineModels, _ prompt: [Int], temperature: Double, topP: Double) throws
+        -> (firstVector: [Double], first: [Int: Double], pairs: [Pair: Double]) {
+        let first = warpedDistribution(try m.lastLogits(m.target, prompt), temperature: temperature, topP: topP)
+        var pairs: [Pair: Double] = [:]
+        for (x, px) in first.enumerated() where px > Self.negligible {
+            if m.target.tokenizer.endOfGenerationTokenIDs.contains(x) {
+                pairs[Pair(first: x, second: -1)] = px
+                continue
+            }
+            let second = warpedDistribution(try m.lastLogits(m.target, prompt + [x]), temperature: temperature, topP: topP)
+            for (y, py) in second.enumerated() where py > 0 {
+                pairs[Pair(first: x, second: y)] = px * py
+            }
+        }
+        let firstByID = Dictionary(uniqueKeysWithValues: first.enumerated().filter { $0.1 > 0 }.map { ($0.0, $0.1) })
+        return (first, firstByID, pairs)
+    }
+
+    private func checkDistribution(_ sampling: SamplingParameters,
+                                   file: StaticString = #filePath, line: UInt = #line) throws {
+        let m = try EngineModels.shared()
+        let prompt = prompt(m)
+        let temperature = Double(sampling.temperature), topP = Double(sampling.topP)
+
+        let exact = try exactDistributions(m, prompt, temperature: temperature, topP: topP)
+        let first = exact.firstVector
+        let entropy = -first.reduce(0) { $0 + ($1 > 0 ? $1 * log($1) : 0) }
+        XCTAssertGreaterThan(entropy, 0.9, "the prompt's first token is spread out (entropy \(entropy) nats)",
+                             file: file, line: line)
+
+        // Seeded samples under `seed`: k = 3 drafts from draft-s, one instance per request.
+        // maxTokens 4 lets all k drafts be used (k is capped at the remaining budget − 1).
+        let drafts = [DraftModel(model: m.draftS, instances: Self.chunk, name: "draft-s")]
+        let engine = try Engine(target: m.target, drafts: drafts,
+                                configuration: EngineConfiguration(strategy: .seed, draftTokens: 3,
+                                                                   kvMemoryBytes: 256 << 20, blockTokens: 4))
+        // One request first, so the prompt's blocks are in the prefix cache for all the others.
+        _ = try engine.generate([GenerationRequest(tag: "warm", promptTokens: prompt, sampling: sampling, maxTokens: 4)])
+        var firstCounts: [Int: Int] = [:]
+        var pairCounts: [Pair: Int] = [:]
+        var stats = EngineStatistics()
+        for start in stride(from: 0, to: Self.samples, by: Self.chunk) {
+            let batch = (start..<min(start + Self.chunk, Self.samples)).map { i in
+                GenerationRequest(tag: "sample-\(i)", promptTokens: prompt, sampling: sampling, maxTokens: 4)
+            }
+            for c in try engine.generate(batch) {
+                let ids = c.tokenIDs
+                firstCounts[ids[0], default: 0] += 1
+                pairCounts[Pair(first: ids[0], second: ids.count > 1 ? ids[1] : -1), default: 0] += 1
+            }
+            stats.merge(engine.statistics)
+        }
+        XCTAssertGreaterThan(stats.draftedTokens, Self.samples, "drafts were really used", file: file, line: line)
+        XCTAssertLessThan(stats.acceptedTokens, stats.draftedTokens, "some drafts were rejected", file: file, line: line)
+        XCTAssertGreaterThan(stats.meanDraftTokens, 2, "k ≥ 2 drafts per round", file: file, line: line)
+
+        let firstTest = ChiSquare.test(observed: firstCounts, expected: exact.first)
+        let pairTest = ChiSquare.test(observed: pairCounts, expected: exact.pairs)
+        for (name, test) in [("first token", firstTest), ("first two tokens", pairTest)] {
+            XCTAssertGreaterThanOrEqual(test.bins, 3, "\(name): enough bins to test", file: file, line: line)
+            let critical = ChiSquare.critical001(degreesOfFreedom: test.degreesOfFreedom)
+            print("\(name) at T = \(temperature), top-p \(topP): χ² = \(test.statistic), \(test.bins) bins, critical \(critical)")
+            XCTAssertLessThan(test.statistic, critical,
+                              "\(name): χ² = \(test.statistic) with \(test.degreesOfFreedom) degrees of freedom (critical \(critical) at α = 0.001)",
+                              file: file, line: line)
+        }
+
+        // Power: the same counts against what a wrong sampler would produce must be rejected.
+        // One wrong sampler ignores the request's warping and samples at a fixed T = 1.5 without
+        // top-p; the other takes the draft's tokens without the speculative correction, i.e.
+        // samples the draft's first token (first token only: the pair would need the draft's
+        // continuation after each x).
+        let hot = try exactDistributions(m, prompt, temperature: 1.5, topP: 1)
+        let draftFirst = warpedDistribution(try m.lastLogits(m.draftS, prompt), temperature: temperature, topP: topP)
+        let uncorrected = Dictionary(uniqueKeysWithValues: draftFirst.enumerated().filter { $0.1 > 0 }.map { ($0.0, $0.1) })
+        for (name, test) in [("first token, T = 1.5", ChiSquare.test(observed: firstCounts, expected: hot.first)),
+                             ("first two tokens, T = 1.5", ChiSquare.test(observed: pairCounts, expected: hot.pairs)),
+                             ("first token, uncorrected drafts", ChiSquare.test(observed: firstCounts, expected: uncorrected))] {
+            let critical = ChiSquare.critical001(degreesOfFreedom: test.degreesOfFreedom)
+            print("wrong sampler, \(name): χ² = \(test.statistic), critical \(critical)")
+            XCTAssertGreaterThan(test.statistic, critical,
+                                 "\(name): the test detects a wrong sampler", file: file, line: line)
+        }
+    }
+}
