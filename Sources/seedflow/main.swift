@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 let dispatcher = CommandDispatcher(
-    abstract: "Run GGUF language models on the CPU: inspect, tokenize, generate, score and benchmark.",
+    abstract: "Tree-of-thoughts workflows on GGUF language models with scheduled speculative decoding, on the CPU.",
     version: Version.current,
     commands: [
         InspectCommand.entry,
@@ -13,5 +13,9 @@ let dispatcher = CommandDispatcher(
         GenerateCommand.entry,
         ScoreCommand.entry,
         BenchCommand.entry,
+        RunCommand.entry,
+        ValidateCommand.entry,
+        GraphCommand.entry,
+        CompareCommand.entry,
     ])
 exit(dispatcher.run(Array(CommandLine.arguments.dropFirst())))

@@ -159,7 +159,13 @@ final class SearchTask {
                 }
             }
             level = (parents.first.map { nodes[$0].depth } ?? 0) + 1
-            if children.isEmpty {
+            if let goal = children.first(where: isGoal) {
+                // A finished state needs no value: it goes straight to the finish step. Parents
+                // come in rank order and children in proposal order, so this is the first
+                // solution the best-ranked states propose.
+                nodes[goal].selected = true
+                try reach(goal)
+            } else if children.isEmpty {
                 try advanceWithoutChildren()
             } else {
                 phase = .evaluate(children)

@@ -23,6 +23,7 @@ enum CLIError: Error, Equatable {
     /// whichever layer noticed it.
     static func exitStatus(for error: any Error) -> Int32 {
         if let error = error as? CLIError { return error.exitCode }
+        if error is RunInterrupted { return 130 }
         if error is GenerationError { return 4 }
         return 1
     }

@@ -1,0 +1,165 @@
+import Foundation
+import SeedEngine
+import SeedFlow
+import SeedModel
+
+/// `seedflow run FILE`: a workflow over its inputs, results appended as each input finishes.
+struct RunCommand: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "run",
+            abstract: "Run a workflow's tree search over its inputs and append one result line per input.",
+            discussion: """
+              Every tree level's model calls of all running inputs go to the engine as one set, so \
+              speculative drafts and verification batches are shared. A results line (answer, solved, \
+              best path, the whole tree, tokens, time, provenance hashes) is appended the moment an \
+              input finishes; an existing results file is refused unless --resume (skip inputs already \
+              there) or --overwrite is given. Ctrl-C stops after the current step with everything \
+              finished so far written; a second Ctrl-C stops at once. A progress line is shown on \
+              stderr when it is a terminal, and a summary table at the end.
+              """,
+            options: [
+                WorkflowOptions.set,
+                OptionSpec("limit", .value(placeholder: "n"), help: "Run only the first n inputs."),
+                OptionSpec("jobs", short: "j", .value(placeholder: "n"), help: """
+                  Inputs searched at once; their calls share the engine's rounds.
+                  """, default: "as many as the KV budget holds"),
+                OptionSpec("strategy", .value(placeholder: "name"), help: """
+                  autoregressive | sequential | speculative | seed | auto (overrides decoding.strategy).
+                  """),
+                OptionSpec("results", .value(placeholder: "path"), help: "Results file (overrides output.results)."),
+                OptionSpec("resume", help: "Continue an existing results file: skip the inputs it already has."),
+                OptionSpec("overwrite", help: "Replace an existing results file."),
+                OptionSpec("show-tree", help: "After the summary, print the search tree of the first solved input."),
+                OptionSpec("json", help: "Print the summary as one JSON object on stdout."),
+                CommonOptions.threads,
+            ],
+            positionals: [PositionalSpec("FILE", help: "The workflow file (YAML).")],
+            examples: [
+                "seedflow run workflows/game24.yaml --limit 10",
+                "seedflow run workflows/game24.yaml --strategy autoregressive --results runs/ar.jsonl",
+                "seedflow run workflows/game24.yaml --set models.target.path=big.gguf --jobs 1",
+                "seedflow run workflows/game24.yaml --resume",
+            ])
+    }
+
+    let path: String
+    let overrides: [String]
+    let options: RunOptions
+    let overwrite: Bool
+    let showTree: Bool
+    let json: Bool
+
+    init(_ arguments: ParsedArguments) throws {
+        try arguments.checkPositionalCount()
+        path = arguments.positionals[0]
+        overrides = arguments.strings("set")
+        var options = RunOptions()
+        if arguments.string("limit") != nil {
+            options.limit = try arguments.int("limit", default: 0, in: 1...Int.max, expected: "a positive integer")
+        }
+        if arguments.string("jobs") != nil {
+            options.jobs = try arguments.int("jobs", default: 0, in: 1...100_000, expected: "a positive integer")
+        }
+        if let name = arguments.string("strategy") {
+            guard let strategy = DecodingStrategy(rawValue: name) else {
+                throw arguments.error("--strategy must be one of \(DecodingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
+            }
+            options.strategy = strategy
+        }
+        options.resultsPath = arguments.string("results")
+        options.resume = arguments.flag("resume")
+        options.threads = try CommonOptions.threadCount(arguments)
+        overwrite = arguments.flag("overwrite")
+        if options.resume && overwrite { throw arguments.error("--resume and --overwrite contradict each other: choose one") }
+        self.options = options
+        showTree = arguments.flag("show-tree")
+        json = arguments.flag("json")
+    }
+
+    func run() throws {
+        let workflow: Workflow
+        do {
+            workflow = try loadWorkflow(path: path, overrides: overrides)
+        } catch {
+            throw WorkflowCommandError.invalid(error.description)
+        }
+        let resultsPath = options.resultsPath ?? workflow.output.results
+        if overwrite, FileManager.default.fileExists(atPath: resultsPath) {
+            try FileManager.default.removeItem(atPath: resultsPath)
+        }
+        let runner = try WorkflowRunner(workflow: workflow, options: options)
+        let showProgress = isatty(2) == 1 && !json
+        let summary = try runner.run { p in
+            guard showProgress else { return }
+            let acceptance = p.acceptance.map { String(format: " | acceptance %.0f%%", $0 * 100) } ?? ""
+            StandardStreams.error(String(format: "\r\u{1B}[K%d/%d inputs done | %d running | depth %d | %.0f tokens/s", p.inputsDone,
+                                         p.inputsTotal, p.running, p.deepestLevel, p.tokensPerSecond) + acceptance)
+        }
+        if showProgress { StandardStreams.error("\r\u{1B}[K") }
+        if json {
+            let object = JSONValue.object([
+                ("results", .string(summary.resultsPath)),
+                ("inputs", .int(summary.inputs)),
+                ("skipped", .int(summary.skipped)),
+                ("solved", .int(summary.solved)),
+                ("strategy", .string(summary.strategy.rawValue)),
+                ("model_calls", .int(summary.modelCalls)),
+                ("generated_tokens", .int(summary.generatedTokens)),
+                ("wall_s", .double(summary.wallSeconds)),
+                ("acceptance", summary.acceptance.map(JSONValue.double) ?? .null),
+                ("tokens_per_target_pass", .double(summary.tokensPerTargetPass)),
+                ("draft_s", .double(summary.draftSeconds)),
+                ("verify_s", .double(summary.verifySeconds)),
+                ("interrupted", .bool(summary.interrupted)),
+            ])
+            StandardStreams.output(object.serialized() + "\n")
+        } else {
+            StandardStreams.output(summary.render() + "\n")
+            if showTree {
+                StandardStreams.output("\n" + (summary.exampleSolved.map(TreeRendering.render) ?? "no input was solved: no tree to show\n"))
+            }
+        }
+        if summary.interrupted { throw RunInterrupted() }
+    }
+}
+
+/// Ctrl-C: the summary is printed; the exit status says the run is incomplete (130, as shells do).
+struct RunInterrupted: Error, LocalizedError {
+    var errorDescription: String? { "interrupted — finished inputs are in the results file; continue with --resume" }
+}
+
+/// A solved input's search tree for people: the states kept at each level with their values,
+/// the chosen path marked.
+enum TreeRendering {
+    static func render(_ record: RunRecord) -> String {
+        var out = "search tree of '\(record.input)' (kept states; → marks the path taken):\n"
+        let onPath = Set(pathIDs(record))
+        var children: [Int: [TreeNodeRecord]] = [:]
+        for node in record.tree { if let p = node.parent { children[p, default: []].append(node) } }
+        func walk(_ id: Int, _ indent: String) {
+            for child in children[id] ?? [] where child.selected || onPath.contains(child.id) {
+                let mark = onPath.contains(child.id) ? "→ " : "  "
+                let value = child.value.map { String(format: "value %g", $0) } ?? ""
+                out += "\(indent)\(mark)\(child.thought)   [\(value)]\n"
+                walk(child.id, indent + "    ")
+            }
+        }
+        out += "\(record.input)\n"
+        walk(0, "  ")
+        out += "answer: \(record.answer ?? "none") — \(record.solved ? "solved" : "not solved")\n"
+        return out
+    }
+
+    private static func pathIDs(_ record: RunRecord) -> [Int] {
+        // The best path's thoughts, matched from the root down.
+        var ids: [Int] = []
+        var parent = 0
+        for thought in record.bestPath {
+            guard let node = record.tree.first(where: { $0.parent == parent && $0.thought == thought }) else { break }
+            ids.append(node.id)
+            parent = node.id
+        }
+        return ids
+    }
+}
