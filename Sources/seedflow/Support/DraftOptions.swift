@@ -12,7 +12,7 @@ struct DraftSpec: Equatable {
     /// The option as `generate` and `bench speculative` both declare it.
     static let option = OptionSpec("draft", .repeated(placeholder: "model[:n]"), help: """
       A draft model for speculative decoding; ':N' gives it N instances (N requests drafted at \
-      once; a bare path is 1). Repeat for a pool of several models. Drafts must share the \
+      once; a bare path is 1); several make a pool. Drafts must share the \
       target's vocabulary (e.g. models/seedflow-demo-draft-s.gguf, models/seedflow-demo-draft-m.gguf).
       """)
 
