@@ -23,3 +23,82 @@ final class BenchTests: XCTestCase {
         assertFails(result, status: 4, mentioning: ["context"])
     }
 }
+
+/// `bench batch` and `bench speculative` with the smallest settings that still show every part.
+final class BatchAndSpeculativeBenchTests: XCTestCase {
+    func testBatchTable() throws {
+        let result = try Seedflow.run(["bench", "batch", "-m", Seedflow.targetModel, "--sequences", "1,2",
+                                       "--prompt-tokens", "16", "--decode-tokens", "8", "-r", "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.output.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("        1 ") }, result.output)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("        2 ") }, result.output)
+        XCTAssertTrue(result.output.contains("prompt tokens reused"), result.output)
+    }
+
+    func testBatchJSON() throws {
+        let result = try Seedflow.run(["bench", "batch", "-m", Seedflow.targetModel, "--sequences", "1,2",
+                                       "--prompt-tokens", "16", "--decode-tokens", "8", "-r", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try result.jsonObject()
+        let rows = try XCTUnwrap(object["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["sequences"] as? Int }, [1, 2])
+        for row in rows {
+            XCTAssertGreaterThan(try XCTUnwrap((row["tokens_per_s"] as? NSNumber)?.doubleValue), 0)
+            XCTAssertEqual((row["samples"] as? [Any])?.count, 1)
+        }
+        let total = try XCTUnwrap(object["prefix_tokens_total"] as? Int)
+        let reused = try XCTUnwrap(object["prefix_tokens_reused"] as? Int)
+        XCTAssertGreaterThan(reused, 0, "the tree level's identical prompts are forked")
+        XCTAssertLessThanOrEqual(reused, total)
+        XCTAssertEqual(try XCTUnwrap(object["prefix_tokens_from_cache"] as? Int)
+                       + (try XCTUnwrap(object["prefix_tokens_from_forks"] as? Int)), reused)
+    }
+
+    func testBatchRefusesBadSettings() throws {
+        let base = ["bench", "batch", "-m", Seedflow.targetModel]
+        assertFails(try Seedflow.run(base + ["--sequences", "1,,4"]), status: 2, mentioning: ["--sequences", "'1,,4'"])
+        assertFails(try Seedflow.run(base + ["--sequences", "0"]), status: 2, mentioning: ["--sequences"])
+        assertFails(try Seedflow.run(base + ["--prompt-tokens", "200", "--decode-tokens", "100"]), status: 4,
+                    mentioning: ["context"])
+    }
+
+    /// The paper workload of one puzzle: 3 proposals, then 3 evaluations, under every strategy.
+    func testSpeculativeJSON() throws {
+        let puzzles = try Seedflow.temporaryFile(named: "puzzle.txt", contents: Data("4 5 6 10\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: puzzles) }
+        let result = try Seedflow.run(["bench", "speculative", "-m", Seedflow.targetModel, "--draft", Seedflow.smallDraft,
+                                       "--puzzles", puzzles, "--workload", "paper", "--repetitions", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(try result.jsonObject()["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["strategy"] as? String },
+                       ["sequential", "speculative", "seed", "seed", "seed", "autoregressive", "auto"])
+        XCTAssertEqual(rows.map { ($0["draft_tokens"] as? NSNumber)?.doubleValue }.prefix(6), [0, 4, 2, 4, 6, 0])
+        for row in rows {
+            let strategy = row["strategy"] as? String ?? "?"
+            XCTAssertEqual(row["workload"] as? String, "paper")
+            XCTAssertGreaterThan(try XCTUnwrap((row["wall_s"] as? NSNumber)?.doubleValue, strategy), 0)
+            XCTAssertGreaterThan(try XCTUnwrap((row["tokens_per_s"] as? NSNumber)?.doubleValue, strategy), 0)
+            if strategy == "sequential" || strategy == "autoregressive" {
+                XCTAssertTrue(row["acceptance"] is NSNull, strategy)
+            } else {
+                XCTAssertNotNil(row["acceptance"] as? Double, strategy)
+            }
+        }
+        XCTAssertEqual(result.stderr.split(separator: "\n").filter { $0.hasPrefix("paper ") }.count, 7,
+                       "a progress line per row: \(result.stderr)")
+    }
+
+    func testSpeculativeRefusesBadSettings() throws {
+        let base = ["bench", "speculative", "-m", Seedflow.targetModel]
+        assertFails(try Seedflow.run(base), status: 2, mentioning: ["missing --draft", Seedflow.smallDraft])
+        assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--workload", "tree"]), status: 2,
+                    mentioning: ["--workload", "'tree'"])
+        let puzzles = try Seedflow.temporaryFile(named: "puzzles.txt", contents: Data("4 5 6 10\n1 2 three 4\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: puzzles) }
+        assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--puzzles", puzzles]), status: 3,
+                    mentioning: ["\(puzzles):2:", "'1 2 three 4'"])
+        assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--puzzles", "data/none.txt"]), status: 3,
+                    mentioning: ["'data/none.txt' not found"])
+    }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 import XCTest
 
 /// Every way a command line can be wrong: the status (2 for usage, 3 for a missing input, 1 for
@@ -90,5 +91,55 @@ final class ErrorPathTests: XCTestCase {
             defer { try? FileManager.default.removeItem(atPath: path) }
             assertFails(try Seedflow.run(["inspect", path, "--json"]), status: 1, mentioning: ["truncated"])
         }
+    }
+
+    // MARK: speculative decoding options
+
+    func testBadDraftOptions() throws {
+        let base = ["generate", "-m", model, "-p", "x"]
+        let draft = Seedflow.smallDraft
+        for bad in ["\(draft):0", "\(draft):x", "\(draft):", ":2", "\(draft):100000"] {
+            assertFails(try Seedflow.run(base + ["--draft", bad]), status: 2, mentioning: ["--draft", "MODEL:N", "'\(bad)'"])
+        }
+        assertFails(try Seedflow.run(base + ["--draft", "models/no-draft.gguf:2"]), status: 3,
+                    mentioning: ["'models/no-draft.gguf' not found"])
+        assertFails(try Seedflow.run(base + ["--draft-tokens", "33"]), status: 2, mentioning: ["--draft-tokens", "0 to 32"])
+        assertFails(try Seedflow.run(base + ["--strategy", "greedy"]), status: 2,
+                    mentioning: ["--strategy", "'greedy'", "autoregressive, sequential, speculative, seed, auto"])
+        for size in ["512", "2GB", "-1MiB", "MiB"] {
+            assertFails(try Seedflow.run(base + ["--kv-memory", size]), status: 2, mentioning: ["--kv-memory", "'\(size)'"])
+        }
+    }
+
+    func testStrategyThatDraftsNeedsADraft() throws {
+        for strategy in ["speculative", "seed", "auto"] {
+            assertFails(try Seedflow.run(["generate", "-m", model, "-p", "x", "--strategy", strategy]), status: 2,
+                        mentioning: ["strategy '\(strategy)' needs a draft model", "--draft MODEL"])
+        }
+    }
+
+    func testKVBudgetTooSmallForTheRequest() throws {
+        assertFails(try Seedflow.run(["generate", "-m", model, "-p", "x", "--kv-memory", "1KiB"]), status: 4,
+                    mentioning: ["KV cache", "--kv-memory"])
+    }
+
+    /// A draft whose vocabulary gives one id another string cannot draft for the target.
+    func testDraftWithAnotherVocabularyIsRefused() throws {
+        let source = try GGUFFile(path: Seedflow.repoRoot.appendingPathComponent(Seedflow.smallDraft).path)
+        var writer = GGUFWriter()
+        writer.alignment = source.alignment
+        for key in source.metadataKeys {
+            writer.set(key, try XCTUnwrap(source.value(key)))
+        }
+        var tokens = try XCTUnwrap(try source.stringArray("tokenizer.ggml.tokens"))
+        tokens[tokens.count - 1] = "<not-the-target's>"
+        writer.set("tokenizer.ggml.tokens", strings: tokens)
+        for tensor in source.tensors {
+            writer.addTensor(tensor.name, dimensions: tensor.dimensions, type: tensor.type, bytes: Array(source.data(of: tensor)))
+        }
+        let path = try Seedflow.temporaryFile(named: "other-vocabulary.gguf", contents: Data(writer.encoded()))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        assertFails(try Seedflow.run(["generate", "-m", model, "-p", "x", "--draft", path]), status: 1,
+                    mentioning: ["cannot draft for this target", "<not-the-target's>", "share one tokenizer"])
     }
 }

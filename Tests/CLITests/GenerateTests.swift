@@ -86,4 +86,68 @@ final class GenerateTests: XCTestCase {
         let result = try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-f", path, "--json"])
         assertFails(result, status: 4, mentioning: ["context"])
     }
+
+    // MARK: through the engine
+
+    /// Speculative sampling is exact: greedy output with a draft is the target's greedy output.
+    func testGreedyWithDraftEqualsWithout() throws {
+        let plain = try generate(["--temp", "0", "--json"]).jsonObject()
+        let drafted = try generate(["--temp", "0", "--json", "--draft", Seedflow.smallDraft]).jsonObject()
+        XCTAssertEqual(drafted["token_ids"] as? [Int], plain["token_ids"] as? [Int])
+        XCTAssertEqual(drafted["text"] as? String, plain["text"] as? String)
+        XCTAssertEqual(drafted["finish_reason"] as? String, plain["finish_reason"] as? String)
+        XCTAssertNil(plain["statistics"], "statistics only when the engine ran")
+
+        let timings = try XCTUnwrap(drafted["timings"] as? [String: Any])
+        XCTAssertEqual(timings["prompt_tokens"] as? Int, 10)
+        XCTAssertEqual(timings["generated_tokens"] as? Int, (plain["token_ids"] as? [Int])?.count)
+        XCTAssertTrue(timings["prompt_seconds"] is NSNull, "the engine prefills in its first pass")
+        let statistics = try XCTUnwrap(drafted["statistics"] as? [String: Any])
+        for key in ["target_passes", "tokens_per_target_pass", "mean_batch_size", "max_batch_size",
+                    "draft_s", "verify_s", "bookkeeping_s"] {
+            XCTAssertNotNil(statistics[key] as? NSNumber, key)
+        }
+        XCTAssertEqual(statistics["max_batch_size"] as? Int, 1)
+        let drafts = try XCTUnwrap(statistics["drafts"] as? [[String: Any]])
+        XCTAssertEqual(drafts.count, 1)
+        XCTAssertEqual(drafts[0]["name"] as? String, "seedflow-demo-draft-s.gguf")
+        let draftedTokens = try XCTUnwrap(drafts[0]["drafted"] as? Int)
+        let acceptedTokens = try XCTUnwrap(drafts[0]["accepted"] as? Int)
+        XCTAssertGreaterThan(draftedTokens, 0)
+        XCTAssertLessThanOrEqual(acceptedTokens, draftedTokens)
+        XCTAssertEqual(try XCTUnwrap(drafts[0]["acceptance"] as? Double),
+                       Double(acceptedTokens) / Double(draftedTokens), accuracy: 1e-9)
+        XCTAssertNotNil(drafts[0]["mean_accepted_length"] as? Double)
+        // Speculation pays off in passes: fewer target passes than generated tokens.
+        XCTAssertLessThan(try XCTUnwrap(statistics["target_passes"] as? Int), (plain["token_ids"] as? [Int])?.count ?? 0)
+    }
+
+    func testEveryStrategyWithAPoolIsGreedyExact() throws {
+        let plain = try generate(["--temp", "0", "-n", "24", "--json"]).jsonObject()
+        for strategy in ["autoregressive", "sequential", "speculative", "seed", "auto"] {
+            let object = try generate(["--temp", "0", "-n", "24", "--json", "--strategy", strategy, "--draft-tokens", "3",
+                                       "--draft", "\(Seedflow.smallDraft):2", "--draft", Seedflow.mediumDraft]).jsonObject()
+            XCTAssertEqual(object["token_ids"] as? [Int], plain["token_ids"] as? [Int], strategy)
+            let drafts = try XCTUnwrap((object["statistics"] as? [String: Any])?["drafts"] as? [[String: Any]], strategy)
+            XCTAssertEqual(drafts.map { $0["name"] as? String },
+                           ["seedflow-demo-draft-s.gguf", "seedflow-demo-draft-m.gguf"], strategy)
+        }
+    }
+
+    func testEngineTextGoesToStdoutAndStatisticsToStderr() throws {
+        let printed = try generate(["--temp", "0", "-n", "32", "--draft", Seedflow.smallDraft])
+        let object = try generate(["--temp", "0", "-n", "32", "--draft", Seedflow.smallDraft, "--json"]).jsonObject()
+        XCTAssertEqual(printed.output, object["text"] as? String)
+        XCTAssertTrue(printed.stderr.contains("engine: seed"), printed.stderr)
+        XCTAssertTrue(printed.stderr.contains("seedflow-demo-draft-s.gguf accepted"), printed.stderr)
+    }
+
+    func testKVMemoryRunsTheEngineWithoutADraft() throws {
+        let plain = try generate(["--temp", "0", "-n", "16", "--json"]).jsonObject()
+        let object = try generate(["--temp", "0", "-n", "16", "--json", "--kv-memory", "8MiB"]).jsonObject()
+        XCTAssertEqual(object["token_ids"] as? [Int], plain["token_ids"] as? [Int])
+        let statistics = try XCTUnwrap(object["statistics"] as? [String: Any])
+        XCTAssertEqual((statistics["drafts"] as? [Any])?.count, 0)
+        XCTAssertEqual(statistics["target_passes"] as? Int, 16)
+    }
 }

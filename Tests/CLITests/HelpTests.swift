@@ -18,7 +18,8 @@ final class HelpTests: XCTestCase {
     }
 
     func testHelpCommandAndHelpOptionAgree() throws {
-        for path in [["inspect"], ["tokenize"], ["generate"], ["score"], ["bench"], ["bench", "model"]] {
+        for path in [["inspect"], ["tokenize"], ["generate"], ["score"], ["bench"], ["bench", "model"], ["bench", "batch"],
+                     ["bench", "speculative"]] {
             let viaCommand = try Seedflow.run(["help"] + path)
             let viaOption = try Seedflow.run(path + ["--help"])
             XCTAssertEqual(viaCommand.status, 0, path.joined(separator: " "))
@@ -30,11 +31,21 @@ final class HelpTests: XCTestCase {
     }
 
     func testGenerateHelpShowsOptionsWithDefaults() throws {
-        let help = try Seedflow.run(["generate", "-h"]).output
+        // Words only: where the option table wraps depends on its widest option.
+        let help = try Seedflow.run(["generate", "-h"]).output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for expected in ["-m, --model <path>", "-n, --max-tokens <n>", "(default: 128)", "--temp <t>",
                          "(default: 0.8)", "--top-k", "--top-p", "--seed", "--stop", "--threads", "--json",
-                         "-f, --file <path>", "-p, --prompt <text>"] {
+                         "-f, --file <path>", "-p, --prompt <text>", "--draft <model[:n]>", "--draft-tokens <k>",
+                         "(default: 4)", "--strategy <name>", "(default: seed with --draft, else autoregressive)",
+                         "--kv-memory <size>", "models/seedflow-demo-draft-s.gguf"] {
             XCTAssertTrue(help.contains(expected), "'\(expected)' in generate help")
+        }
+    }
+
+    func testBenchHelpListsItsSubcommands() throws {
+        let help = try Seedflow.run(["bench", "--help"]).output
+        for name in ["model", "batch", "speculative"] {
+            XCTAssertTrue(help.contains(name), "'\(name)' in bench help")
         }
     }
 

@@ -24,6 +24,8 @@ enum Seedflow {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     static let targetModel = "models/seedflow-demo-target.gguf"
+    static let smallDraft = "models/seedflow-demo-draft-s.gguf"
+    static let mediumDraft = "models/seedflow-demo-draft-m.gguf"
     static let proposePrompt = "prompts/demo/propose.txt"
     static let gpt2Vocabulary = "Tests/SeedModelTests/Resources/vocab/ggml-vocab-gpt-2.gguf"
 

@@ -21,7 +21,10 @@ enum HelpFormatter {
         var out = "OVERVIEW: \(configuration.abstract)\n\n"
         out += "USAGE: \(usageLine(configuration, path: path))\n"
         if !configuration.discussion.isEmpty {
-            out += "\n" + wrap(configuration.discussion, width: 100).joined(separator: "\n") + "\n"
+            // Paragraphs are separated by a blank line and wrapped each on its own.
+            let paragraphs = configuration.discussion.split(separator: "\n\n" as String)
+                .map { wrap(String($0), width: 100).joined(separator: "\n") }
+            out += "\n" + paragraphs.joined(separator: "\n\n") + "\n"
         }
         if !configuration.positionals.isEmpty {
             out += "\nARGUMENTS:\n"

@@ -60,6 +60,28 @@ struct ParsedArguments {
         return value
     }
 
+    /// A comma-separated list of integers (`1,4,16`), each in `range`.
+    func ints(_ name: String, default defaultValue: [Int], in range: ClosedRange<Int>, expected: String) throws -> [Int] {
+        guard let text = string(name) else { return defaultValue }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map(range.contains) ?? false }) else {
+            throw error("option '\(spelling(name))' expects \(expected), got '\(text)'")
+        }
+        return values.map { $0! }
+    }
+
+    /// A size in bytes: a number with a unit, B, KiB, MiB or GiB (`512MiB`, `1.5GiB`); nil when absent.
+    func byteSize(_ name: String) throws -> Int? {
+        guard let text = string(name) else { return nil }
+        let units: [(suffix: String, bytes: Double)] = [("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("B", 1)]
+        if let unit = units.first(where: { text.hasSuffix($0.suffix) }),
+           let number = Double(text.dropLast(unit.suffix.count)), number.isFinite, number > 0,
+           number * unit.bytes >= 1, number * unit.bytes < 0x1p50 {
+            return Int(number * unit.bytes)
+        }
+        throw error("option '\(spelling(name))' expects a size with a unit, B, KiB, MiB or GiB (e.g. 512MiB), got '\(text)'")
+    }
+
     /// The positionals as the configuration declares them; extra or missing ones are usage errors.
     func checkPositionalCount() throws {
         let required = configuration.positionals.filter { !$0.isOptional }.count

@@ -8,23 +8,31 @@ enum CLIError: Error, Equatable {
     case fileNotFound(path: String)
     case unreadableFile(path: String, reason: String)
     case notUTF8(path: String)
+    case malformedFile(path: String, line: Int, reason: String)
     case inputTooLong(what: String, tokens: Int, contextLength: Int)
     case nothingToScore(tokens: Int)
 
     /// Distinct statuses so scripts can tell a missing input from a model that cannot run.
     var exitCode: Int32 {
         switch self {
-        case .modelNotFound, .fileNotFound, .unreadableFile, .notUTF8: 3
+        case .modelNotFound, .fileNotFound, .unreadableFile, .notUTF8, .malformedFile: 3
         case .inputTooLong, .nothingToScore: 4
         }
     }
 
     /// The exit status of any error a command throws: an input the model cannot take is 4
-    /// whichever layer noticed it.
+    /// whichever layer noticed it; a draft that cannot serve the target is an unusable model (1).
     static func exitStatus(for error: any Error) -> Int32 {
         if let error = error as? CLIError { return error.exitCode }
         if error is RunInterrupted { return 130 }
         if error is GenerationError { return 4 }
+        if let error = error as? EngineError {
+            switch error {
+            case .emptyPrompt, .promptTooLong, .requestTooLarge: return 4
+            case .noDraftModel, .badOption: return 2
+            case .vocabularyMismatch: return 1
+            }
+        }
         return 1
     }
 }
@@ -40,6 +48,8 @@ extension CLIError: LocalizedError, CustomStringConvertible {
             return "cannot read '\(path)': \(reason)"
         case let .notUTF8(path):
             return "'\(path)' is not UTF-8 text"
+        case let .malformedFile(path, line, reason):
+            return "\(path):\(line): \(reason)"
         case let .inputTooLong(what, tokens, contextLength):
             return "the \(what) has \(tokens) tokens but the model's context holds \(contextLength) — shorten it"
         case let .nothingToScore(tokens):

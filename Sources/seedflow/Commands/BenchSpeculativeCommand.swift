@@ -1,0 +1,152 @@
+import Foundation
+import SeedEngine
+import SeedModel
+
+/// `seedflow bench speculative`: the decoding strategies compared on tree-of-thoughts workloads
+/// built from the demo prompt formats, all on the same engine.
+struct BenchSpeculativeCommand: ParsableCommand {
+    static let defaultPuzzles = "data/game24-heldout.txt"
+    static let workloadNames = ["paper", "level"]
+
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(
+            name: "speculative",
+            abstract: "Compare sequential, speculative, SeeD, batched and auto decoding on tree-of-thoughts workloads.",
+            discussion: """
+              Two workloads at temperature 0.7, from the puzzles of --puzzles: 'paper', the SeeD \
+              paper's setting (for each of the first 4 puzzles, 3 proposals at a time, then 3 \
+              evaluations at a time), and 'level', one whole Game-of-24 tree level (proposals for \
+              5 puzzles together, then 3 evaluations of each of their first 8 children together). \
+              Each runs under sequential (requests one after another: the paper's baseline), \
+              speculative (one after another, each with a draft), seed with k = 2, 4, 6 draft \
+              tokens, batched autoregressive, and auto (k chosen each round, up to 6; its row \
+              shows the mean k it chose). Rows are the median of --repetitions runs; acceptance \
+              is accepted / drafted tokens, '-' for rows that do not draft; ×seq is the \
+              sequential row's wall time over this row's. One line per finished row goes to \
+              stderr. The drafts are given with --draft (at least one); the more instances, the \
+              more requests draft at once.
+              """,
+            usage: "-m TARGET.gguf --draft MODEL[:N] ... [--json] [--workload W] [options]",
+            options: [
+                CommonOptions.model,
+                DraftSpec.option,
+                CommonOptions.threads,
+                OptionSpec("workload", .value(placeholder: "name"), help: "Which workloads to run: paper, level or all.",
+                           default: "all"),
+                OptionSpec("puzzles", .value(placeholder: "path"),
+                           help: "Game-of-24 puzzles, one a line as 4 numbers separated by spaces.", default: defaultPuzzles),
+                OptionSpec("repetitions", short: "r", .value(placeholder: "n"), help: "Runs to take the median of.", default: "5"),
+                OptionSpec("json", help: """
+                  Print one JSON object: rows (workload, strategy, draft_tokens, wall_s, \
+                  tokens_per_s, acceptance, generated_tokens, target_passes, speedup_over_sequential, \
+                  draft_s, verify_s) and the settings.
+                  """),
+            ],
+            examples: [
+                "seedflow bench speculative -m models/seedflow-demo-target.gguf --draft models/seedflow-demo-draft-s.gguf:4",
+                "seedflow bench speculative -m models/seedflow-demo-target.gguf --draft models/seedflow-demo-draft-s.gguf:2 --draft models/seedflow-demo-draft-m.gguf:2 --workload paper --json",
+            ])
+    }
+
+    let modelPath: String
+    let drafts: [DraftSpec]
+    let threads: Int
+    let workloads: [String]
+    let puzzlesPath: String
+    let repetitions: Int
+    let json: Bool
+
+    init(_ arguments: ParsedArguments) throws {
+        try arguments.checkPositionalCount()
+        modelPath = try CommonOptions.modelPath(arguments)
+        drafts = try DraftSpec.all(arguments)
+        if drafts.isEmpty {
+            throw arguments.error("""
+              missing --draft: the strategies that speculate need a draft model \
+              (e.g. --draft models/seedflow-demo-draft-s.gguf or --draft models/seedflow-demo-draft-m.gguf:2)
+              """)
+        }
+        threads = try CommonOptions.threadCount(arguments)
+        switch arguments.string("workload") ?? "all" {
+        case "all": workloads = Self.workloadNames
+        case let name where Self.workloadNames.contains(name): workloads = [name]
+        case let other: throw arguments.error("option '--workload' expects paper, level or all, got '\(other)'")
+        }
+        puzzlesPath = arguments.string("puzzles") ?? Self.defaultPuzzles
+        repetitions = try arguments.int("repetitions", default: 5, in: 1...1000, expected: "a positive integer")
+        json = arguments.flag("json")
+    }
+
+    func run() throws {
+        let puzzles = try Self.readPuzzles(puzzlesPath)
+        let models = try LoadedModels(targetPath: modelPath, drafts: drafts, threads: threads)
+        let chosen = SpeculativeBenchmark.workloads(tokenizer: models.target.tokenizer, puzzles: puzzles)
+            .filter { workloads.contains($0.name) }
+        let result = try SpeculativeBenchmark.run(target: models.target, drafts: models.drafts, workloads: chosen,
+                                                  repetitions: repetitions) { StandardStreams.error($0 + "\n") }
+        if json {
+            let report = Report(model: modelPath, drafts: drafts.map { .init(path: $0.path, instances: $0.instances) },
+                                threads: models.target.pool.threads, puzzles: puzzlesPath, repetitions: repetitions,
+                                rows: result.rows)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // stable output, one line
+            StandardStreams.output(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+        } else {
+            StandardStreams.output(table(result.rows, threads: models.target.pool.threads))
+        }
+    }
+
+    /// The `--json` object: the settings, then the rows as the library encodes them.
+    private struct Report: Encodable {
+        struct Draft: Encodable {
+            let path: String
+            let instances: Int
+        }
+        let model: String
+        let drafts: [Draft]
+        let threads: Int
+        let puzzles: String
+        let repetitions: Int
+        let rows: [SpeculativeBenchmarkResult.Row]
+    }
+
+    private func table(_ rows: [SpeculativeBenchmarkResult.Row], threads: Int) -> String {
+        let pool = drafts.map { "\($0.path):\($0.instances)" }.joined(separator: ", ")
+        var out = "target     \(modelPath) (\(threads) threads, median of \(repetitions))\n"
+        out += "drafts     \(pool)\n"
+        out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq\n"
+        for row in rows {
+            let k = row.strategy == DecodingStrategy.auto.rawValue
+                ? String(format: "%.1f", row.draftTokens) : String(Int(row.draftTokens))
+            let acceptance = row.acceptance.map { String(format: "%.1f %%", 100 * $0) } ?? "-"
+            out += row.workload.padding(toLength: 10, withPad: " ", startingAt: 0)
+            out += row.strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
+            out += Self.rightAligned(k, 5) + String(format: " %9.2f %10.1f ", row.wallSeconds, row.tokensPerSecond)
+            out += Self.rightAligned(acceptance, 11) + String(format: " %6.2f\n", row.speedupOverSequential)
+        }
+        return out
+    }
+
+    private static func rightAligned(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+
+    /// One puzzle a line: 4 non-negative integers separated by spaces; blank lines are skipped.
+    static func readPuzzles(_ path: String) throws -> [[Int]] {
+        var puzzles: [[Int]] = []
+        for (index, line) in try InputFiles.readText(path).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            if fields.isEmpty { continue }
+            let numbers = fields.compactMap { Int($0) }.filter { $0 >= 0 }
+            guard fields.count == 4, numbers.count == 4 else {
+                throw CLIError.malformedFile(path: path, line: index + 1,
+                                             reason: "expected a puzzle as 4 non-negative integers (e.g. '4 5 6 10'), got '\(line)'")
+            }
+            puzzles.append(numbers)
+        }
+        if puzzles.isEmpty {
+            throw CLIError.malformedFile(path: path, line: 1, reason: "no puzzles (one a line, as 4 numbers: '4 5 6 10')")
+        }
+        return puzzles
+    }
+}

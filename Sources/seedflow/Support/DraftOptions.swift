@@ -1,0 +1,59 @@
+import Foundation
+import SeedEngine
+import SeedModel
+
+/// `--draft MODEL[:N]`: a draft model of the pool and how many requests it may serve at once.
+struct DraftSpec: Equatable {
+    static let maxInstances = 256
+
+    let path: String
+    let instances: Int
+
+    /// The option as `generate` and `bench speculative` both declare it.
+    static let option = OptionSpec("draft", .repeated(placeholder: "model[:n]"), help: """
+      A draft model for speculative decoding; ':N' gives it N instances (N requests drafted at \
+      once; a bare path is 1); several make a pool. Drafts must share the \
+      target's vocabulary (e.g. models/seedflow-demo-draft-s.gguf, models/seedflow-demo-draft-m.gguf).
+      """)
+
+    /// The `--draft` values of a command line. A path may contain ':' itself: only a last ':'
+    /// followed by digits is read as the instance count.
+    static func all(_ arguments: ParsedArguments) throws -> [DraftSpec] {
+        try arguments.strings(option.name).map { text in
+            func refuse(_ why: String) -> UsageError {
+                arguments.error("option '--draft' expects MODEL or MODEL:N, \(why), got '\(text)'")
+            }
+            guard let colon = text.lastIndex(of: ":") else { return DraftSpec(path: text, instances: 1) }
+            let path = String(text[..<colon]), suffix = text[text.index(after: colon)...]
+            if !suffix.isEmpty && suffix.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                guard !path.isEmpty else { throw refuse("with a model path before ':'") }
+                guard let n = Int(suffix), (1...maxInstances).contains(n) else {
+                    throw refuse("with N instances from 1 to \(maxInstances)")
+                }
+                return DraftSpec(path: path, instances: n)
+            }
+            // 'model.gguf:x' or 'model.gguf:': a typo for ':N' unless a file has that very name.
+            if !suffix.contains("/") && !FileManager.default.fileExists(atPath: text) {
+                throw refuse("where N is a positive number of instances")
+            }
+            return DraftSpec(path: text, instances: 1)
+        }
+    }
+}
+
+/// The target and the drafts of a speculative run, loaded on one thread pool so that they take
+/// turns on the same cores instead of competing for them.
+struct LoadedModels {
+    let target: TransformerModel
+    let drafts: [DraftModel]
+
+    init(targetPath: String, drafts specs: [DraftSpec], threads: Int) throws {
+        for path in [targetPath] + specs.map(\.path) { try InputFiles.checkModelExists(path) }
+        let pool = ThreadPool(threads: threads)
+        target = try TransformerModel(file: GGUFFile(path: targetPath), pool: pool)
+        drafts = try specs.map { spec in
+            DraftModel(model: try TransformerModel(file: GGUFFile(path: spec.path), pool: pool),
+                       instances: spec.instances)
+        }
+    }
+}
