@@ -3,8 +3,6 @@
 
 SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
-DEMO_MODEL   := models/seedflow-demo-target.gguf
-DEMO_PROMPT  := prompts/demo/propose.txt
 SEEDFLOW     := .build/release/seedflow
 
 .PHONY: all build test demo deps clean
@@ -37,13 +35,10 @@ test: deps
 	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 
-# Until the workflow runner exists, the demo is one greedy completion of a demo prompt.
+# The default workflow on the bundled demo models: Game of 24 by tree-of-thoughts search with
+# scheduled speculative decoding, on the first 10 held-out puzzles; then the summary and one tree.
 demo: build
-	$(SEEDFLOW) inspect $(DEMO_MODEL)
-	@echo
-	@echo "\$$ seedflow generate -m $(DEMO_MODEL) -f $(DEMO_PROMPT) --temp 0"
-	@cat $(DEMO_PROMPT)
-	@$(SEEDFLOW) generate -m $(DEMO_MODEL) -f $(DEMO_PROMPT) --temp 0
+	$(SEEDFLOW) run workflows/game24.yaml --limit 10 --results runs/demo.jsonl --overwrite --show-tree
 
 clean:
 	$(SWIFT) package clean
