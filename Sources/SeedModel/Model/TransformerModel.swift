@@ -83,6 +83,7 @@ public final class TransformerModel: @unchecked Sendable {
     public let pool: ThreadPool
     let weights: ModelWeights
     private let kernels: LinearKernels
+    private let ropeTable: RopeTable
     private var workspace = Workspace()
 
     public convenience init(path: String, threads: Int = ThreadPool.defaultThreads) throws {
@@ -98,6 +99,7 @@ public final class TransformerModel: @unchecked Sendable {
         weights = try ModelWeights(file: file, config: config)
         self.pool = pool
         kernels = LinearKernels(pool: pool)
+        ropeTable = RopeTable(config: config)
     }
 
     /// Bytes of weights read for one decoded token.
@@ -131,10 +133,11 @@ public final class TransformerModel: @unchecked Sendable {
 
         // Token embeddings and the position of every token of the batch.
         var t = 0
-        for input in inputs {
+        for (index, input) in inputs.enumerated() {
             for (i, token) in input.tokens.enumerated() {
                 weights.tokenEmbedding.dequantizeRows(token, 1, into: ws.x + t * cfg.embeddingLength)
                 ws.positions[t] = input.startPosition + i
+                ws.tokenInput[t] = index
                 t += 1
             }
         }
@@ -165,13 +168,26 @@ public final class TransformerModel: @unchecked Sendable {
 
     // MARK: blocks
 
+    /// Runs `body` over the batch's tokens, split across the pool once there are enough of them
+    /// to pay for the hand-off: the per-token pieces (norms, RoPE, activations) would otherwise
+    /// run on one core while the other waits.
+    private func forEachToken(_ tokens: Int, _ body: (Range<Int>) -> Void) {
+        if tokens < 4 {
+            body(0..<tokens)
+        } else {
+            pool.chunks(tokens, body)
+        }
+    }
+
     private func attentionBlock(layer: Int, inputs: [ForwardInput], tokens: Int) {
         let cfg = config
         let ws = workspace
         let lw = weights.layers[layer]
         let dim = cfg.embeddingLength
-        for t in 0..<tokens {
-            Self.rmsNorm(ws.x + t * dim, lw.attentionNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
+        forEachToken(tokens) { range in
+            for t in range {
+                Self.rmsNorm(ws.x + t * dim, lw.attentionNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
+            }
         }
         kernels.multiply(lw.query, ws.xn, rows: tokens, into: ws.q)
         kernels.multiply(lw.key, ws.xn, rows: tokens, into: ws.k)
@@ -179,19 +195,19 @@ public final class TransformerModel: @unchecked Sendable {
 
         let kvDim = cfg.kvDim
         let hd = cfg.headDim
-        // RoPE on queries and keys, then keys and values into each sequence's blocks.
-        var t = 0
-        for input in inputs {
-            let layout = KVLayout(config: cfg, blockTokens: input.cache.blockTokens)
-            for i in 0..<input.tokens.count {
-                let position = input.startPosition + i
-                rope(ws.q + t * cfg.queryDim, heads: cfg.headCount, position: position, scratch: ws.rope)
-                rope(ws.k + t * kvDim, heads: cfg.headCountKV, position: position, scratch: ws.rope)
+        // RoPE on queries and keys, then keys and values into each sequence's blocks (every
+        // token owns its slot, so tokens can go in parallel).
+        forEachToken(tokens) { range in
+            for t in range {
+                let input = inputs[ws.tokenInput[t]]
+                let position = ws.positions[t]
+                rope(ws.q + t * cfg.queryDim, heads: cfg.headCount, position: position)
+                rope(ws.k + t * kvDim, heads: cfg.headCountKV, position: position)
+                let layout = KVLayout(config: cfg, blockTokens: input.cache.blockTokens)
                 let block = input.cache.blocks[position / layout.blockTokens]
                 let slot = position % layout.blockTokens
                 (block + layout.keyOffset(layer: layer, slot: slot)).update(from: ws.k + t * kvDim, count: kvDim)
                 (block + layout.valueOffset(layer: layer, slot: slot)).update(from: ws.v + t * kvDim, count: kvDim)
-                t += 1
             }
         }
 
@@ -258,16 +274,20 @@ public final class TransformerModel: @unchecked Sendable {
         let ws = workspace
         let lw = weights.layers[layer]
         let dim = cfg.embeddingLength
-        for t in 0..<tokens {
-            Self.rmsNorm(ws.x + t * dim, lw.feedForwardNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
+        forEachToken(tokens) { range in
+            for t in range {
+                Self.rmsNorm(ws.x + t * dim, lw.feedForwardNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
+            }
         }
         kernels.multiply(lw.gate, ws.xn, rows: tokens, into: ws.gate)
         kernels.multiply(lw.up, ws.xn, rows: tokens, into: ws.up)
-        let n = tokens * cfg.feedForwardLength
+        let width = cfg.feedForwardLength
         let g = ws.gate, u = ws.up
-        for i in 0..<n {
-            let a = g[i]
-            g[i] = a / (1 + expf(-a)) * u[i]
+        forEachToken(tokens) { range in
+            for i in (range.lowerBound * width)..<(range.upperBound * width) {
+                let a = g[i]
+                g[i] = a / (1 + expf(-a)) * u[i]
+            }
         }
         kernels.multiply(lw.down, ws.gate, rows: tokens, into: ws.projected)
         Self.add(ws.projected, into: ws.x, count: tokens * dim)
@@ -277,23 +297,8 @@ public final class TransformerModel: @unchecked Sendable {
 
     /// Rotates adjacent pairs (x[2i], x[2i+1]) of every head by position·base^(−2i/d): the GGUF
     /// llama convention (the converter permutes Q and K rows so that pairs are adjacent).
-    private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, scratch: UnsafeMutablePointer<Float>) {
-        let half = config.ropeDimensions / 2
-        let cosines = scratch, sines = scratch + half
-        let p = Float(position)
-        for i in 0..<half {
-            let theta = p * powf(config.ropeBase, -Float(2 * i) / Float(config.ropeDimensions))
-            cosines[i] = cosf(theta)
-            sines[i] = sinf(theta)
-        }
-        for h in 0..<heads {
-            let v = x + h * config.headDim
-            for i in 0..<half {
-                let a = v[2 * i], b = v[2 * i + 1]
-                v[2 * i] = a * cosines[i] - b * sines[i]
-                v[2 * i + 1] = a * sines[i] + b * cosines[i]
-            }
-        }
+    private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
+        ropeTable.rotate(x, heads: heads, headDim: config.headDim, position: position)
     }
 
     static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ eps: Float,
@@ -324,8 +329,8 @@ final class Workspace {
     var up = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     var logits = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     var scores = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    var rope = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     var positions = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    var tokenInput = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
     func ensure(tokens: Int, logitRows: Int, config c: ModelConfig, scores scoreFloats: Int) {
         if tokens > tokenCapacity {
@@ -345,8 +350,8 @@ final class Workspace {
             grow(&up, c.feedForwardLength)
             positions.deallocate()
             positions = .allocate(capacity: n)
-            rope.deallocate()
-            rope = .allocate(capacity: c.ropeDimensions)
+            tokenInput.deallocate()
+            tokenInput = .allocate(capacity: n)
             tokenCapacity = n
         }
         if logitRows > logitCapacity {
@@ -364,7 +369,67 @@ final class Workspace {
     }
 
     deinit {
-        for p in [x, xn, q, k, v, attention, projected, gate, up, logits, scores, rope] { p.deallocate() }
+        for p in [x, xn, q, k, v, attention, projected, gate, up, logits, scores] { p.deallocate() }
         positions.deallocate()
+        tokenInput.deallocate()
+    }
+}
+
+/// cos and sin of position·θᵢ for every rotated pair, computed once per position instead of once
+/// per layer and token; positions beyond the table (very long contexts) are computed on demand.
+final class RopeTable: @unchecked Sendable {
+    private let half: Int
+    private let inverseFrequencies: [Float]
+    private let tablePositions: Int
+    private let table: UnsafeMutablePointer<Float>  // [position][cos half | sin half]
+    /// Positions kept in the table (4096 × 64 pairs × 8 bytes = 2 MiB at most).
+    static let maxTablePositions = 4096
+
+    init(config: ModelConfig) {
+        half = config.ropeDimensions / 2
+        inverseFrequencies = (0..<half).map { i in
+            Float(pow(Double(config.ropeBase), -Double(2 * i) / Double(config.ropeDimensions)))
+        }
+        tablePositions = min(config.contextLength, Self.maxTablePositions)
+        table = .allocate(capacity: tablePositions * 2 * half)
+        for p in 0..<tablePositions { Self.fill(table + p * 2 * half, position: p, inverseFrequencies) }
+    }
+
+    deinit { table.deallocate() }
+
+    private static func fill(_ out: UnsafeMutablePointer<Float>, position: Int, _ inverse: [Float]) {
+        let half = inverse.count
+        for i in 0..<half {
+            // Double for the angle: position × frequency loses digits in f32 at long contexts.
+            let theta = Double(position) * Double(inverse[i])
+            out[i] = Float(cos(theta))
+            out[half + i] = Float(sin(theta))
+        }
+    }
+
+    /// Rotates pairs (v[2i], v[2i+1]) of each of `heads` heads of width `headDim` for `position`.
+    func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
+        if position < tablePositions {
+            let cosines = table + position * 2 * half, sines = cosines + half
+            for h in 0..<heads {
+                let v = x + h * headDim
+                for i in 0..<half {
+                    let a = v[2 * i], b = v[2 * i + 1]
+                    v[2 * i] = a * cosines[i] - b * sines[i]
+                    v[2 * i + 1] = a * sines[i] + b * cosines[i]
+                }
+            }
+            return
+        }
+        for i in 0..<half {
+            let theta = Double(position) * Double(inverseFrequencies[i])
+            let c = Float(cos(theta)), s = Float(sin(theta))
+            for h in 0..<heads {
+                let v = x + h * headDim
+                let a = v[2 * i], b = v[2 * i + 1]
+                v[2 * i] = a * c - b * s
+                v[2 * i + 1] = a * s + b * c
+            }
+        }
     }
 }
