@@ -106,10 +106,12 @@ public final class LinearKernels: @unchecked Sendable {
     }
 
     private func multiplyWidened(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
-        let tileRows = max(16, min(w.rows, LinearKernels.tileFloats / max(1, w.cols)) / 16 * 16)
+        // Every thread gets an equal share of the rows (a small matrix in one tile would leave
+        // the other core idle), walked in tiles that stay in L2.
+        let parts = max(1, min(pool.threads, w.rows / 16))
+        let perPart = ((w.rows + parts - 1) / parts + 15) / 16 * 16
+        let tileRows = max(16, min(perPart, LinearKernels.tileFloats / max(1, w.cols) / 16 * 16))
         ensureTiles(tileRows * w.cols)
-        let parts = min(pool.threads, (w.rows + tileRows - 1) / tileRows)
-        let perPart = (w.rows + parts - 1) / parts
         let tiles = self.tiles
         pool.run(parts) { part in
             let tile = tiles[part]
