@@ -408,7 +408,10 @@ final class SearchTask {
             answer = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let answer else { return }
-        values["answer"] = answer
+        // An input's own `answer` field is the reference answer (GSM8K stores it so), and a check
+        // written `number_equals: '{{answer}}'` means "equals that field". Letting the extracted
+        // answer shadow it would compare the answer with itself and mark every input solved.
+        if fields["answer"] == nil { values["answer"] = answer }
         guard let check = step.check else {
             solved = true
             return
