@@ -177,9 +177,13 @@ final class SearchTask {
                 guard case let .evaluate(targets)? = pending[c.tag] else { continue }
                 if workflow.search.evaluate.mode == .value, let node = targets.first {
                     samples[node, default: []].append(c.text)
-                } else if let choice = voteChoice(c.text), choice >= 1, choice <= targets.count {
-                    votes[targets[choice - 1], default: 0] += 1
+                } else {
+                    // Every ballot is recorded with every candidate, also one that names no valid
+                    // choice: the tree keeps every sample, and a vote that did not parse is evidence.
                     for t in targets { samples[t, default: []].append(c.text) }
+                    if let choice = voteChoice(c.text), choice >= 1, choice <= targets.count {
+                        votes[targets[choice - 1], default: 0] += 1
+                    }
                 }
             }
             for child in children {
