@@ -8,7 +8,7 @@ public enum ResultsError: Error, Equatable, Sendable, CustomStringConvertible, L
     public var description: String {
         switch self {
         case let .exists(path):
-            return "\(path) already exists — add --resume to continue that run, or --results NEW.jsonl (or delete the file) to start over"
+            return "\(path) already exists — add --resume to continue that run, --overwrite to replace it, or --results NEW.jsonl to start a new one"
         case let .unreadable(path, line, reason):
             return "\(path):\(line): not a result line (\(reason)) — the file is not a seedflow results file, or was damaged; give another --results path"
         case let .cannotWrite(path, reason):

@@ -177,9 +177,13 @@ final class SearchTask {
                 guard case let .evaluate(targets)? = pending[c.tag] else { continue }
                 if workflow.search.evaluate.mode == .value, let node = targets.first {
                     samples[node, default: []].append(c.text)
-                } else if let choice = voteChoice(c.text), choice >= 1, choice <= targets.count {
-                    votes[targets[choice - 1], default: 0] += 1
+                } else {
+                    // Every ballot is recorded with every candidate, also one that names no valid
+                    // choice: the tree keeps every sample, and a vote that did not parse is evidence.
                     for t in targets { samples[t, default: []].append(c.text) }
+                    if let choice = voteChoice(c.text), choice >= 1, choice <= targets.count {
+                        votes[targets[choice - 1], default: 0] += 1
+                    }
                 }
             }
             for child in children {
@@ -408,7 +412,10 @@ final class SearchTask {
             answer = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard let answer else { return }
-        values["answer"] = answer
+        // An input's own `answer` field is the reference answer (GSM8K stores it so), and a check
+        // written `number_equals: '{{answer}}'` means "equals that field". Letting the extracted
+        // answer shadow it would compare the answer with itself and mark every input solved.
+        if fields["answer"] == nil { values["answer"] = answer }
         guard let check = step.check else {
             solved = true
             return

@@ -1,0 +1,290 @@
+import Foundation
+import XCTest
+@testable import SeedEngine
+@testable import SeedFlow
+
+/// The runner end to end on the shipped game24 workflows and the demo models: what a results
+/// line holds, that speculation never changes a greedy answer, that results are appended as
+/// inputs finish and never clobbered, and the finish check. Inputs are a few held-out puzzles
+/// copied to a scratch file and given with `--set`-style overrides, as a user would.
+final class RunnerTests: XCTestCase {
+    /// Held-out puzzles the demo target solves with the shipped settings (seed 42).
+    static let puzzles = ["1 2 2 6", "1 2 4 4", "1 3 3 5"]
+    /// Settings for the tests of plumbing rather than search quality: a single greedy-ranked chain
+    /// with one value sample is a third of the model calls.
+    static let cheap = ["search.breadth=1", "search.evaluate.samples=1"]
+
+    private var scratch: Scratch!
+
+    override func setUpWithError() throws {
+        scratch = try Scratch(self)
+    }
+
+    /// Runs a shipped workflow on `inputs` (a line each) with extra overrides; returns the summary
+    /// and the results file's lines as raw JSON objects.
+    private func run(_ workflow: String = "game24", inputs: [String] = RunnerTests.puzzles, overrides: [String] = [],
+                     options: RunOptions = RunOptions(), results: String? = nil,
+                     progress: (RunProgress) -> Void = { _ in }) throws -> (summary: RunSummary, lines: [[String: Any]], path: String) {
+        let inputFile = try scratch.write("inputs-\(UUID().uuidString).txt", inputs.joined(separator: "\n") + "\n")
+        let resultsPath = results ?? scratch.directory + "/results-\(UUID().uuidString).jsonl"
+        let loaded = try loadWorkflow(path: FlowTestPaths.repo("workflows/\(workflow).yaml"),
+                                      overrides: ["inputs.file=\(inputFile)", "output.results=\(resultsPath)"] + overrides)
+        let summary = try WorkflowRunner(workflow: loaded, options: options).run(progress: progress)
+        return (summary, try Self.lines(resultsPath), resultsPath)
+    }
+
+    static func lines(_ path: String) throws -> [[String: Any]] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.isEmpty || text.hasSuffix("\n"), "every line is complete")
+        return try text.split(separator: "\n").map { line in
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "a JSON object a line")
+        }
+    }
+
+    static func records(_ path: String) throws -> [RunRecord] { try ResultsFile.read(path: path) }
+
+    // MARK: the results line
+
+    func testEveryInputGetsOneCompleteLine() throws {
+        let (summary, lines, path) = try run()
+        XCTAssertEqual(lines.count, Self.puzzles.count)
+        XCTAssertEqual(summary.inputs, Self.puzzles.count)
+        XCTAssertEqual(lines.compactMap { $0["input"] as? String }, Self.puzzles, "inputs in file order (jobs run them together)")
+        for line in lines {
+            for key in ["index", "input", "solved", "best_path", "tree", "statistics", "provenance", "strategy", "seed"] {
+                XCTAssertNotNil(line[key], "'\(key)' in \(line.keys.sorted())")
+            }
+            let stats = try XCTUnwrap(line["statistics"] as? [String: Any])
+            for key in ["generated_tokens", "prompt_tokens", "model_calls", "target_passes", "drafted_tokens", "accepted_tokens", "wall_s"] {
+                XCTAssertNotNil(stats[key], "statistics.\(key)")
+            }
+            XCTAssertGreaterThan(stats["generated_tokens"] as? Int ?? 0, 0)
+            XCTAssertGreaterThan(stats["drafted_tokens"] as? Int ?? 0, 0, "the shipped workflow drafts (strategy seed)")
+        }
+
+        let records = try Self.records(path)
+        XCTAssertGreaterThanOrEqual(records.filter(\.solved).count, 1, "the demo target solves most of these puzzles")
+        for record in records {
+            // The tree: a root, and every proposed state with its thought; each valued state holds its
+            // three value samples and the value they sum to.
+            XCTAssertEqual(record.tree.first?.parent, nil)
+            XCTAssertEqual(record.tree.first?.state, record.input)
+            XCTAssertGreaterThan(record.tree.count, 5)
+            for node in record.tree.dropFirst() {
+                XCTAssertFalse(node.thought.isEmpty)
+                let parent = try XCTUnwrap(node.parent.flatMap { p in record.tree.first { $0.id == p } })
+                XCTAssertEqual(node.depth, parent.depth + 1)
+                if let value = node.value {
+                    XCTAssertEqual(node.samples.count, 3, "three value samples")
+                    let words: [String: Double] = ["sure": 20, "likely": 1, "impossible": 0.001]
+                    let sum = node.samples.reduce(0.0) { total, sample in
+                        let last = sample.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                        return total + (last.map { words[$0.trimmingCharacters(in: .whitespaces).lowercased()] ?? 0 } ?? 0)
+                    }
+                    XCTAssertEqual(value, sum, accuracy: 1e-9, "value = sum of the scored samples")
+                }
+            }
+            if record.solved {
+                // The check passed: the answer is an expression over exactly the input's numbers that is 24.
+                let expression = try XCTUnwrap(ArithmeticExpression(try XCTUnwrap(record.answer)))
+                XCTAssertEqual(expression.value, Rational(24))
+                XCTAssertTrue(expression.usesExactly(record.input.split(separator: " ").compactMap { Int($0) }))
+                XCTAssertEqual(record.bestPath.count, 3, "three steps from four numbers to 24")
+                XCTAssertNil(record.note)
+            }
+
+            // Provenance: content hashes of the workflow and its three prompts, both model files, git.
+            let provenance = try XCTUnwrap(record.provenance)
+            XCTAssertEqual(provenance.workflowSHA256, SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: FlowTestPaths.repo("workflows/game24.yaml")))))
+            XCTAssertEqual(provenance.prompts.count, 3)
+            for name in ["propose.txt", "value.txt", "answer.txt"] {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: FlowTestPaths.repo("prompts/game24/\(name)")))
+                XCTAssertEqual(provenance.prompts[name], SHA256.hex(bytes), name)
+            }
+            XCTAssertEqual(provenance.models.map(\.path), [FlowTestPaths.target, FlowTestPaths.draftS])
+            for model in provenance.models {
+                XCTAssertEqual(model.sha256?.count, 64, "demo models are small enough to hash")
+                XCTAssertGreaterThan(model.bytes, 0)
+            }
+            let git = try XCTUnwrap(provenance.git, "the workflow lives in a git repository")
+            XCTAssertEqual(git.commit.count, 40)
+            XCTAssertTrue(git.commit.allSatisfy(\.isHexDigit))
+        }
+    }
+
+    func testAFailedSearchIsUnsolvedWithANote() throws {
+        // One step cannot turn four numbers into 24: no state reaches the goal.
+        let (summary, _, path) = try run(inputs: Array(Self.puzzles.prefix(2)), overrides: ["search.depth=1"])
+        let records = try Self.records(path)
+        XCTAssertEqual(records.count, 2, "a failed input still gets its line")
+        XCTAssertEqual(summary.solved, 0)
+        for record in records {
+            XCTAssertFalse(record.solved)
+            XCTAssertNil(record.answer)
+            XCTAssertEqual(record.note, "no state reached the goal in 1 steps")
+            XCTAssertGreaterThan(record.tree.count, 1, "the tree is recorded even when nothing was found")
+        }
+    }
+
+    // MARK: speculation never changes a greedy answer
+
+    func testGreedyAnswersAreTheSameUnderEveryStrategy() throws {
+        let greedy = ["search.generate.temperature=0", "search.evaluate.temperature=0"] + Self.cheap
+        var outcomes: [DecodingStrategy: [RunRecord]] = [:]
+        for strategy in [DecodingStrategy.autoregressive, .seed, .sequential] {
+            let (summary, _, path) = try run(inputs: Array(Self.puzzles.prefix(2)), overrides: greedy, options: RunOptions(strategy: strategy))
+            XCTAssertEqual(summary.strategy, strategy)
+            outcomes[strategy] = try Self.records(path)
+            XCTAssertEqual(outcomes[strategy]?.map(\.strategy), [strategy.rawValue, strategy.rawValue])
+        }
+        let reference = try XCTUnwrap(outcomes[.autoregressive])
+        XCTAssertGreaterThan(reference.filter(\.solved).count, 0, "the greedy chain solves some of these")
+        XCTAssertNil(reference.first?.statistics.acceptance, "autoregressive drafts nothing")
+        XCTAssertGreaterThan(try XCTUnwrap(outcomes[.seed]).reduce(0) { $0 + $1.statistics.draftedTokens }, 0, "seed drafts")
+        for strategy in [DecodingStrategy.seed, .sequential] {
+            let other = try XCTUnwrap(outcomes[strategy])
+            XCTAssertEqual(other.map(\.answer), reference.map(\.answer), "\(strategy) answers")
+            XCTAssertEqual(other.map(\.solved), reference.map(\.solved), "\(strategy) solved")
+            XCTAssertEqual(other.map(\.bestPath), reference.map(\.bestPath), "\(strategy) paths")
+            // The whole tree, every thought and every value sample, is the same text.
+            XCTAssertEqual(other.map { $0.tree.map(\.thought) }, reference.map { $0.tree.map(\.thought) }, "\(strategy) trees")
+            XCTAssertEqual(other.map { $0.tree.map(\.samples) }, reference.map { $0.tree.map(\.samples) }, "\(strategy) samples")
+        }
+    }
+
+    // MARK: results are appended, never clobbered
+
+    func testResultsAreAppendedAsEachInputFinishes() throws {
+        let path = scratch.directory + "/appended.jsonl"
+        var seen: [Int] = []
+        let (summary, lines, _) = try run(overrides: Self.cheap, options: RunOptions(jobs: 1), results: path) { progress in
+            // Each progress report follows a step; whatever finished is already on disk.
+            let onDisk = (try? Self.lines(path).count) ?? -1
+            XCTAssertEqual(onDisk, progress.inputsDone, "lines on disk when \(progress.inputsDone) inputs were done")
+            if seen.last != onDisk { seen.append(onDisk) }
+        }
+        XCTAssertEqual(seen, Array(0...Self.puzzles.count), "one input at a time, each written as it finished")
+        XCTAssertEqual(lines.count, summary.inputs)
+    }
+
+    func testAnExistingFileIsRefusedAndResumeSkipsFinishedInputs() throws {
+        let path = scratch.directory + "/resume.jsonl"
+        _ = try run(overrides: Self.cheap, options: RunOptions(limit: 1), results: path)
+        let first = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertEqual(try Self.lines(path).count, 1)
+
+        // Without resume the file is refused, untouched, and the message says how to go on.
+        XCTAssertThrowsError(try run(overrides: Self.cheap, options: RunOptions(limit: 2), results: path)) { error in
+            XCTAssertEqual(error as? ResultsError, .exists(path: path))
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("--resume"), message)
+            XCTAssertTrue(message.contains("--overwrite"), message)
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), first)
+
+        // With resume the finished input is skipped; every input ends with exactly one line.
+        let (summary, _, _) = try run(overrides: Self.cheap, options: RunOptions(resume: true), results: path)
+        XCTAssertEqual(summary.skipped, 1)
+        XCTAssertEqual(summary.inputs, Self.puzzles.count - 1)
+        let records = try Self.records(path)
+        XCTAssertEqual(records.map(\.index).sorted(), Array(Self.puzzles.indices))
+        XCTAssertEqual(records.map(\.input).sorted(), Self.puzzles.sorted())
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).hasPrefix(first), "the first line is kept as it was")
+
+        // Resuming a complete file runs nothing and adds nothing.
+        let (again, _, _) = try run(overrides: Self.cheap, options: RunOptions(resume: true), results: path)
+        XCTAssertEqual(again.inputs, 0)
+        XCTAssertEqual(again.skipped, Self.puzzles.count)
+        XCTAssertEqual(try Self.records(path).count, Self.puzzles.count)
+    }
+
+    // MARK: other searches
+
+    func testDepthFirstSearchRunsAndRecordsItsTree() throws {
+        let (_, _, path) = try run("game24-dfs", inputs: [Self.puzzles[1]])
+        let record = try XCTUnwrap(try Self.records(path).first)
+        XCTAssertGreaterThan(record.tree.count, 3)
+        // DFS never keeps a state valued below its prune threshold (3).
+        // (A goal state goes to the finish step unvalued.)
+        for node in record.tree where node.selected && node.value != nil { XCTAssertGreaterThanOrEqual(node.value ?? 0, 3, node.state) }
+        XCTAssertTrue(record.solved || record.note != nil, "either solved or says why not")
+        XCTAssertTrue(record.solved, "the demo target solves '\(record.input)' by DFS")
+    }
+
+    func testBeamSearchRunsAndRecordsItsTree() throws {
+        let (_, _, path) = try run(inputs: [Self.puzzles[1]], overrides: ["search.algorithm=beam", "search.breadth=3"])
+        let record = try XCTUnwrap(try Self.records(path).first)
+        XCTAssertGreaterThan(record.tree.count, 3)
+        XCTAssertLessThanOrEqual(Set(record.tree.filter { $0.selected && $0.depth == 1 }.map(\.id)).count, 3, "breadth 3 per level")
+        XCTAssertTrue(record.solved, "the demo target solves '\(record.input)' by beam search")
+    }
+
+    // MARK: the finish check
+
+    func testArithmeticCheck() throws {
+        let right = try XCTUnwrap(ArithmeticExpression("(6 - 1 - 1) * 4 + 8"))
+        XCTAssertEqual(right.value, Rational(24))
+        let wrongNumbers = try XCTUnwrap(ArithmeticExpression("6 * 4"))
+        XCTAssertFalse(wrongNumbers.usesExactly([1, 1, 4, 6]))
+        XCTAssertEqual(ArithmeticExpression("8 / (3 - 8 / 3)")?.value, Rational(24), "exact rationals, not floats")
+        XCTAssertNil(ArithmeticExpression("6 * 4 ="), "not an expression")
+        XCTAssertNil(ArithmeticExpression("4 / (1 - 1)"), "division by zero")
+    }
+
+    /// Drives one SearchTask by hand to its finish step and feeds it `answer` as the finish
+    /// completion: the judge path without a model.
+    private func judge(workflow: Workflow, input: String, fields: [String: String] = [:], finish text: String) throws -> SearchTask {
+        let task = SearchTask(index: 0, input: input, fields: fields, workflow: workflow, seed: 0, encode: { _ in [0] })
+        func reply(_ request: GenerationRequest, _ text: String) -> Completion {
+            Completion(tag: request.tag, text: text, tokenIDs: [0], finishReason: .eos, statistics: CompletionStatistics())
+        }
+        // Propose straight to the goal state "24": it goes to the finish step without a value call.
+        let proposals = try task.requests()
+        XCTAssertEqual(proposals.count, 1)
+        try task.receive(proposals.map { reply($0, "anything (left: 24)") })
+        let finish = try task.requests()
+        XCTAssertEqual(finish.count, 1, "the finish call")
+        try task.receive(finish.map { reply($0, text) })
+        XCTAssertTrue(task.isDone)
+        return task
+    }
+
+    func testTheFinishCheckRejectsAWrongExpression() throws {
+        try scratch.writePrompts()
+        let workflow = try loadWorkflow(path: try scratch.write("w.yaml", minimalWorkflow()))
+        let right = try judge(workflow: workflow, input: "1 1 4 6", finish: "Answer: 6 * 4 * (1 * 1) = 24")
+        XCTAssertTrue(right.solved)
+        XCTAssertEqual(right.answer, "6 * 4 * (1 * 1)")
+
+        let wrongValue = try judge(workflow: workflow, input: "1 1 4 6", finish: "Answer: (6 + 1 + 1) * 4 = 24")
+        XCTAssertFalse(wrongValue.solved)
+        XCTAssertEqual(wrongValue.answer, "(6 + 1 + 1) * 4")
+        XCTAssertEqual(wrongValue.note, "the answer evaluates to 32, not 24.0")
+
+        let wrongNumbers = try judge(workflow: workflow, input: "1 1 4 6", finish: "Answer: 6 * 4 = 24")
+        XCTAssertFalse(wrongNumbers.solved, "24, but not with the input's numbers")
+        XCTAssertEqual(wrongNumbers.note, "the answer does not use exactly the input's numbers")
+
+        let noMatch = try judge(workflow: workflow, input: "1 1 4 6", finish: "I give up")
+        XCTAssertFalse(noMatch.solved)
+        XCTAssertNil(noMatch.answer)
+        XCTAssertEqual(noMatch.note, "the finish step's answer did not match the extract pattern")
+    }
+
+    /// GSM8K keeps the reference in an `answer` field; `number_equals: '{{answer}}'` must compare
+    /// against it, not against the extracted answer itself (which would pass every time).
+    func testNumberCheckComparesWithTheInputsAnswerField() throws {
+        try scratch.writePrompts()
+        let inputs = try scratch.write("q.jsonl", #"{"question": "q", "answer": "1,200"}"# + "\n")
+        var text = minimalWorkflow(inputs: inputs)
+        text = text.replacingOccurrences(of: "extract: '^Answer: (?<expr>.+) = 24$'", with: "extract: 'is (?<n>[-0-9.,$]+)'")
+        text = text.replacingOccurrences(of: "check: { arithmetic: '{{expr}}', equals: 24, uses_numbers_of: '{{input}}' }",
+                                         with: "check: { number_equals: '{{answer}}' }")
+        let workflow = try loadWorkflow(path: try scratch.write("w.yaml", text))
+        let fields = ["question": "q", "answer": "1,200"]
+        XCTAssertTrue(try judge(workflow: workflow, input: "q", fields: fields, finish: "The answer is $1200.0").solved)
+        let wrong = try judge(workflow: workflow, input: "q", fields: fields, finish: "The answer is 1201")
+        XCTAssertEqual(wrong.answer, "1201")
+        XCTAssertFalse(wrong.solved, "1201 is not the reference 1,200")
+    }
+}
