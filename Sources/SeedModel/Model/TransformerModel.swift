@@ -57,11 +57,14 @@ public struct LogitsView: @unchecked Sendable {
 public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     case contextOverflow(position: Int, limit: Int)
     case tokenOutOfRange(token: Int, vocabularySize: Int)
+    case beyondSlidingWindow(position: Int, window: Int)
 
     public var description: String {
         switch self {
         case let .contextOverflow(position, limit):
             return "position \(position) is beyond the context of \(limit) tokens — shorten the prompt or lower -n"
+        case let .beyondSlidingWindow(position, window):
+            return "position \(position) is beyond the model's sliding attention window of \(window) tokens, which seedflow does not implement — keep prompt and output within \(window) tokens"
         case let .tokenOutOfRange(token, vocabularySize):
             return "token id \(token) is outside the vocabulary (0..<\(vocabularySize))"
         }
@@ -70,7 +73,7 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, L
     public var errorDescription: String? { description }
 }
 
-/// A llama-architecture decoder over memory-mapped GGUF weights, computing in f32.
+/// A llama-family decoder (llama, qwen2) over memory-mapped GGUF weights, computing in f32.
 ///
 /// `forward` runs a ragged batch — many sequences, each with one or more new tokens — with one
 /// matrix product per projection for all tokens together and attention per sequence over its
@@ -112,6 +115,9 @@ public final class TransformerModel: @unchecked Sendable {
         firstRow.reserveCapacity(inputs.count)
         for input in inputs {
             let end = input.startPosition + input.tokens.count
+            if let window = cfg.slidingWindow, end > window {
+                throw ForwardError.beyondSlidingWindow(position: end - 1, window: window)
+            }
             let limit = min(cfg.contextLength, input.cache.capacity)
             if input.startPosition < 0 || end > limit {
                 throw ForwardError.contextOverflow(position: end - 1, limit: limit)
@@ -176,6 +182,13 @@ public final class TransformerModel: @unchecked Sendable {
         kernels.multiply(lw.query, ws.xn, rows: tokens, into: ws.q)
         kernels.multiply(lw.key, ws.xn, rows: tokens, into: ws.k)
         kernels.multiply(lw.value, ws.xn, rows: tokens, into: ws.v)
+        func addBias(_ bias: UnsafeMutablePointer<Float>?, to out: UnsafeMutablePointer<Float>, width: Int) {
+            guard let bias else { return }
+            for t in 0..<tokens { Self.add(bias, into: out + t * width, count: width) }
+        }
+        addBias(lw.queryBias, to: ws.q, width: cfg.queryDim)
+        addBias(lw.keyBias, to: ws.k, width: cfg.kvDim)
+        addBias(lw.valueBias, to: ws.v, width: cfg.kvDim)
 
         let kvDim = cfg.kvDim
         let hd = cfg.headDim
@@ -275,23 +288,26 @@ public final class TransformerModel: @unchecked Sendable {
 
     // MARK: elementwise pieces
 
-    /// Rotates adjacent pairs (x[2i], x[2i+1]) of every head by position·base^(−2i/d): the GGUF
-    /// llama convention (the converter permutes Q and K rows so that pairs are adjacent).
+    /// Rotates pairs of every head by position·base^(−2i/d) (divided by Llama 3's frequency
+    /// factor i and the linear scale where present); which dimensions pair up is the config's
+    /// `ropeStyle`.
     private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, scratch: UnsafeMutablePointer<Float>) {
         let half = config.ropeDimensions / 2
         let cosines = scratch, sines = scratch + half
-        let p = Float(position)
+        let p = Float(position) / config.ropeLinearScale
         for i in 0..<half {
-            let theta = p * powf(config.ropeBase, -Float(2 * i) / Float(config.ropeDimensions))
+            var theta = p * powf(config.ropeBase, -Float(2 * i) / Float(config.ropeDimensions))
+            if let factors = weights.ropeFrequencyFactors { theta /= factors[i] }
             cosines[i] = cosf(theta)
             sines[i] = sinf(theta)
         }
+        let (stride, offset) = config.ropeStyle == .adjacentPairs ? (2, 1) : (1, half)
         for h in 0..<heads {
             let v = x + h * config.headDim
             for i in 0..<half {
-                let a = v[2 * i], b = v[2 * i + 1]
-                v[2 * i] = a * cosines[i] - b * sines[i]
-                v[2 * i + 1] = a * sines[i] + b * cosines[i]
+                let a = v[stride * i], b = v[stride * i + offset]
+                v[stride * i] = a * cosines[i] - b * sines[i]
+                v[stride * i + offset] = a * sines[i] + b * cosines[i]
             }
         }
     }
