@@ -5,6 +5,7 @@
 // AVX-512, AVX2 or nothing, so the formats' bit layouts live in exactly one place.
 #include "ckernels.h"
 #include "internal.h"
+#include <math.h>
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -216,8 +217,146 @@ void sf_dequantize_row(int type, const void *src, float *dst, size_t n) {
     DISPATCH(dequant_row, type, (const uint8_t *)src, dst, n)
 }
 
+// ---------------------------------------------------------------------------------------------
+// Integer products for Q8_0, Q4_K and Q6_K (AVX2 and up), the way ggml does them: the input row
+// is quantized once to signed bytes in blocks of 32 (scale dx, and the block's sum for the
+// K-quant minimums), then each weight block meets it in 8-bit multiply-adds (vpmaddubsw:
+// unsigned × signed bytes into 16-bit pairs, vpmaddwd into 32-bit lanes) and one float
+// multiply-add per 32 elements. Decoding to floats first costs about twice the instructions,
+// and one-row products are compute-bound at that rate on two cores. The input's rounding
+// (half a step of its block's 1/127 scale) is the price, as in llama.cpp.
+
+#ifdef SF_X86
+typedef struct {
+    int8_t *q;     // cols signed bytes
+    float *d;      // one scale per 32
+    int32_t *sum;  // one sum of q per 32
+} q8_input;
+
+AVX2 static void quantize_input(const float *x, size_t cols, q8_input in) {
+    for (size_t b = 0; b < cols / 32; b++) {
+        const float *v = x + b * 32;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(v[j]));
+        const float d = amax / 127, inv = amax > 0 ? 127 / amax : 0;
+        int32_t sum = 0;
+        for (int j = 0; j < 32; j++) {
+            const int q = (int)nearbyintf(v[j] * inv);
+            in.q[b * 32 + j] = (int8_t)q;
+            sum += q;
+        }
+        in.d[b] = d;
+        in.sum[b] = sum;
+    }
+}
+
+AVX2 static inline float hsum_ps256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// Σ u·s over 32 bytes as eight 32-bit lanes; u unsigned (< 128 or paired so no 16-bit overflow).
+AVX2 static inline __m256i dot_u8_s8(__m256i u, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+AVX2 static float dot_q8_0(const uint8_t *w, size_t cols, q8_input in) {
+    __m256 acc = _mm256_setzero_ps();
+    for (size_t b = 0; b < cols / 32; b++, w += 34) {
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(w + 2));
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(in.q + b * 32));
+        // Signs moved onto the input so the weight side is unsigned, as vpmaddubsw wants.
+        const __m256i p = dot_u8_s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(load_half(w) * in.d[b]), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum_ps256(acc);
+}
+
+AVX2 static float dot_q4_K(const uint8_t *w, size_t cols, q8_input in) {
+    __m256 acc = _mm256_setzero_ps();
+    float minimums = 0;
+    const __m256i low = _mm256_set1_epi8(0xF);
+    for (size_t sb = 0; sb < cols / 256; sb++, w += 144) {
+        const float d = load_half(w), dmin = load_half(w + 2);
+        const int8_t *xq = in.q + sb * 256;
+        const float *xd = in.d + sb * 8;
+        const int32_t *xs = in.sum + sb * 8;
+        for (int pair = 0; pair < 4; pair++) {
+            int sc0, m0, sc1, m1;
+            scale_min_k4(2 * pair, w + 4, &sc0, &m0);
+            scale_min_k4(2 * pair + 1, w + 4, &sc1, &m1);
+            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * pair));
+            const __m256i q0 = _mm256_and_si256(bytes, low);
+            const __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
+            const __m256i p0 = dot_u8_s8(q0, _mm256_loadu_si256((const __m256i *)(xq + 64 * pair)));
+            const __m256i p1 = dot_u8_s8(q1, _mm256_loadu_si256((const __m256i *)(xq + 64 * pair + 32)));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)sc0 * xd[2 * pair]), _mm256_cvtepi32_ps(p0), acc);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)sc1 * xd[2 * pair + 1]), _mm256_cvtepi32_ps(p1), acc);
+            minimums += dmin * ((float)m0 * xd[2 * pair] * (float)xs[2 * pair] +
+                                (float)m1 * xd[2 * pair + 1] * (float)xs[2 * pair + 1]);
+        }
+    }
+    return hsum_ps256(acc) - minimums;
+}
+
+AVX2 static float dot_q6_K(const uint8_t *w, size_t cols, q8_input in) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i low = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), offset = _mm256_set1_epi8(32);
+    for (size_t sb = 0; sb < cols / 256; sb++, w += 210) {
+        const float d = load_half(w + 208);
+        const int8_t *sc = (const int8_t *)(w + 192);
+        for (int half = 0; half < 2; half++) {
+            const uint8_t *ql = w + 64 * half, *qh = w + 128 + 32 * half;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            // Quarter k: low or high nibbles of l0 / l1, with bits 2k, 2k+1 of h on top.
+            const __m256i nib[4] = {_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
+                                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+                                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), low)};
+            for (int k = 0; k < 4; k++) {
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(h, 2 * k), two);
+                const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nib[k], _mm256_slli_epi16(hi, 4)), offset);
+                const size_t e = sb * 256 + half * 128 + k * 32;
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(in.q + e));
+                const __m256i p = dot_u8_s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
+                // Lanes 0–3 hold the first 16 elements (scale s), lanes 4–7 the next 16.
+                const int s = half * 8 + k * 2;
+                const __m256 scale = _mm256_set_m128(_mm_set1_ps((float)sc[s + 1]), _mm_set1_ps((float)sc[s]));
+                acc = _mm256_fmadd_ps(_mm256_mul_ps(scale, _mm256_set1_ps(d * in.d[e / 32])), _mm256_cvtepi32_ps(p), acc);
+            }
+        }
+    }
+    return hsum_ps256(acc);
+}
+
+AVX2 static void gemm_quant_int(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0,
+                                size_t r1, const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    int8_t q[cols] __attribute__((aligned(32)));
+    float d[cols / 32];
+    int32_t sum[cols / 32];
+    const q8_input in = {q, d, sum};
+    for (size_t m = 0; m < nx; m++) {
+        quantize_input(x + m * ldx, cols, in);
+        for (size_t r = r0; r < r1; r++) {
+            const uint8_t *row = w + r * row_bytes;
+            y[m * ldy + r] = type == T_Q8_0 ? dot_q8_0(row, cols, in)
+                           : type == T_Q4_K ? dot_q4_K(row, cols, in) : dot_q6_K(row, cols, in);
+        }
+    }
+}
+#endif
+
 void sf_gemm_quant_small(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
                          size_t row_end, const float *x, size_t ldx, size_t n_x, float *y, size_t ldy) {
+#ifdef SF_X86
+    if ((type == T_Q8_0 || type == T_Q4_K || type == T_Q6_K) && sf_isa() >= ISA_AVX2) {
+        gemm_quant_int(type, (const uint8_t *)w, row_bytes, cols, row_begin, row_end, x, ldx, n_x, y, ldy);
+        return;
+    }
+#endif
     // Up to eight inputs share each decoded chunk.
     for (; n_x > 0; x += 8 * ldx, y += 8 * ldy) {
         const size_t n = n_x < 8 ? n_x : 8;

@@ -125,8 +125,10 @@ final class RandomModelForwardTests: XCTestCase {
     private func fastLogits(_ model: TransformerModel) throws -> (batch: [[Float]], stepwise: [[Float]]) {
         let n = Self.prompt.count
         let cache = ContiguousKVCache(config: model.config)
-        let all = try model.forward([ForwardInput(tokens: Self.prompt, startPosition: 0, cache: cache.blockTable, logits: .all)])
-        let batch = (0..<n).map { Array(all[$0]) }
+        let batch = try withExtendedLifetime(cache) {
+            let all = try model.forward([ForwardInput(tokens: Self.prompt, startPosition: 0, cache: cache.blockTable, logits: .all)])
+            return (0..<n).map { Array(all[$0]) }
+        }
         let stepCache = ContiguousKVCache(config: model.config)
         var stepwise: [[Float]] = []
         for (position, token) in Self.prompt.enumerated() {
@@ -134,6 +136,7 @@ final class RandomModelForwardTests: XCTestCase {
                                                          cache: stepCache.blockTable, logits: .last)])
             stepwise.append(Array(logits[0]))
         }
+        withExtendedLifetime(stepCache) {}
         return (batch, stepwise)
     }
 
@@ -155,10 +158,17 @@ final class RandomModelForwardTests: XCTestCase {
         let model = try TransformerModel(path: path, threads: 2)
         let reference = Reference(config: model.config, file: model.file).logits(Self.prompt)
         let (batch, stepwise) = try fastLogits(model)
+        // One-row products of Q8_0, Q4_K and Q6_K round the input to 8 bits (as llama.cpp does):
+        // a few percent of the logits' range, and near-ties of a random model may flip.
+        let roundsInput = [GGMLType.q8_0, .q4_K, .q6_K].contains(spec.weightType)
         for (name, got) in [("batch", batch), ("one-row", stepwise)] {
             let r = compare(got, reference)
-            XCTAssertLessThan(r.maxError, 1e-3 * r.scale, "\(label) \(name): max error \(r.maxError) of logits up to \(r.scale)")
-            XCTAssertEqual(r.top1, Self.prompt.count, "\(label) \(name): top-1 differs from the reference")
+            let loose = roundsInput && name == "one-row"
+            XCTAssertLessThan(r.maxError, (loose ? 0.04 : 1e-3) * r.scale, "\(label) \(name): max error \(r.maxError) of logits up to \(r.scale)")
+            XCTAssertGreaterThanOrEqual(r.top1, Self.prompt.count - (loose ? 2 : 0), "\(label) \(name): top-1 differs from the reference")
+            if loose {
+                print("input rounding \(label): one-row vs reference on the same weights, max |Δlogit| \(String(format: "%.4f", r.maxError)), top-1 \(r.top1)/\(Self.prompt.count)")
+            }
         }
         if let f32Reference {
             let b = compare(batch, f32Reference), s = compare(stepwise, f32Reference)
