@@ -1,38 +1,10 @@
 #include "ckernels.h"
+#include "internal.h"
 #include <math.h>
 #include <string.h>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#define SF_X86 1
-#include <immintrin.h>
-#endif
-
 // ---------------------------------------------------------------------------------------------
 // Portable bodies: the reference for the vector ones and the path on other processors.
-
-static inline float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t mant = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0) {
-            bits = sign;
-        } else {  // subnormal: normalise
-            exp = 127 - 15 + 1;
-            while ((mant & 0x400) == 0) { mant <<= 1; exp--; }
-            mant &= 0x3ff;
-            bits = sign | (exp << 23) | (mant << 13);
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000 | (mant << 13);
-    } else {
-        bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
 
 static inline float bf16_to_float(uint16_t h) {
     uint32_t bits = (uint32_t)h << 16;
@@ -61,7 +33,7 @@ static void gemm_f16_small_portable(const uint16_t *w, size_t cols, size_t r0, s
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_portable(w + r * cols, x + m * ldx, cols);
 }
 
-static float dot_f32_portable(const float *a, const float *b, size_t n) {
+float sf_dot_f32_portable(const float *a, const float *b, size_t n) {
     float s = 0;
     for (size_t i = 0; i < n; i++) s += a[i] * b[i];
     return s;
@@ -74,7 +46,6 @@ static void axpy_f32_portable(float alpha, const float *x, float *y, size_t n) {
 #ifdef SF_X86
 // ---------------------------------------------------------------------------------------------
 // AVX-512 bodies (Zen 4, Ice Lake and later).
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
 
 AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) {
     size_t i = 0;
@@ -152,7 +123,7 @@ static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, siz
     }
 }
 
-AVX512 static float dot_f32_avx512(const float *a, const float *b, size_t n) {
+AVX512 float sf_dot_f32_avx512(const float *a, const float *b, size_t n) {
     __m512 acc = _mm512_setzero_ps();
     size_t i = 0;
     for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
@@ -171,7 +142,6 @@ AVX512 static void axpy_f32_avx512(float alpha, const float *x, float *y, size_t
 
 // ---------------------------------------------------------------------------------------------
 // AVX2 + F16C bodies (Haswell and later, Zen 1–3).
-#define AVX2 __attribute__((target("avx2,f16c,fma")))
 
 AVX2 static inline float hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -209,7 +179,7 @@ AVX2 static void gemm_f16_small_avx2(const uint16_t *w, size_t cols, size_t r0, 
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_avx2(w + r * cols, x + m * ldx, cols);
 }
 
-AVX2 static float dot_f32_avx2(const float *a, const float *b, size_t n) {
+AVX2 float sf_dot_f32_avx2(const float *a, const float *b, size_t n) {
     __m256 acc = _mm256_setzero_ps();
     size_t i = 0;
     for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
@@ -230,8 +200,6 @@ AVX2 static void axpy_f32_avx2(float alpha, const float *x, float *y, size_t n) 
 // ---------------------------------------------------------------------------------------------
 // Dispatch, decided once.
 
-enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
-
 static int detect_isa(void) {
 #ifdef SF_X86
     __builtin_cpu_init();
@@ -245,7 +213,7 @@ static int detect_isa(void) {
 
 static int isa_cached = -1;
 
-static int isa(void) {
+int sf_isa(void) {
     int v = __atomic_load_n(&isa_cached, __ATOMIC_RELAXED);
     if (v < 0) {
         v = detect_isa();
@@ -269,23 +237,12 @@ int sf_kernel_force_isa(const char *name) {
 }
 
 const char *sf_kernel_isa(void) {
-    switch (isa()) {
+    switch (sf_isa()) {
     case ISA_AVX512: return "avx512";
     case ISA_AVX2: return "avx2";
     default: return "portable";
     }
 }
-
-#ifdef SF_X86
-#define DISPATCH(name, ...)                                              \
-    switch (isa()) {                                                     \
-    case ISA_AVX512: return name##_avx512(__VA_ARGS__);                  \
-    case ISA_AVX2: return name##_avx2(__VA_ARGS__);                      \
-    default: return name##_portable(__VA_ARGS__);                        \
-    }
-#else
-#define DISPATCH(name, ...) return name##_portable(__VA_ARGS__);
-#endif
 
 void sf_f16_to_f32(const uint16_t *src, float *dst, size_t n) { DISPATCH(f16_to_f32, src, dst, n) }
 
@@ -306,6 +263,6 @@ void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t r0, size_t r1,
     DISPATCH(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy)
 }
 
-float sf_dot_f32(const float *a, const float *b, size_t n) { DISPATCH(dot_f32, a, b, n) }
+float sf_dot_f32(const float *a, const float *b, size_t n) { DISPATCH(sf_dot_f32, a, b, n) }
 
 void sf_axpy_f32(float alpha, const float *x, float *y, size_t n) { DISPATCH(axpy_f32, alpha, x, y, n) }

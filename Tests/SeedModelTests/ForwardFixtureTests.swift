@@ -70,7 +70,9 @@ final class ForwardFixtureTests: XCTestCase {
         let inputs = zip(sequences, caches).map {
             ForwardInput(tokens: $0.ids, startPosition: 0, cache: $1.blockTable, logits: .all)
         }
-        let logits = try model.forward(inputs)
+        // The block tables point into the caches: keep them alive past their last use by name
+        // (release builds end a lifetime there).
+        let logits = try withExtendedLifetime(caches) { try model.forward(inputs) }
         for (index, sequence) in sequences.enumerated() {
             for row in 0..<sequence.ids.count {
                 let error = maxError(logits[logits.firstRow[index] + row], sequence.logits[row])

@@ -40,6 +40,17 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
                        const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
 
+/// Elements and bytes of one block of the quantized ggml type `type` (its GGUF type id); returns
+/// 0 for a type these kernels do not decode (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K are).
+int sf_quant_block(int type, size_t *elements, size_t *bytes);
+/// Decodes n elements (whole blocks) of the quantized type `type` from src into dst.
+void sf_dequantize_row(int type, const void *src, float *dst, size_t n);
+/// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end), W quantized as
+/// `type` with rows of `cols` elements, `row_bytes` apart. Each weight chunk is decoded once, in
+/// L1, for up to eight inputs: the one-row product (decode) and the few-row one (verification).
+void sf_gemm_quant_small(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
+                         size_t row_end, const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
+
 /// dot(a, b) over n floats.
 float sf_dot_f32(const float *a, const float *b, size_t n);
 /// y += alpha * x over n floats.

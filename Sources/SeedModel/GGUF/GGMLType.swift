@@ -1,6 +1,6 @@
 /// A ggml tensor element type as stored in GGUF. The table covers every type id the format
 /// defines so that an unsupported one is refused by name; `isComputable` says which ones the
-/// kernels handle today (the dispatch stays open for the quantized families).
+/// kernels handle.
 public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     public let id: UInt32
     public let name: String
@@ -44,10 +44,15 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
         bf16,
     ]
 
-    /// Types whose rows the kernels can read today.
-    public static let computable: Set<GGMLType> = [f32, f16, bf16, q8_0]
+    /// The block-quantized types the kernels decode (the contents of common Q4_0, Q5_0, Q5_1,
+    /// Q8_0, Q4_K_M, Q5_K_M and Q6_K files).
+    public static let quantized: Set<GGMLType> = [q4_0, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K]
+
+    /// Types whose rows the kernels can read.
+    public static let computable: Set<GGMLType> = quantized.union([f32, f16, bf16])
 
     public var isComputable: Bool { GGMLType.computable.contains(self) }
+    public var isQuantized: Bool { GGMLType.quantized.contains(self) }
 
     public static func lookup(_ id: UInt32) -> GGMLType? {
         all.first { $0.id == id }

@@ -44,6 +44,32 @@ public struct GGUFWriter: Sendable {
     }
 
     public func encoded() -> [UInt8] {
+        var out = header()
+        for t in tensors {
+            out.append(contentsOf: t.bytes)
+            pad(&out)
+        }
+        return out
+    }
+
+    /// Writes the file tensor by tensor: a model of billions of weights is never copied whole.
+    /// (Tensors may share one byte array, as the benchmark models' layers do.)
+    public func write(to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.write(contentsOf: header())
+        for t in tensors {
+            try handle.write(contentsOf: t.bytes)
+            let rem = t.bytes.count % alignment
+            if rem != 0 { try handle.write(contentsOf: [UInt8](repeating: 0, count: alignment - rem)) }
+        }
+    }
+
+    /// Everything before the tensor data, padded to the alignment.
+    private func header() -> [UInt8] {
         precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
         var out: [UInt8] = []
         out.append(contentsOf: [0x47, 0x47, 0x55, 0x46])  // "GGUF"
@@ -77,15 +103,7 @@ public struct GGUFWriter: Sendable {
             append(UInt64(off), to: &out)
         }
         pad(&out)
-        for t in tensors {
-            out.append(contentsOf: t.bytes)
-            pad(&out)
-        }
         return out
-    }
-
-    public func write(to path: String) throws {
-        try Data(encoded()).write(to: URL(fileURLWithPath: path))
     }
 
     private func pad(_ out: inout [UInt8]) {

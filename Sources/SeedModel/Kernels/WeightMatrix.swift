@@ -37,9 +37,10 @@ public struct WeightMatrix: @unchecked Sendable {
 
 /// Matrix products against stored weights: Y[T × rows] = X[T × cols] · Wᵀ.
 ///
-/// One input row (decode) is bound by the bytes of weights read, so it runs the fused f16 kernel
-/// straight from the mapping. A few rows (batched decode, verification) reuse each weight row for
-/// all inputs in registers. Many rows (prefill) widen one tile of weights at a time into a
+/// One input row (decode) is bound by the bytes of weights read, so it runs a fused kernel
+/// straight from the mapping: f16 widened in registers, quantized blocks decoded a chunk at a time
+/// into L1. A few rows (batched decode, verification) reuse each weight row (or decoded chunk)
+/// for all inputs. Many rows (prefill) widen one tile of weights at a time into a
 /// per-thread f32 buffer that stays in cache and hand it to `cblas_sgemm`: the widening is paid
 /// once per tile, not once per input row, and no f32 copy of the model ever exists.
 public final class LinearKernels: @unchecked Sendable {
@@ -51,6 +52,9 @@ public final class LinearKernels: @unchecked Sendable {
     /// over the weights, which then come from cache); more rows widen tiles for sgemm. Set by
     /// `seedflow bench batch` measurements: below it, widening costs more than re-reading.
     static let smallBatchLimit = 32
+    /// Quantized weights take the 8-bit integer kernel (input rounded to 8 bits, as ggml does)
+    /// for up to 8 rows; beyond that, widened tiles and sgemm are exact and faster.
+    static let quantizedSmallBatchLimit = 8
     /// Widened tile size in floats (≈ 512 KB: inside the L2 of the cores this was tuned on).
     static let tileFloats = 128 * 1024
 
@@ -99,6 +103,11 @@ public final class LinearKernels: @unchecked Sendable {
                                 1, x, Int32(w.cols), wp + r.lowerBound * w.cols, Int32(w.cols),
                                 0, y + r.lowerBound, Int32(w.rows))
                 }
+            }
+        case _ where w.type.isQuantized && t <= LinearKernels.quantizedSmallBatchLimit:
+            pool.chunks(w.rows, granule: 16) { r in
+                sf_gemm_quant_small(Int32(w.type.id), w.data, w.rowBytes, w.cols, r.lowerBound, r.upperBound,
+                                    x, w.cols, t, y, w.rows)
             }
         default:
             multiplyWidened(w, x, rows: t, into: y)

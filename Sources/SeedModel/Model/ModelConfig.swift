@@ -14,6 +14,13 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var ropeDimensions: Int
     public var ropeBase: Float
     public var rmsEpsilon: Float
+    /// How RoPE pairs the dimensions of a head.
+    public var ropeStyle: RopeStyle
+    /// Linear RoPE scaling (`rope.scaling.type = linear`): positions are divided by this.
+    public var ropeLinearScale: Float
+    /// Mistral's sliding attention window. Attention over a window is not implemented, so the
+    /// usable context is cut to it (see `contextLength`) rather than computing wrong logits.
+    public var slidingWindow: Int?
     /// No `output.weight`: the output projection reuses the token embedding.
     public var tiedOutput: Bool
     public var parameterCount: Int
@@ -22,8 +29,17 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var kvDim: Int { headCountKV * headDim }
     public var queryDim: Int { headCount * headDim }
 
-    /// Architectures whose weights seedflow can run today.
-    public static let supportedArchitectures = ["llama"]
+    public enum RopeStyle: String, Sendable, Codable {
+        /// (x[2i], x[2i+1]): llama, whose GGUF converter permutes Q and K rows to make pairs adjacent.
+        case adjacentPairs
+        /// (x[i], x[i + d/2]): the Hugging Face layout, kept as is by the converter for qwen2.
+        case halves
+    }
+
+    /// Architectures whose weights seedflow can run: llama (Llama 1–3, Mistral, TinyLlama) and
+    /// qwen2 (llama with Q/K/V biases and the other RoPE pairing).
+    public static let supportedArchitectures = ["llama", "qwen2"]
+    public static let supportedRopeScaling = ["none", "linear"]
 
     public init(file: GGUFFile) throws {
         let arch = try file.requiredString("general.architecture")
@@ -44,6 +60,16 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         ropeDimensions = try optional("rope.dimension_count") ?? headDim
         ropeBase = Float(try file.double("\(arch).rope.freq_base") ?? 10_000)
         rmsEpsilon = Float(try file.double("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5)
+        ropeStyle = arch == "qwen2" ? .halves : .adjacentPairs
+        // Llama 3's rope scaling arrives as the `rope_freqs` tensor (read with the weights);
+        // the older linear kind as two keys.
+        let scaling = try file.string("\(arch).rope.scaling.type") ?? "none"
+        guard ModelConfig.supportedRopeScaling.contains(scaling) else {
+            throw ModelError.badConfig(path: file.path, problem: "rope scaling '\(scaling)' is not supported (supported: \(ModelConfig.supportedRopeScaling.joined(separator: ", ")))")
+        }
+        ropeLinearScale = scaling == "linear" ? Float(try file.double("\(arch).rope.scaling.factor") ?? 1) : 1
+        slidingWindow = try optional("attention.sliding_window")
+        if let window = slidingWindow, window > 0 { contextLength = min(contextLength, window) }
         let embedding = file.tensor(named: "token_embd.weight")
         vocabularySize = try optional("vocab_size")
             ?? embedding.map { $0.rowCount }
@@ -68,6 +94,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
                   "rope.dimension_count \(ropeDimensions) must be even and at most the head dimension \(headDim)")
         try check(ropeBase > 0 && ropeBase.isFinite, "rope.freq_base must be positive")
         try check(rmsEpsilon > 0 && rmsEpsilon.isFinite, "layer_norm_rms_epsilon must be positive")
+        try check(ropeLinearScale > 0 && ropeLinearScale.isFinite, "rope.scaling.factor must be positive")
     }
 }
 

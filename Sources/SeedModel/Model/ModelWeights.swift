@@ -1,9 +1,11 @@
-/// The tensors of a llama-architecture model, checked against the config, as views into the
-/// mapped file. Norm vectors are small and widened to f32 once.
+/// The tensors of a llama-family model, checked against the config, as views into the
+/// mapped file. Norm and bias vectors are small and widened to f32 once.
 struct ModelWeights {
     struct Layer {
         let attentionNorm: UnsafeMutablePointer<Float>
         let query, key, value, attentionOutput: WeightMatrix
+        /// qwen2's Q/K/V biases (nil for llama).
+        let queryBias, keyBias, valueBias: UnsafeMutablePointer<Float>?
         let feedForwardNorm: UnsafeMutablePointer<Float>
         let gate, up, down: WeightMatrix
     }
@@ -11,6 +13,8 @@ struct ModelWeights {
     let tokenEmbedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: UnsafeMutablePointer<Float>
+    /// Llama 3's per-frequency RoPE divisors (`rope_freqs.weight`, rope dimensions / 2 values).
+    let ropeFrequencyFactors: UnsafeMutablePointer<Float>?
     let layers: [Layer]
     /// Bytes of weights one decoded token reads (every matrix except the embedding table).
     let byteCount: Int
@@ -40,8 +44,12 @@ struct ModelWeights {
             norms.append(p)
             return p
         }
+        func optionalVector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float>? {
+            file.tensor(named: name) == nil ? nil : try vector(name, n)
+        }
         do {
             let dim = c.embeddingLength
+            ropeFrequencyFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)
             tokenEmbedding = try matrix("token_embd.weight", cols: dim, rows: c.vocabularySize)
             output = c.tiedOutput ? tokenEmbedding : try matrix("output.weight", cols: dim, rows: c.vocabularySize)
             outputNorm = try vector("output_norm.weight", dim)
@@ -54,6 +62,9 @@ struct ModelWeights {
                     key: try matrix(p + "attn_k.weight", cols: dim, rows: c.kvDim),
                     value: try matrix(p + "attn_v.weight", cols: dim, rows: c.kvDim),
                     attentionOutput: try matrix(p + "attn_output.weight", cols: c.queryDim, rows: dim),
+                    queryBias: try optionalVector(p + "attn_q.bias", c.queryDim),
+                    keyBias: try optionalVector(p + "attn_k.bias", c.kvDim),
+                    valueBias: try optionalVector(p + "attn_v.bias", c.kvDim),
                     feedForwardNorm: try vector(p + "ffn_norm.weight", dim),
                     gate: try matrix(p + "ffn_gate.weight", cols: dim, rows: c.feedForwardLength),
                     up: try matrix(p + "ffn_up.weight", cols: dim, rows: c.feedForwardLength),

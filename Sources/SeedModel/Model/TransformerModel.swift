@@ -57,11 +57,14 @@ public struct LogitsView: @unchecked Sendable {
 public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     case contextOverflow(position: Int, limit: Int)
     case tokenOutOfRange(token: Int, vocabularySize: Int)
+    case beyondSlidingWindow(position: Int, window: Int)
 
     public var description: String {
         switch self {
         case let .contextOverflow(position, limit):
             return "position \(position) is beyond the context of \(limit) tokens — shorten the prompt or lower -n"
+        case let .beyondSlidingWindow(position, window):
+            return "position \(position) is beyond the model's sliding attention window of \(window) tokens, which seedflow does not implement — keep prompt and output within \(window) tokens"
         case let .tokenOutOfRange(token, vocabularySize):
             return "token id \(token) is outside the vocabulary (0..<\(vocabularySize))"
         }
@@ -70,7 +73,7 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, L
     public var errorDescription: String? { description }
 }
 
-/// A llama-architecture decoder over memory-mapped GGUF weights, computing in f32.
+/// A llama-family decoder (llama, qwen2) over memory-mapped GGUF weights, computing in f32.
 ///
 /// `forward` runs a ragged batch — many sequences, each with one or more new tokens — with one
 /// matrix product per projection for all tokens together and attention per sequence over its
@@ -99,7 +102,7 @@ public final class TransformerModel: @unchecked Sendable {
         weights = try ModelWeights(file: file, config: config)
         self.pool = pool
         kernels = LinearKernels(pool: pool)
-        ropeTable = RopeTable(config: config)
+        ropeTable = RopeTable(config: config, frequencyFactors: weights.ropeFrequencyFactors)
     }
 
     /// Bytes of weights read for one decoded token.
@@ -114,6 +117,9 @@ public final class TransformerModel: @unchecked Sendable {
         firstRow.reserveCapacity(inputs.count)
         for input in inputs {
             let end = input.startPosition + input.tokens.count
+            if let window = cfg.slidingWindow, end > window {
+                throw ForwardError.beyondSlidingWindow(position: end - 1, window: window)
+            }
             let limit = min(cfg.contextLength, input.cache.capacity)
             if input.startPosition < 0 || end > limit {
                 throw ForwardError.contextOverflow(position: end - 1, limit: limit)
@@ -192,6 +198,13 @@ public final class TransformerModel: @unchecked Sendable {
         kernels.multiply(lw.query, ws.xn, rows: tokens, into: ws.q)
         kernels.multiply(lw.key, ws.xn, rows: tokens, into: ws.k)
         kernels.multiply(lw.value, ws.xn, rows: tokens, into: ws.v)
+        func addBias(_ bias: UnsafeMutablePointer<Float>?, to out: UnsafeMutablePointer<Float>, width: Int) {
+            guard let bias else { return }
+            for t in 0..<tokens { Self.add(bias, into: out + t * width, count: width) }
+        }
+        addBias(lw.queryBias, to: ws.q, width: cfg.queryDim)
+        addBias(lw.keyBias, to: ws.k, width: cfg.kvDim)
+        addBias(lw.valueBias, to: ws.v, width: cfg.kvDim)
 
         let kvDim = cfg.kvDim
         let hd = cfg.headDim
@@ -295,8 +308,10 @@ public final class TransformerModel: @unchecked Sendable {
 
     // MARK: elementwise pieces
 
-    /// Rotates adjacent pairs (x[2i], x[2i+1]) of every head by position·base^(−2i/d): the GGUF
-    /// llama convention (the converter permutes Q and K rows so that pairs are adjacent).
+    /// Rotates pairs of every head by position·base^(−2i/d) (divided by Llama 3's frequency
+    /// factors and the linear scale where present); which dimensions pair up is the config's
+    /// `ropeStyle` (GGUF llama: adjacent pairs, as the converter permutes Q and K rows; qwen2:
+    /// i with i + d/2).
     private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
         ropeTable.rotate(x, heads: heads, headDim: config.headDim, position: position)
     }
@@ -380,16 +395,21 @@ final class Workspace {
 final class RopeTable: @unchecked Sendable {
     private let half: Int
     private let inverseFrequencies: [Float]
+    /// Where the partner of dimension i is: adjacent pairs (stride 2, offset 1) or halves (1, d/2).
+    private let pairStride: Int
+    private let pairOffset: Int
     private let tablePositions: Int
     private let table: UnsafeMutablePointer<Float>  // [position][cos half | sin half]
     /// Positions kept in the table (4096 × 64 pairs × 8 bytes = 2 MiB at most).
     static let maxTablePositions = 4096
 
-    init(config: ModelConfig) {
+    init(config: ModelConfig, frequencyFactors: UnsafePointer<Float>?) {
         half = config.ropeDimensions / 2
         inverseFrequencies = (0..<half).map { i in
-            Float(pow(Double(config.ropeBase), -Double(2 * i) / Double(config.ropeDimensions)))
+            let factor = Double(frequencyFactors?[i] ?? 1) * Double(config.ropeLinearScale)
+            return Float(pow(Double(config.ropeBase), -Double(2 * i) / Double(config.ropeDimensions)) / factor)
         }
+        (pairStride, pairOffset) = config.ropeStyle == .adjacentPairs ? (2, 1) : (1, half)
         tablePositions = min(config.contextLength, Self.maxTablePositions)
         table = .allocate(capacity: tablePositions * 2 * half)
         for p in 0..<tablePositions { Self.fill(table + p * 2 * half, position: p, inverseFrequencies) }
@@ -407,16 +427,17 @@ final class RopeTable: @unchecked Sendable {
         }
     }
 
-    /// Rotates pairs (v[2i], v[2i+1]) of each of `heads` heads of width `headDim` for `position`.
+    /// Rotates the pairs of each of `heads` heads of width `headDim` for `position`.
     func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
         if position < tablePositions {
             let cosines = table + position * 2 * half, sines = cosines + half
             for h in 0..<heads {
                 let v = x + h * headDim
                 for i in 0..<half {
-                    let a = v[2 * i], b = v[2 * i + 1]
-                    v[2 * i] = a * cosines[i] - b * sines[i]
-                    v[2 * i + 1] = a * sines[i] + b * cosines[i]
+                    let j = pairStride * i
+                    let a = v[j], b = v[j + pairOffset]
+                    v[j] = a * cosines[i] - b * sines[i]
+                    v[j + pairOffset] = a * sines[i] + b * cosines[i]
                 }
             }
             return
@@ -426,9 +447,10 @@ final class RopeTable: @unchecked Sendable {
             let c = Float(cos(theta)), s = Float(sin(theta))
             for h in 0..<heads {
                 let v = x + h * headDim
-                let a = v[2 * i], b = v[2 * i + 1]
-                v[2 * i] = a * c - b * s
-                v[2 * i + 1] = a * s + b * c
+                let j = pairStride * i
+                let a = v[j], b = v[j + pairOffset]
+                v[j] = a * c - b * s
+                v[j + pairOffset] = a * s + b * c
             }
         }
     }

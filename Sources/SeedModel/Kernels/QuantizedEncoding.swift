@@ -1,0 +1,155 @@
+/// Encoders for ggml's quantized block formats, so that tests and benchmarks can write models
+/// in every type the kernels read. They round to nearest with simple scale choices (no search for
+/// the error-minimising scale as llama.cpp's quantizer does): good enough for random weights,
+/// and every stored value decodes within half a step of its input. The layouts are documented
+/// next to their decoders in CKernels/quant.c.
+extension TensorEncoding {
+    static func encodeBlock(_ x: UnsafeBufferPointer<Float>, as type: GGMLType, into out: inout [UInt8]) {
+        switch type {
+        case .q4_0: encodeSymmetric(x, levels: 16, into: &out)
+        case .q5_0: encodeSymmetric(x, levels: 32, into: &out)
+        case .q5_1: encodeQ5_1(x, into: &out)
+        case .q8_0: encodeQ8_0(x, into: &out)
+        case .q4_K: encodeK(x, bits: 4, into: &out)
+        case .q5_K: encodeK(x, bits: 5, into: &out)
+        case .q6_K: encodeQ6_K(x, into: &out)
+        default: preconditionFailure("encodeBlock: \(type) is not a quantized type")
+        }
+    }
+
+    /// The f16 scale to store for values up to `magnitude` in `steps` steps: rounded up, so that
+    /// quantizing with the stored (not the exact) scale never needs more than `steps`.
+    /// (Quantizing with the exact scale, as ggml does, lets the f16 rounding add up to `steps` ×
+    /// its error on top of half a step.)
+    static func storedScale(_ magnitude: Float, steps: Float) -> Float16 {
+        var d = Float16(min(magnitude / steps, Float(Float16.greatestFiniteMagnitude)))
+        if Float(d) * steps < magnitude, d < .greatestFiniteMagnitude { d = d.nextUp }
+        return d
+    }
+
+    /// Quantizes to an integer in lo...hi; clamped so that NaN, infinities and rounding at the
+    /// edge cannot trap or wrap.
+    static func level(_ v: Float, _ inverse: Float, _ lo: Int, _ hi: Int) -> Int {
+        let q = (v * inverse).rounded()
+        return q.isNaN ? 0 : Int(max(Float(lo), min(Float(hi), q)))
+    }
+
+    private static func put16(_ v: UInt16, _ out: inout [UInt8]) {
+        out.append(UInt8(v & 0xff))
+        out.append(UInt8(v >> 8))
+    }
+
+    private static func put32(_ v: UInt32, _ out: inout [UInt8]) {
+        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8((v >> UInt32(shift)) & 0xff)) }
+    }
+
+    /// Q8_0: d, then 32 signed bytes in −127...127.
+    private static func encodeQ8_0(_ x: UnsafeBufferPointer<Float>, into out: inout [UInt8]) {
+        let d = storedScale(x.map(abs).max() ?? 0, steps: 127)
+        let inverse = Float(d) > 0 ? 1 / Float(d) : 0
+        put16(d.bitPattern, &out)
+        for v in x { out.append(UInt8(bitPattern: Int8(level(v, inverse, -127, 127)))) }
+    }
+
+    /// Q4_0 (16 levels) and Q5_0 (32): d, [Q5_0: fifth bits], nibbles; value = d × (q − levels/2).
+    /// The largest magnitude, whatever its sign, sets d so that −levels/2 reaches it.
+    private static func encodeSymmetric(_ x: UnsafeBufferPointer<Float>, levels: Int, into out: inout [UInt8]) {
+        let half = levels / 2
+        let d = storedScale(x.map(abs).max() ?? 0, steps: Float(half - 1))
+        let inverse = Float(d) > 0 ? 1 / Float(d) : 0
+        let q = x.map { level($0, inverse, -half, half - 1) + half }
+        put16(d.bitPattern, &out)
+        if levels == 32 {
+            var high: UInt32 = 0
+            for (j, v) in q.enumerated() where v & 16 != 0 { high |= 1 << UInt32(j) }
+            put32(high, &out)
+        }
+        for j in 0..<16 { out.append(UInt8(q[j] & 0xF) | UInt8(q[j + 16] & 0xF) << 4) }
+    }
+
+    /// Q5_1: d, m, fifth bits, nibbles; value = d × q + m with q in 0...31.
+    private static func encodeQ5_1(_ x: UnsafeBufferPointer<Float>, into out: inout [UInt8]) {
+        let lo = x.min() ?? 0, hi = x.max() ?? 0
+        let m = Float16(lo)
+        let d = storedScale(max(0, hi - Float(m)), steps: 31)
+        let inverse = Float(d) > 0 ? 1 / Float(d) : 0
+        let q = x.map { level($0 - Float(m), inverse, 0, 31) }
+        put16(d.bitPattern, &out)
+        put16(m.bitPattern, &out)
+        var high: UInt32 = 0
+        for (j, v) in q.enumerated() where v & 16 != 0 { high |= 1 << UInt32(j) }
+        put32(high, &out)
+        for j in 0..<16 { out.append(UInt8(q[j] & 0xF) | UInt8(q[j + 16] & 0xF) << 4) }
+    }
+
+    /// Q4_K / Q5_K: eight sub-blocks of 32, each value = d·sc × q − dmin·m with 6-bit sc and m.
+    private static func encodeK(_ x: UnsafeBufferPointer<Float>, bits: Int, into out: inout [UInt8]) {
+        let top = (1 << bits) - 1
+        // Per sub-block: its step and the (non-negative) offset subtracted after scaling.
+        var steps = [Float](repeating: 0, count: 8), offsets = [Float](repeating: 0, count: 8)
+        for s in 0..<8 {
+            let sub = x[(s * 32)..<(s * 32 + 32)]
+            let lo = min(0, sub.min() ?? 0)
+            offsets[s] = -lo
+            steps[s] = ((sub.max() ?? 0) - lo) / Float(top)
+        }
+        let d = storedScale(steps.max() ?? 0, steps: 63)
+        let dmin = storedScale(offsets.max() ?? 0, steps: 63)
+        // Scales round up (never below the step a sub-block needs); minimums to nearest.
+        let sc = steps.map { Float(d) > 0 ? min(63, Int(($0 / Float(d)).rounded(.up))) : 0 }
+        let mn = offsets.map { Float(dmin) > 0 ? min(63, Int(($0 / Float(dmin)).rounded())) : 0 }
+        var q = [Int](repeating: 0, count: 256)
+        for s in 0..<8 {
+            let step = Float(d) * Float(sc[s]), offset = Float(dmin) * Float(mn[s])
+            let inverse = step > 0 ? 1 / step : 0
+            for l in 0..<32 { q[s * 32 + l] = level(x[s * 32 + l] + offset, inverse, 0, top) }
+        }
+        put16(d.bitPattern, &out)
+        put16(dmin.bitPattern, &out)
+        var packed = [UInt8](repeating: 0, count: 12)
+        for j in 0..<4 {
+            packed[j] = UInt8(sc[j] & 63) | UInt8(sc[j + 4] >> 4) << 6
+            packed[j + 4] = UInt8(mn[j] & 63) | UInt8(mn[j + 4] >> 4) << 6
+            packed[j + 8] = UInt8(sc[j + 4] & 0xF) | UInt8(mn[j + 4] & 0xF) << 4
+        }
+        out.append(contentsOf: packed)
+        if bits == 5 {
+            for l in 0..<32 {
+                var h: UInt8 = 0
+                for s in 0..<8 where q[s * 32 + l] & 16 != 0 { h |= 1 << UInt8(s) }
+                out.append(h)
+            }
+        }
+        for pair in 0..<4 {
+            for l in 0..<32 {
+                out.append(UInt8(q[pair * 64 + l] & 0xF) | UInt8(q[pair * 64 + 32 + l] & 0xF) << 4)
+            }
+        }
+    }
+
+    /// Q6_K: sixteen sub-blocks of 16, value = d × sc × (q − 32) with signed 8-bit sc.
+    private static func encodeQ6_K(_ x: UnsafeBufferPointer<Float>, into out: inout [UInt8]) {
+        let magnitudes = (0..<16).map { s in x[(s * 16)..<(s * 16 + 16)].map(abs).max() ?? 0 }
+        let d = storedScale((magnitudes.max() ?? 0) / 31, steps: 127)
+        let sc = magnitudes.map { Float(d) > 0 ? min(127, Int(($0 / 31 / Float(d)).rounded(.up))) : 0 }
+        var q = [Int](repeating: 32, count: 256)
+        for e in 0..<256 {
+            let step = Float(d) * Float(sc[e / 16])
+            q[e] = level(x[e], step > 0 ? 1 / step : 0, -32, 31) + 32
+        }
+        var ql = [UInt8](repeating: 0, count: 128), qh = [UInt8](repeating: 0, count: 64)
+        for half in 0..<2 {
+            for l in 0..<32 {
+                let e = half * 128 + l
+                ql[half * 64 + l] = UInt8(q[e] & 0xF) | UInt8(q[e + 64] & 0xF) << 4
+                ql[half * 64 + l + 32] = UInt8(q[e + 32] & 0xF) | UInt8(q[e + 96] & 0xF) << 4
+                qh[half * 32 + l] = UInt8(q[e] >> 4) | UInt8(q[e + 32] >> 4) << 2
+                    | UInt8(q[e + 64] >> 4) << 4 | UInt8(q[e + 96] >> 4) << 6
+            }
+        }
+        out.append(contentsOf: ql)
+        out.append(contentsOf: qh)
+        for s in sc { out.append(UInt8(bitPattern: Int8(s))) }
+        put16(d.bitPattern, &out)
+    }
+}

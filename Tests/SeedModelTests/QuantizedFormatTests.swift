@@ -1,0 +1,169 @@
+import CKernels
+import XCTest
+@testable import SeedModel
+
+/// The quantized ggml formats against a slow reference decoder written here, element by element,
+/// from the format definitions (ggml's block_q* structs): every body the processor can run decodes
+/// random blocks as the reference does, the encoders round-trip, and the fused products match a
+/// Double dot product over the reference decoding.
+final class QuantizedFormatTests: XCTestCase {
+    static let types: [GGMLType] = [.q4_0, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+
+    // MARK: reference
+
+    /// Element `e` of one block, as (a, b) with value a − b: the caller needs both terms' sizes
+    /// for its tolerance, since the kernels may round a·q − b as one fused multiply-add.
+    static func reference(_ type: GGMLType, _ b: [UInt8], _ e: Int) -> (Double, Double) {
+        func half(_ at: Int) -> Double { Double(Float16(bitPattern: UInt16(b[at]) | UInt16(b[at + 1]) << 8)) }
+        func bit(_ word: Int, _ i: Int) -> Int { Int(b[word + i / 8] >> UInt8(i % 8)) & 1 }
+        // 32-element blocks: byte j holds element j (low nibble) and element j + 16 (high).
+        func nibble32(_ qs: Int) -> Int { e < 16 ? Int(b[qs + e] & 0xF) : Int(b[qs + e - 16] >> 4) }
+        // K-quant 6-bit scale and minimum of sub-block s from the 12 bytes at offset 4.
+        func scaleMin(_ s: Int) -> (Int, Int) {
+            let q = Array(b[4..<16])
+            if s < 4 { return (Int(q[s] & 63), Int(q[s + 4] & 63)) }
+            return (Int(q[s + 4] & 0xF) | Int(q[s - 4] >> 6) << 4, Int(q[s + 4] >> 4) | Int(q[s] >> 6) << 4)
+        }
+        switch type {
+        case .q4_0: return (half(0) * Double(nibble32(2) - 8), 0)
+        case .q5_0: return (half(0) * Double((nibble32(6) | bit(2, e) << 4) - 16), 0)
+        case .q5_1: return (half(0) * Double(nibble32(8) | bit(4, e) << 4), -half(2))
+        case .q8_0: return (half(0) * Double(Int8(bitPattern: b[2 + e])), 0)
+        case .q4_K, .q5_K:
+            // Sub-block s of 32; pairs of sub-blocks share 32 bytes (low nibbles, high nibbles).
+            let s = e / 32, l = e % 32
+            let qs = type == .q4_K ? 16 : 48
+            let byte = b[qs + s / 2 * 32 + l]
+            var q = Int(s % 2 == 0 ? byte & 0xF : byte >> 4)
+            if type == .q5_K { q |= (Int(b[16 + l] >> UInt8(s)) & 1) << 4 }
+            let (sc, m) = scaleMin(s)
+            return (half(0) * Double(sc) * Double(q), half(2) * Double(m))
+        case .q6_K:
+            // Halves of 128; in a half, quarter k of 32 takes low (k < 2) or high nibbles of
+            // ql bytes l or l + 32 (k odd), and bits 2k, 2k+1 of qh byte l.
+            let h = e / 128, k = e % 128 / 32, l = e % 32
+            let low = b[h * 64 + l + (k % 2) * 32]
+            let q = Int(k < 2 ? low & 0xF : low >> 4) | (Int(b[128 + h * 32 + l] >> UInt8(2 * k)) & 3) << 4
+            return (half(208) * Double(Int8(bitPattern: b[192 + e / 16])) * Double(q - 32), 0)
+        default:
+            preconditionFailure("no reference for \(type)")
+        }
+    }
+
+    /// Random blocks: quantized bits anything, scales random finite halves of moderate size.
+    static func randomBlocks(_ type: GGMLType, count: Int, rng: inout SeededGenerator) -> [UInt8] {
+        var bytes = (0..<count * type.blockBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let scaleOffsets: [Int] = switch type {
+        case .q5_1, .q4_K, .q5_K: [0, 2]
+        case .q6_K: [208]
+        default: [0]
+        }
+        for block in 0..<count {
+            for offset in scaleOffsets {
+                let bits = Float16(Float.random(in: -0.1...0.1, using: &rng)).bitPattern
+                bytes[block * type.blockBytes + offset] = UInt8(bits & 0xff)
+                bytes[block * type.blockBytes + offset + 1] = UInt8(bits >> 8)
+            }
+        }
+        return bytes
+    }
+
+    static func referenceDecode(_ type: GGMLType, _ bytes: [UInt8]) -> [(Double, Double)] {
+        stride(from: 0, to: bytes.count, by: type.blockBytes).flatMap { start in
+            let block = Array(bytes[start..<start + type.blockBytes])
+            return (0..<type.blockSize).map { reference(type, block, $0) }
+        }
+    }
+
+    /// Runs `body` with every kernel body this processor can run, then restores the detected one.
+    private func forEachISA(_ body: (String) -> Void) {
+        defer { sf_kernel_force_isa(nil) }
+        for name in ["avx512", "avx2", "portable"] where sf_kernel_force_isa(name) == 1 { body(name) }
+    }
+
+    // MARK: tests
+
+    func testDecodingMatchesTheFormatDefinition() {
+        var rng = SeededGenerator(seed: 0x9A)
+        for type in Self.types {
+            let blocks = type.blockSize == 32 ? 24 : 6
+            let bytes = Self.randomBlocks(type, count: blocks, rng: &rng)
+            let want = Self.referenceDecode(type, bytes)
+            forEachISA { isa in
+                let got = bytes.withUnsafeBytes { TensorEncoding.decode($0, type: type, count: want.count) }
+                for (i, ((a, b), g)) in zip(want, got).enumerated() {
+                    // Two roundings of single precision on the larger term at most.
+                    let tolerance = 2 * Double(Float(max(abs(a), abs(b))).ulp)
+                    XCTAssertLessThanOrEqual(abs(Double(g) - (a - b)), tolerance, "\(type) \(isa) [\(i)]: \(g) vs \(a - b)")
+                }
+            }
+        }
+    }
+
+    func testEncodingRoundTrips() {
+        var rng = SeededGenerator(seed: 0x9B)
+        // Relative RMS error bounds: about a third of a step of each format's resolution.
+        let bounds: [GGMLType: Double] = [.q4_0: 0.1, .q5_0: 0.05, .q5_1: 0.04, .q8_0: 0.006,
+                                          .q4_K: 0.1, .q5_K: 0.05, .q6_K: 0.03]
+        for type in Self.types {
+            let values = (0..<4096).map { i in Float.random(in: -1...1, using: &rng) * (i % 512 < 256 ? 1 : 0.01) }
+            let bytes = TensorEncoding.encode(values, as: type)
+            XCTAssertEqual(bytes.count, type.byteCount(elements: values.count), "\(type)")
+            let decoded = Self.referenceDecode(type, bytes).map { $0.0 - $0.1 }
+            // Error relative to each 256-element group's own scale (the groups differ 100×).
+            for group in stride(from: 0, to: values.count, by: 256) {
+                var error = 0.0, power = 0.0
+                for i in group..<group + 256 {
+                    error += pow(decoded[i] - Double(values[i]), 2)
+                    power += pow(Double(values[i]), 2)
+                }
+                XCTAssertLessThan((error / power).squareRoot(), bounds[type]!, "\(type) group \(group / 256)")
+            }
+        }
+        // All-zero blocks stay zero.
+        for type in Self.types {
+            let bytes = TensorEncoding.encode([Float](repeating: 0, count: 256), as: type)
+            XCTAssertTrue(Self.referenceDecode(type, bytes).allSatisfy { $0.0 - $0.1 == 0 }, "\(type)")
+        }
+    }
+
+    func testFusedProductsMatchTheReference() {
+        var rng = SeededGenerator(seed: 0x9C)
+        for type in Self.types {
+            let cols = type.blockSize == 32 ? 352 : 768  // not a multiple of the 256-element chunk
+            let rows = 19
+            let w = Self.randomBlocks(type, count: rows * cols / type.blockSize, rng: &rng)
+            let weights = Self.referenceDecode(type, w).map { $0.0 - $0.1 }
+            for nx in [1, 3, 8, 11] {
+                let x = (0..<nx * cols).map { _ in Float.random(in: -1...1, using: &rng) }
+                forEachISA { isa in
+                    var y = [Float](repeating: -777, count: nx * rows)
+                    w.withUnsafeBytes { wp in
+                        sf_gemm_quant_small(Int32(type.id), wp.baseAddress, cols / type.blockSize * type.blockBytes,
+                                            cols, 2, rows, x, cols, nx, &y, rows)
+                    }
+                    // Q8_0, Q4_K and Q6_K round the input to 8 bits per 32-element block (integer
+                    // products, as ggml does) on AVX2 and up: each input may move half a step.
+                    let roundsInput = isa != "portable" && [GGMLType.q8_0, .q4_K, .q6_K].contains(type)
+                    for m in 0..<nx {
+                        XCTAssertEqual(y[m * rows], -777, "\(type) \(isa): row 0 is outside the range")
+                        let step = (0..<cols / 32).map { b in
+                            roundsInput ? Double(x[(m * cols + b * 32)..<(m * cols + b * 32 + 32)].map(abs).max()!) / 254 : 0
+                        }
+                        for r in 2..<rows {
+                            var want = 0.0, scale = 0.0, inputRounding = 0.0
+                            for c in 0..<cols {
+                                let term = weights[r * cols + c] * Double(x[m * cols + c])
+                                want += term
+                                scale += abs(term)
+                                inputRounding += abs(weights[r * cols + c]) * step[c / 32]
+                            }
+                            XCTAssertEqual(Double(y[m * rows + r]), want, accuracy: 1e-5 * scale + inputRounding * 1.001 + 1e-30,
+                                           "\(type) \(isa) nx \(nx) [\(m), \(r)]")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

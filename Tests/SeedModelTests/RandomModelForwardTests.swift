@@ -1,0 +1,246 @@
+import Foundation
+import XCTest
+@testable import SeedModel
+
+/// Random-weight models of every supported architecture and tensor type, run by the fast path
+/// and by a slow reference forward written here (plain loops in Double over weights decoded by
+/// the reference decoders of `QuantizedFormatTests`). Two comparisons per model:
+/// - fast path vs the reference on the same (quantized) weights: the implementation, tight;
+/// - fast path vs the reference on the F32 model drawn from the same seed: the quantization
+///   error, logged per type (max error, top-1 agreement).
+final class RandomModelForwardTests: XCTestCase {
+    /// Small, but every row a whole number of K-quant super-blocks; two KV heads share four heads.
+    private func model(_ arch: String, _ type: GGMLType) -> RandomModel {
+        var m = RandomModel(architecture: arch, embeddingLength: 256, blockCount: 2, headCount: 4, headCountKV: 2,
+                            feedForwardLength: 512, weightType: type)
+        m.contextLength = 64
+        m.seed = 7
+        return m
+    }
+
+    private static let prompt = [1, 270, 5, 281, 260, 77, 290, 3, 297, 259, 120, 265]
+
+    // MARK: reference forward
+
+    private final class Reference {
+        let config: ModelConfig
+        let file: GGUFFile
+        private var decoded: [String: [Double]] = [:]
+
+        init(config: ModelConfig, file: GGUFFile) {
+            self.config = config
+            self.file = file
+        }
+
+        func tensor(_ name: String) -> [Double]? {
+            if let t = decoded[name] { return t }
+            guard let t = file.tensor(named: name) else { return nil }
+            let bytes = Array(file.data(of: t))
+            let values = t.type.isQuantized
+                ? QuantizedFormatTests.referenceDecode(t.type, bytes).map { $0.0 - $0.1 }
+                : bytes.withUnsafeBytes { TensorEncoding.decode($0, type: t.type, count: t.elementCount) }.map(Double.init)
+            decoded[name] = values
+            return values
+        }
+
+        /// y = W x for W stored rows × cols.
+        func apply(_ w: [Double], _ x: [Double]) -> [Double] {
+            let cols = x.count
+            return (0..<w.count / cols).map { r in (0..<cols).reduce(0.0) { $0 + w[r * cols + $1] * x[$1] } }
+        }
+
+        func rmsNorm(_ x: [Double], _ g: [Double]) -> [Double] {
+            let s = 1 / (x.reduce(0) { $0 + $1 * $1 } / Double(x.count) + Double(config.rmsEpsilon)).squareRoot()
+            return zip(x, g).map { $0 * s * $1 }
+        }
+
+        func rope(_ v: inout [Double], heads: Int, position: Int, factors: [Double]?) {
+            let hd = config.headDim, d = config.ropeDimensions
+            for h in 0..<heads {
+                for i in 0..<d / 2 {
+                    var theta = Double(position) * pow(Double(config.ropeBase), -Double(2 * i) / Double(d))
+                    if let factors { theta /= factors[i] }
+                    let (a, b) = config.ropeStyle == .adjacentPairs ? (h * hd + 2 * i, h * hd + 2 * i + 1)
+                                                                    : (h * hd + i, h * hd + i + d / 2)
+                    let x = v[a], y = v[b]
+                    v[a] = x * cos(theta) - y * sin(theta)
+                    v[b] = x * sin(theta) + y * cos(theta)
+                }
+            }
+        }
+
+        /// Logits after every token of `tokens`.
+        func logits(_ tokens: [Int]) -> [[Double]] {
+            let c = config, dim = c.embeddingLength, hd = c.headDim
+            let embedding = tensor("token_embd.weight")!
+            let factors = tensor("rope_freqs.weight")
+            var xs = tokens.map { Array(embedding[$0 * dim..<($0 + 1) * dim]) }
+            for layer in 0..<c.blockCount {
+                func w(_ name: String) -> [Double]? { tensor("blk.\(layer).\(name)") }
+                var keys: [[Double]] = [], values: [[Double]] = []
+                var attended: [[Double]] = []
+                for (position, x) in xs.enumerated() {
+                    let xn = rmsNorm(x, w("attn_norm.weight")!)
+                    var q = apply(w("attn_q.weight")!, xn), k = apply(w("attn_k.weight")!, xn)
+                    var v = apply(w("attn_v.weight")!, xn)
+                    if let b = w("attn_q.bias") { q = zip(q, b).map(+) }
+                    if let b = w("attn_k.bias") { k = zip(k, b).map(+) }
+                    if let b = w("attn_v.bias") { v = zip(v, b).map(+) }
+                    rope(&q, heads: c.headCount, position: position, factors: factors)
+                    rope(&k, heads: c.headCountKV, position: position, factors: factors)
+                    keys.append(k)
+                    values.append(v)
+                    var out = [Double](repeating: 0, count: c.queryDim)
+                    for h in 0..<c.headCount {
+                        let kv = h / (c.headCount / c.headCountKV)
+                        let scores = keys.map { key in
+                            (0..<hd).reduce(0.0) { $0 + q[h * hd + $1] * key[kv * hd + $1] } / Double(hd).squareRoot()
+                        }
+                        let top = scores.max()!
+                        let e = scores.map { exp($0 - top) }
+                        let sum = e.reduce(0, +)
+                        for (j, p) in e.enumerated() {
+                            for i in 0..<hd { out[h * hd + i] += p / sum * values[j][kv * hd + i] }
+                        }
+                    }
+                    attended.append(out)
+                }
+                for i in xs.indices {
+                    xs[i] = zip(xs[i], apply(w("attn_output.weight")!, attended[i])).map(+)
+                    let xn = rmsNorm(xs[i], w("ffn_norm.weight")!)
+                    let g = apply(w("ffn_gate.weight")!, xn), u = apply(w("ffn_up.weight")!, xn)
+                    let hidden = zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }
+                    xs[i] = zip(xs[i], apply(w("ffn_down.weight")!, hidden)).map(+)
+                }
+            }
+            let output = tensor("output.weight") ?? embedding
+            return xs.map { apply(output, rmsNorm($0, tensor("output_norm.weight")!)) }
+        }
+    }
+
+    // MARK: fast path
+
+    /// Logits of the prompt in one batch (the many-row path) and again one token at a time
+    /// (the one-row path).
+    private func fastLogits(_ model: TransformerModel) throws -> (batch: [[Float]], stepwise: [[Float]]) {
+        let n = Self.prompt.count
+        let cache = ContiguousKVCache(config: model.config)
+        let batch = try withExtendedLifetime(cache) {
+            let all = try model.forward([ForwardInput(tokens: Self.prompt, startPosition: 0, cache: cache.blockTable, logits: .all)])
+            return (0..<n).map { Array(all[$0]) }
+        }
+        let stepCache = ContiguousKVCache(config: model.config)
+        var stepwise: [[Float]] = []
+        for (position, token) in Self.prompt.enumerated() {
+            let logits = try model.forward([ForwardInput(tokens: [token], startPosition: position,
+                                                         cache: stepCache.blockTable, logits: .last)])
+            stepwise.append(Array(logits[0]))
+        }
+        withExtendedLifetime(stepCache) {}
+        return (batch, stepwise)
+    }
+
+    private func argmax<T: Comparable>(_ v: [T]) -> Int { v.indices.max { v[$0] < v[$1] }! }
+
+    private func compare(_ got: [[Float]], _ want: [[Double]]) -> (maxError: Double, scale: Double, top1: Int) {
+        var maxError = 0.0, scale = 0.0, top1 = 0
+        for (g, w) in zip(got, want) {
+            for (a, b) in zip(g, w) { maxError = max(maxError, abs(Double(a) - b)) }
+            scale = max(scale, w.map(abs).max()!)
+            if argmax(g) == argmax(w) { top1 += 1 }
+        }
+        return (maxError, scale, top1)
+    }
+
+    private func check(_ spec: RandomModel, against f32Reference: [[Double]]?, label: String) throws -> [[Double]] {
+        let path = try spec.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try TransformerModel(path: path, threads: 2)
+        let reference = Reference(config: model.config, file: model.file).logits(Self.prompt)
+        let (batch, stepwise) = try fastLogits(model)
+        // One-row products of Q8_0, Q4_K and Q6_K round the input to 8 bits (as llama.cpp does):
+        // a few percent of the logits' range, and near-ties of a random model may flip.
+        let roundsInput = [GGMLType.q8_0, .q4_K, .q6_K].contains(spec.weightType)
+        for (name, got) in [("batch", batch), ("one-row", stepwise)] {
+            let r = compare(got, reference)
+            let loose = roundsInput && name == "one-row"
+            XCTAssertLessThan(r.maxError, (loose ? 0.04 : 1e-3) * r.scale, "\(label) \(name): max error \(r.maxError) of logits up to \(r.scale)")
+            XCTAssertGreaterThanOrEqual(r.top1, Self.prompt.count - (loose ? 2 : 0), "\(label) \(name): top-1 differs from the reference")
+            if loose {
+                print("input rounding \(label): one-row vs reference on the same weights, max |Δlogit| \(String(format: "%.4f", r.maxError)), top-1 \(r.top1)/\(Self.prompt.count)")
+            }
+        }
+        if let f32Reference {
+            let b = compare(batch, f32Reference), s = compare(stepwise, f32Reference)
+            print("quantization \(label): vs F32 reference, max |Δlogit| \(String(format: "%.4f", max(b.maxError, s.maxError))) "
+                  + "(logits up to \(String(format: "%.2f", b.scale))), top-1 agreement batch \(b.top1)/\(Self.prompt.count), "
+                  + "one-row \(s.top1)/\(Self.prompt.count)")
+        }
+        return reference
+    }
+
+    func testEveryTypeMatchesTheReference() throws {
+        let f32 = try check(model("llama", .f32), against: nil, label: "llama F32")
+        for type in [GGMLType.f16, .bf16] + QuantizedFormatTests.types {
+            _ = try check(model("llama", type), against: f32, label: "llama \(type)")
+        }
+    }
+
+    func testQwen2BiasesAndRopeHalves() throws {
+        let f32 = try check(model("qwen2", .f32), against: nil, label: "qwen2 F32")
+        _ = try check(model("qwen2", .q4_K), against: f32, label: "qwen2 Q4_K")
+    }
+
+    func testLlama3RopeFactorsAndTiedOutput() throws {
+        var spec = model("llama", .q8_0)
+        spec.tiedOutput = true
+        spec.ropeBase = 500_000
+        spec.ropeFrequencyFactors = (0..<32).map { 1 + Float($0 % 5) }
+        _ = try check(spec, against: nil, label: "llama3-style Q8_0")
+    }
+
+    func testUnsupportedArchitectureAndTypeAreRefusedWithTheSupportedList() throws {
+        var spec = model("gpt2", .f16)
+        spec.seed = 3
+        let path = try spec.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try TransformerModel(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("llama, qwen2"), "\(error)")
+        }
+        var writer = model("llama", .f16).writer()
+        let i = writer.tensors.firstIndex { $0.name == "blk.0.attn_q.weight" }!
+        let q = writer.tensors[i]
+        var tensors = writer.tensors
+        tensors[i] = GGUFWriter.Tensor(name: q.name, dimensions: q.dimensions, type: .q2_K,
+                                       bytes: [UInt8](repeating: 0, count: GGMLType.q2_K.byteCount(elements: 256 * 256)))
+        writer = rebuilt(writer, tensors)
+        let path2 = path + ".q2k"
+        try writer.write(to: path2)
+        defer { try? FileManager.default.removeItem(atPath: path2) }
+        XCTAssertThrowsError(try TransformerModel(path: path2)) { error in
+            XCTAssertTrue("\(error)".contains("Q2_K") && "\(error)".contains("Q4_K"), "\(error)")
+        }
+    }
+
+    func testSlidingWindowIsRefusedBeyondIt() throws {
+        var writer = model("llama", .f16).writer()
+        writer.set("llama.attention.sliding_window", uint32: 8)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sliding-\(UUID()).gguf").path
+        try writer.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try TransformerModel(path: path, threads: 1)
+        XCTAssertEqual(model.config.contextLength, 8)
+        let cache = ContiguousKVCache(config: model.config, capacity: 16)
+        XCTAssertThrowsError(try model.forward([ForwardInput(tokens: Array(Self.prompt.prefix(9)), startPosition: 0,
+                                                             cache: cache.blockTable, logits: .last)])) { error in
+            XCTAssertTrue("\(error)".contains("sliding attention window of 8"), "\(error)")
+        }
+    }
+
+    private func rebuilt(_ writer: GGUFWriter, _ tensors: [GGUFWriter.Tensor]) -> GGUFWriter {
+        var out = GGUFWriter()
+        for (key, value) in writer.metadata { out.set(key, value) }
+        for t in tensors { out.addTensor(t.name, dimensions: t.dimensions, type: t.type, bytes: t.bytes) }
+        return out
+    }
+}
