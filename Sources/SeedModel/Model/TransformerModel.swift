@@ -254,13 +254,25 @@ public final class TransformerModel: @unchecked Sendable {
                 let token = taskFirstToken[e] + i
                 let q = ws.q + token * cfg.queryDim + h * hd
                 let visible = input.startPosition + i + 1
+                // Keys and values are walked block by block: within a block one head's rows are
+                // kvDim apart, so the inner loops only add a stride.
+                let blockTokens = layout.blockTokens
+                let keyBase = layout.keyOffset(layer: layer, slot: 0) + kvHead * hd
+                let valueBase = layout.valueOffset(layer: layer, slot: 0) + kvHead * hd
                 var maxScore = -Float.infinity
-                for j in 0..<visible {
-                    let block = input.cache.blocks[j / layout.blockTokens]
-                    let k = block + layout.keyOffset(layer: layer, slot: j % layout.blockTokens) + kvHead * hd
-                    let s = sf_dot_f32(q, k, hd) * scale
-                    scores[j] = s
-                    maxScore = max(maxScore, s)
+                var j = 0
+                var b = 0
+                while j < visible {
+                    let count = min(blockTokens, visible - j)
+                    var k = input.cache.blocks[b] + keyBase
+                    for slot in 0..<count {
+                        let s = sf_dot_f32(q, k, hd) * scale
+                        scores[j + slot] = s
+                        maxScore = max(maxScore, s)
+                        k += kvDim
+                    }
+                    j += count
+                    b += 1
                 }
                 var sum: Float = 0
                 for j in 0..<visible {
@@ -271,10 +283,17 @@ public final class TransformerModel: @unchecked Sendable {
                 let out = ws.attention + token * cfg.queryDim + h * hd
                 out.update(repeating: 0, count: hd)
                 let inv = 1 / sum
-                for j in 0..<visible {
-                    let block = input.cache.blocks[j / layout.blockTokens]
-                    let v = block + layout.valueOffset(layer: layer, slot: j % layout.blockTokens) + kvHead * hd
-                    sf_axpy_f32(scores[j] * inv, v, out, hd)
+                j = 0
+                b = 0
+                while j < visible {
+                    let count = min(blockTokens, visible - j)
+                    var v = input.cache.blocks[b] + valueBase
+                    for slot in 0..<count {
+                        sf_axpy_f32(scores[j + slot] * inv, v, out, hd)
+                        v += kvDim
+                    }
+                    j += count
+                    b += 1
                 }
             }
         }
