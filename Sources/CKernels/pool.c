@@ -42,6 +42,12 @@ struct sf_pool {
     _Atomic size_t done;
 };
 
+// Which of the pool's threads is running: 0 for the caller, 1… for the workers. Tasks use it to
+// pick their own scratch memory.
+static _Thread_local int current_thread = 0;
+
+int sf_pool_current_thread(void) { return current_thread; }
+
 static inline uint32_t generation_of(uint64_t claim) { return (uint32_t)(claim >> 32); }
 
 // Runs tasks of job `gen` until none is left to claim.
@@ -63,8 +69,16 @@ static void run_tasks(sf_pool *p, uint32_t gen) {
     }
 }
 
+typedef struct {
+    sf_pool *pool;
+    int index;
+} worker_start;
+
 static void *worker_main(void *arg) {
-    sf_pool *p = arg;
+    worker_start start = *(worker_start *)arg;
+    free(arg);
+    sf_pool *p = start.pool;
+    current_thread = start.index;
     uint32_t seen = 0;
     for (;;) {
         int spins = 0;
@@ -100,7 +114,14 @@ sf_pool *sf_pool_create(int threads) {
     p->workers = calloc((size_t)threads, sizeof(pthread_t));
     int started = 1;
     for (int i = 1; i < threads && p->workers; i++) {
-        if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) break;
+        worker_start *start = malloc(sizeof(worker_start));
+        if (!start) break;
+        start->pool = p;
+        start->index = i;
+        if (pthread_create(&p->workers[i], NULL, worker_main, start) != 0) {
+            free(start);
+            break;
+        }
         started++;
     }
     p->threads = started;

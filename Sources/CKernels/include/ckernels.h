@@ -56,6 +56,13 @@ float sf_dot_f32(const float *a, const float *b, size_t n);
 /// y += alpha * x over n floats.
 void sf_axpy_f32(float alpha, const float *x, float *y, size_t n);
 
+/// scores[s] = scale · dot(q, k + s·stride) over hd floats, for s < count: one block of keys.
+void sf_attention_scores(const float *q, const float *k, size_t stride, size_t count, size_t hd,
+                         float scale, float *scores);
+/// out += Σ_s w[s] · (v + s·stride) over hd floats: one block of values.
+void sf_attention_accumulate(const float *w, const float *v, size_t stride, size_t count, size_t hd,
+                             float *out);
+
 /// A pool of worker threads that run `fn(ctx, i)` for i in [0, n) together with the caller.
 /// Workers spin briefly between jobs (a decode step issues dozens) and then sleep.
 typedef struct sf_pool sf_pool;
@@ -64,6 +71,9 @@ sf_pool *sf_pool_create(int threads);
 void sf_pool_destroy(sf_pool *pool);
 int sf_pool_threads(const sf_pool *pool);
 void sf_pool_run(sf_pool *pool, sf_task_fn fn, void *ctx, size_t n);
+/// The index of the calling thread within its pool: 0 for the thread that calls sf_pool_run,
+/// 1 … threads − 1 for the workers (and 0 for any thread outside a pool).
+int sf_pool_current_thread(void);
 
 #ifdef __cplusplus
 }

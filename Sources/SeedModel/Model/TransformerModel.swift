@@ -131,7 +131,10 @@ public final class TransformerModel: @unchecked Sendable {
             totalTokens += input.tokens.count
             logitRows += input.logits.rows(tokens: input.tokens.count)
         }
-        workspace.ensure(tokens: totalTokens, logitRows: logitRows, config: cfg, scores: attentionScratch(inputs))
+        let longest = inputs.reduce(0) { max($0, $1.startPosition + $1.tokens.count) }
+        workspace.ensure(tokens: totalTokens, logitRows: logitRows, config: cfg,
+                         scoreRows: Self.attentionRowsPerTask * (cfg.headCount / cfg.headCountKV),
+                         scoreLength: longest, threads: pool.threads)
         let ws = workspace
         if totalTokens == 0 {
             return LogitsView(base: ws.logits, rows: 0, vocabularySize: cfg.vocabularySize, firstRow: firstRow)
@@ -168,9 +171,9 @@ public final class TransformerModel: @unchecked Sendable {
         return LogitsView(base: ws.logits, rows: logitRows, vocabularySize: cfg.vocabularySize, firstRow: firstRow)
     }
 
-    private func attentionScratch(_ inputs: [ForwardInput]) -> Int {
-        inputs.reduce(0) { $0 + config.headCount * ($1.startPosition + $1.tokens.count) }
-    }
+
+    /// Query rows of one sequence that an attention task takes together.
+    static let attentionRowsPerTask = 8
 
     // MARK: blocks
 
@@ -224,77 +227,81 @@ public final class TransformerModel: @unchecked Sendable {
             }
         }
 
-        // Attention: one task per (sequence, query head), each over its own scratch of scores.
-        var taskFirstToken: [Int] = []
-        var taskScores: [Int] = []
-        var taskInput: [Int] = []
-        taskFirstToken.reserveCapacity(inputs.count)
-        var tokenBase = 0
-        var scoreBase = 0
-        for (index, input) in inputs.enumerated() {
-            taskInput.append(index)
-            taskFirstToken.append(tokenBase)
-            taskScores.append(scoreBase)
-            tokenBase += input.tokens.count
-            scoreBase += cfg.headCount * (input.startPosition + input.tokens.count)
-        }
+        // Attention. A task is one sequence's KV head and up to `rowsPerTask` of its query rows,
+        // with every query head that shares that KV head: all their score rows are computed
+        // block by block, so each block of keys and values is read from memory once and from L1
+        // for the other rows (grouped-query heads, verification and prefill rows).
         let groups = cfg.headCount / cfg.headCountKV
+        let rowsPerTask = Self.attentionRowsPerTask
+        var tasks: [(input: Int, firstRow: Int, firstToken: Int)] = []
+        var tokenBase = 0
+        for (index, input) in inputs.enumerated() {
+            for row in stride(from: 0, to: input.tokens.count, by: rowsPerTask) {
+                tasks.append((index, row, tokenBase))
+            }
+            tokenBase += input.tokens.count
+        }
         let scale = 1 / Float(hd).squareRoot()
-        pool.run(inputs.count * cfg.headCount) { task in
-            let e = task / cfg.headCount
-            let h = task % cfg.headCount
+        let scoreStride = ws.scoreRowCapacity
+        pool.run(tasks.count * cfg.headCountKV) { task in
+            let (e, firstRow, firstToken) = tasks[task / cfg.headCountKV]
+            let kvHead = task % cfg.headCountKV
             let input = inputs[e]
-            let n = input.tokens.count
-            if n == 0 { return }
-            let layout = KVLayout(config: cfg, blockTokens: input.cache.blockTokens)
-            let kvHead = h / groups
-            let length = input.startPosition + n
-            let scores = ws.scores + taskScores[e] + h * length
-            for i in 0..<n {
-                let token = taskFirstToken[e] + i
-                let q = ws.q + token * cfg.queryDim + h * hd
-                let visible = input.startPosition + i + 1
-                // Keys and values are walked block by block: within a block one head's rows are
-                // kvDim apart, so the inner loops only add a stride.
-                let blockTokens = layout.blockTokens
-                let keyBase = layout.keyOffset(layer: layer, slot: 0) + kvHead * hd
-                let valueBase = layout.valueOffset(layer: layer, slot: 0) + kvHead * hd
-                var maxScore = -Float.infinity
-                var j = 0
-                var b = 0
-                while j < visible {
-                    let count = min(blockTokens, visible - j)
-                    var k = input.cache.blocks[b] + keyBase
-                    for slot in 0..<count {
-                        let s = sf_dot_f32(q, k, hd) * scale
-                        scores[j + slot] = s
-                        maxScore = max(maxScore, s)
-                        k += kvDim
+            let rows = min(rowsPerTask, input.tokens.count - firstRow)
+            let blockTokens = input.cache.blockTokens
+            let layout = KVLayout(config: cfg, blockTokens: blockTokens)
+            let keyBase = layout.keyOffset(layer: layer, slot: 0) + kvHead * hd
+            let valueBase = layout.valueOffset(layer: layer, slot: 0) + kvHead * hd
+            // Vector m is query row m / groups, head kvHead·groups + m % groups.
+            let vectors = rows * groups
+            let scores = ws.scores + Int(sf_pool_current_thread()) * ws.scoreThreadFloats
+            func query(_ m: Int) -> UnsafeMutablePointer<Float> {
+                ws.q + (firstToken + firstRow + m / groups) * cfg.queryDim + (kvHead * groups + m % groups) * hd
+            }
+            func visible(_ m: Int) -> Int { input.startPosition + firstRow + m / groups + 1 }
+            let longest = visible(vectors - 1)
+            var blockStart = 0
+            var b = 0
+            while blockStart < longest {
+                let keys = input.cache.blocks[b] + keyBase
+                for m in 0..<vectors {
+                    let count = min(blockTokens, visible(m) - blockStart)
+                    if count > 0 {
+                        sf_attention_scores(query(m), keys, kvDim, count, hd, scale, scores + m * scoreStride + blockStart)
                     }
-                    j += count
-                    b += 1
                 }
+                blockStart += blockTokens
+                b += 1
+            }
+            for m in 0..<vectors {
+                let row = scores + m * scoreStride
+                let n = visible(m)
+                var maxScore = -Float.infinity
+                for j in 0..<n { maxScore = max(maxScore, row[j]) }
                 var sum: Float = 0
-                for j in 0..<visible {
-                    let e = expf(scores[j] - maxScore)
-                    scores[j] = e
+                for j in 0..<n {
+                    let e = expf(row[j] - maxScore)
+                    row[j] = e
                     sum += e
                 }
-                let out = ws.attention + token * cfg.queryDim + h * hd
-                out.update(repeating: 0, count: hd)
                 let inv = 1 / sum
-                j = 0
-                b = 0
-                while j < visible {
-                    let count = min(blockTokens, visible - j)
-                    var v = input.cache.blocks[b] + valueBase
-                    for slot in 0..<count {
-                        sf_axpy_f32(scores[j + slot] * inv, v, out, hd)
-                        v += kvDim
+                for j in 0..<n { row[j] *= inv }
+                let out = ws.attention + (firstToken + firstRow + m / groups) * cfg.queryDim + (kvHead * groups + m % groups) * hd
+                out.update(repeating: 0, count: hd)
+            }
+            blockStart = 0
+            b = 0
+            while blockStart < longest {
+                let values = input.cache.blocks[b] + valueBase
+                for m in 0..<vectors {
+                    let count = min(blockTokens, visible(m) - blockStart)
+                    if count > 0 {
+                        let out = ws.attention + (firstToken + firstRow + m / groups) * cfg.queryDim + (kvHead * groups + m % groups) * hd
+                        sf_attention_accumulate(scores + m * scoreStride + blockStart, values, kvDim, count, hd, out)
                     }
-                    j += count
-                    b += 1
                 }
+                blockStart += blockTokens
+                b += 1
             }
         }
         kernels.multiply(lw.attentionOutput, ws.attention, rows: tokens, into: ws.projected)
@@ -351,7 +358,10 @@ public final class TransformerModel: @unchecked Sendable {
 final class Workspace {
     private(set) var tokenCapacity = 0
     private(set) var logitCapacity = 0
-    private(set) var scoreCapacity = 0
+    /// Per thread: `scoreRows` rows of `scoreRowCapacity` scores.
+    private(set) var scoreRowCapacity = 0
+    private(set) var scoreThreadFloats = 0
+    private(set) var scoreThreads = 0
     var x = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     var xn = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     var q = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -366,7 +376,16 @@ final class Workspace {
     var positions = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     var tokenInput = UnsafeMutablePointer<Int>.allocate(capacity: 1)
 
-    func ensure(tokens: Int, logitRows: Int, config c: ModelConfig, scores scoreFloats: Int) {
+    func ensure(tokens: Int, logitRows: Int, config c: ModelConfig, scoreRows: Int, scoreLength: Int, threads: Int) {
+        if scoreLength > scoreRowCapacity || scoreRows * scoreRowCapacity > scoreThreadFloats || threads > scoreThreads {
+            // Rows rounded up to a cache line; grown by doubling, to the context at most.
+            let length = max(scoreLength, min(c.contextLength, 2 * scoreRowCapacity))
+            scoreRowCapacity = (length + 15) / 16 * 16
+            scoreThreadFloats = scoreRows * scoreRowCapacity
+            scoreThreads = threads
+            scores.deallocate()
+            scores = .allocate(capacity: scoreThreadFloats * threads)
+        }
         if tokens > tokenCapacity {
             let n = max(tokens, tokenCapacity * 2)
             func grow(_ p: inout UnsafeMutablePointer<Float>, _ width: Int) {
@@ -393,12 +412,6 @@ final class Workspace {
             logits.deallocate()
             logits = .allocate(capacity: n * c.vocabularySize)
             logitCapacity = n
-        }
-        if scoreFloats > scoreCapacity {
-            let n = max(scoreFloats, scoreCapacity * 2)
-            scores.deallocate()
-            scores = .allocate(capacity: n)
-            scoreCapacity = n
         }
     }
 
