@@ -29,6 +29,10 @@ public final class Engine {
     private var acceptance: [Double]
     private var acceptanceEvidence: [(accepted: Double, trials: Double)]
     private var calibrated = false
+    /// Seconds a round spends outside the model passes (running average).
+    private var roundOverhead = 0.0
+    /// `auto` drafts at least once in this many rounds (see `chooseDraftTokens`).
+    static let probeInterval = 16
     /// Called after every round with the requests still running (tests check cache contents).
     var roundObserver: (([RequestState]) -> Void)?
 
@@ -161,9 +165,16 @@ public final class Engine {
                 }
             }
 
-            chooseDraftTokens(active, maxDraftTokens: k)
+            let roundStart = DispatchTime.now()
+            let modelSecondsBefore = statistics.draftSeconds + statistics.verifySeconds
+            chooseDraftTokens(active, maxDraftTokens: k, round: round)
             try draftPhase(active)
             try verifyPhase(active, scratch: &scratch)
+            // What a round costs besides the model passes (sampling, acceptance, bookkeeping):
+            // `auto` weighs it, since fewer, longer rounds pay it less often.
+            let modelSeconds = statistics.draftSeconds + statistics.verifySeconds - modelSecondsBefore
+            let overhead = max(0, elapsedSeconds(since: roundStart) - modelSeconds)
+            roundOverhead = roundOverhead == 0 ? overhead : 0.9 * roundOverhead + 0.1 * overhead
 
             var stillActive: [RequestState] = []
             for r in active {
@@ -215,11 +226,16 @@ public final class Engine {
     // MARK: rounds
 
     /// Sets each request's k for this round.
-    private func chooseDraftTokens(_ active: [RequestState], maxDraftTokens: Int) {
+    private func chooseDraftTokens(_ active: [RequestState], maxDraftTokens: Int, round: Int) {
         let context = target.config.contextLength
         var k = maxDraftTokens
         if configuration.strategy == .auto {
             k = bestDraftTokens(active, maxDraftTokens: maxDraftTokens)
+            // Without drafting the acceptance estimate never changes, so a pessimistic one would
+            // stick: every `probeInterval`-th round drafts a little to keep it honest.
+            if k == 0, round % Self.probeInterval == Self.probeInterval - 1 {
+                k = min(2, maxDraftTokens)
+            }
         }
         for r in active {
             // Never draft past the context: the pending token and k drafts must all fit.
@@ -252,7 +268,7 @@ public final class Engine {
             for (m, n) in perModel.enumerated() where n > 0 {
                 draftTime += Double(k) * draftCosts[m].cost(tokens: n)
             }
-            let rate = expected / (draftTime + targetCost.cost(tokens: verifyTokens))
+            let rate = expected / (draftTime + targetCost.cost(tokens: verifyTokens) + roundOverhead)
             if rate > bestRate {
                 bestRate = rate
                 best = k
