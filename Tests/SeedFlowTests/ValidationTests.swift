@@ -50,6 +50,13 @@ final class ValidationTests: XCTestCase {
                        "\(w):16:12: 'breadth' must be a positive integer, got \"five\" — write a whole number from 1 to 128")
     }
 
+    func testUnknownChatTemplateName() throws {
+        let d = try only([("name: test", "name: test\nchat: { template: alpaca }")])
+        XCTAssertEqual(d.kind, .invalidValue)
+        XCTAssertTrue(d.description.contains("'template' must be one of auto|llama2|llama3|chatml|qwen|mistral|zephyr"), d.description)
+        XCTAssertEqual(d.mark?.line, 3)
+    }
+
     func testQuotedNumberIsAString() throws {
         let d = try only([("  depth: 3", "  depth: '3'")])
         XCTAssertEqual(d.kind, .wrongType)

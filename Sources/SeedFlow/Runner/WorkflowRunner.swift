@@ -144,8 +144,7 @@ public final class WorkflowRunner {
         let provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
                                         modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
         let jobs = max(1, options.jobs ?? defaultJobs())
-        let tokenizer = target.tokenizer
-        let encode: (String) -> [Int] = { tokenizer.encode($0) }
+        let encode = try promptEncoder()
 
         sf_interrupt_install()
         defer { sf_interrupt_restore() }
@@ -207,6 +206,20 @@ public final class WorkflowRunner {
         summary.draftSeconds = engineTotals.draftSeconds
         summary.verifySeconds = engineTotals.verifySeconds
         return summary
+    }
+
+    /// Turns a rendered prompt into tokens: as it is, or as the user turn of the model's chat
+    /// format when the workflow has a `chat` section (then the template's own markers, such as
+    /// `<|im_start|>`, are read as the special tokens they stand for).
+    private func promptEncoder() throws -> (String) -> [Int] {
+        let tokenizer = target.tokenizer
+        guard let chat = workflow.chat else { return { tokenizer.encode($0) } }
+        let template = try ChatTemplate(named: chat.template, file: target.file)
+        let system = chat.system.map { [ChatMessage(role: "system", content: $0)] } ?? []
+        return { prompt in
+            let text = template.render(messages: system + [ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
+            return tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: true)
+        }
     }
 
     /// Prompt files by the name the workflow gives them.

@@ -256,6 +256,11 @@ public struct OutputSection: Sendable, Equatable {
     public var results: String
 }
 
+/// The values `chat.template` takes: `auto` (the template stored in the target file) or a family.
+public enum ChatTemplateChoice: String, Sendable, CaseIterable {
+    case auto, llama2, llama3, chatml, qwen, mistral, zephyr
+}
+
 /// `chat`: `{ template, system }`.
 public struct ChatSection: Sendable, Equatable {
     /// `template` (required): a chat template name known to the model layer, or `auto` for the

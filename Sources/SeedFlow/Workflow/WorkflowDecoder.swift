@@ -233,7 +233,7 @@ struct WorkflowDecoder {
 
     private func decodeChat(_ node: YAMLNode) -> ChatSection? {
         guard let map = MappingReader(node, path: "chat", context: context) else { return nil }
-        let template = map.required("template", example: "'template: auto'").flatMap { context.nonEmptyString($0, "template") }
+        let template = map.required("template", example: "'template: auto'").flatMap { context.oneOf($0, "template", ChatTemplateChoice.self) }?.rawValue
         let system = map("system").flatMap { context.string($0, "system") }
         map.finish()
         return template.map { ChatSection(template: $0, system: system) }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One turn of a conversation.
 public struct ChatMessage: Sendable, Equatable {
     public var role: String  // "system", "user" or "assistant"
@@ -9,18 +11,23 @@ public struct ChatMessage: Sendable, Equatable {
     }
 }
 
-public enum ChatTemplateError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ChatTemplateError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     case unknownTemplate(excerpt: String)
     case noTemplate
+    case unknownName(String, known: [String])
 
     public var description: String {
         switch self {
         case let .unknownTemplate(excerpt):
-            return "the model's chat template is not one seedflow recognizes (\(ChatTemplate.Family.allCases.map(\.rawValue).joined(separator: ", "))); it begins \"\(excerpt)\" — give the prompt format in the workflow instead"
+            return "the model's chat template is not one seedflow recognizes (\(ChatTemplate.Family.allCases.map(\.rawValue).joined(separator: ", "))); it begins \"\(excerpt)\" — name the family that matches (chat.template: llama3, chatml, …) or write the prompt format in the prompt files"
         case .noTemplate:
-            return "the model has no tokenizer.chat_template — give the prompt format in the workflow instead"
+            return "the model has no tokenizer.chat_template — name its family instead (chat.template: llama3, chatml, …) or write the prompt format in the prompt files"
+        case let .unknownName(name, known):
+            return "unknown chat template '\(name)' — use one of \(known.joined(separator: ", "))"
         }
     }
+
+    public var errorDescription: String? { description }
 }
 
 /// The chat formats of the common model families, recognized from the Jinja source stored in
@@ -54,6 +61,24 @@ public struct ChatTemplate: Sendable, Equatable {
             self.init(family: source.contains("<<SYS>>") ? .llama2 : .mistral)
         } else {
             throw ChatTemplateError.unknownTemplate(excerpt: String(source.prefix(60)))
+        }
+    }
+
+    /// Short names for choosing a family by hand (a workflow's `chat.template`, `--chat NAME`).
+    public static let names: [String: Family] = [
+        "llama2": .llama2, "llama3": .llama3, "chatml": .chatML, "qwen": .chatML, "mistral": .mistral, "zephyr": .zephyr,
+    ]
+
+    /// A family by its short name, or `auto`: the template stored in the model file.
+    public init(named name: String, file: GGUFFile) throws {
+        if name == "auto" {
+            try self.init(file: file)
+        } else if let family = Self.names[name.lowercased()] {
+            // ChatML models such as Qwen carry their default system prompt in the stored template.
+            let stored = try? ChatTemplate(file: file)
+            self.init(family: family, defaultSystem: stored?.family == family ? stored?.defaultSystem : nil)
+        } else {
+            throw ChatTemplateError.unknownName(name, known: ["auto"] + Self.names.keys.sorted())
         }
     }
 

@@ -60,6 +60,11 @@ struct GenerateCommand: ParsableCommand {
                 OptionSpec("seed", .value(placeholder: "n"), help: "Seed of the sampler: the same seed gives the same text.",
                            default: "random"),
                 OptionSpec("stop", .repeated(placeholder: "text"), help: "Stop when the completion contains this text."),
+                OptionSpec("chat", .value(placeholder: "template"), help: """
+                  Wrap the prompt as the user turn of a chat: 'auto' takes the template stored in the \
+                  model file; or name the family: llama2, llama3, chatml (qwen), mistral, zephyr.
+                  """),
+                OptionSpec("system", .value(placeholder: "text"), help: "A system message for --chat."),
                 DraftSpec.option,
                 OptionSpec("draft-tokens", .value(placeholder: "k"),
                            help: "Tokens a draft proposes per round, 0 to 32 (auto: the most it may choose).",
@@ -94,6 +99,8 @@ struct GenerateCommand: ParsableCommand {
     /// Whether the seed was chosen here rather than given (then it is shown, to make the run repeatable).
     let seedWasRandom: Bool
     let stopStrings: [String]
+    let chat: String?
+    let system: String?
     let drafts: [DraftSpec]
     let draftTokens: Int
     let strategy: DecodingStrategy
@@ -123,6 +130,9 @@ struct GenerateCommand: ParsableCommand {
                                       seed: givenSeed ?? UInt64.random(in: 0...UInt64(UInt32.max)))
         stopStrings = arguments.strings("stop")
         if stopStrings.contains("") { throw arguments.error("option '--stop' needs a non-empty text") }
+        chat = arguments.string("chat")
+        system = arguments.string("system")
+        if system != nil && chat == nil { throw arguments.error("option '--system' goes with --chat TEMPLATE") }
         drafts = try DraftSpec.all(arguments)
         draftTokens = try arguments.int("draft-tokens", default: Self.defaultDraftTokens, in: 0...32,
                                         expected: "an integer from 0 to 32")
@@ -151,7 +161,17 @@ struct GenerateCommand: ParsableCommand {
         let prompt = try source.read()
         let model = models.target
         let tokenizer = model.tokenizer
-        let promptTokens = tokenizer.encode(prompt, addBOS: tokenizer.addsBOS, parseSpecial: false)
+        let promptTokens: [Int]
+        if let chat {
+            // The template's markers (<|im_start|> …) must become the special tokens they stand for.
+            let template = try ChatTemplate(named: chat, file: model.file)
+            let messages = (system.map { [ChatMessage(role: "system", content: $0)] } ?? [])
+                + [ChatMessage(role: "user", content: prompt)]
+            promptTokens = tokenizer.encode(template.render(messages: messages, addGenerationPrompt: true),
+                                            addBOS: tokenizer.addsBOS, parseSpecial: true)
+        } else {
+            promptTokens = tokenizer.encode(prompt, addBOS: tokenizer.addsBOS, parseSpecial: false)
+        }
 
         let outcome: Outcome
         let statistics: EngineStatistics?
