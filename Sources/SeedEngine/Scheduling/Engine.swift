@@ -244,33 +244,38 @@ public final class Engine {
         }
     }
 
-    /// `auto`: the k that maximises expected tokens per second for this round, from the
-    /// measured pass costs and each draft model's running acceptance rate.
+    /// `auto`: the k that finishes the active requests soonest by this round's estimate. Each
+    /// request needs about remaining / E(k) more rounds, where E(k) = (1 − αᵏ⁺¹)/(1 − α) tokens
+    /// per round with a draft of per-token acceptance α (1 without a draft); the batch takes as
+    /// many rounds as its slowest request, and each round costs k draft passes, one target pass
+    /// over every pending and drafted token (measured costs) and the bookkeeping. So drafting pays
+    /// when it speeds up the requests that set the pace — not when most of the batch has no draft
+    /// instance and would only wait through longer rounds.
     private func bestDraftTokens(_ active: [RequestState], maxDraftTokens: Int) -> Int {
         var best = 0
-        var bestRate = 0.0
+        var bestTime = Double.infinity
         let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
         for k in 0...maxDraftTokens {
-            var expected = 0.0
+            var rounds = 0.0
             var verifyTokens = pending
-            var draftTime = 0.0
             var perModel = [Int](repeating: 0, count: drafts.count)
             for r in active {
+                var perRound = 1.0
                 if let (m, _) = r.draft, k > 0 {
                     let a = acceptance[m]
-                    expected += a >= 0.999 ? Double(k + 1) : (1 - pow(a, Double(k + 1))) / (1 - a)
+                    perRound = a >= 0.999 ? Double(k + 1) : (1 - pow(a, Double(k + 1))) / (1 - a)
                     verifyTokens += k
                     perModel[m] += 1
-                } else {
-                    expected += 1
                 }
+                rounds = max(rounds, Double(max(1, r.remainingBudget)) / perRound)
             }
+            var draftTime = 0.0
             for (m, n) in perModel.enumerated() where n > 0 {
                 draftTime += Double(k) * draftCosts[m].cost(tokens: n)
             }
-            let rate = expected / (draftTime + targetCost.cost(tokens: verifyTokens) + roundOverhead)
-            if rate > bestRate {
-                bestRate = rate
+            let time = rounds * (draftTime + targetCost.cost(tokens: verifyTokens) + roundOverhead)
+            if time < bestTime * 0.99 {  // a longer k must win clearly: its estimate is noisier
+                bestTime = time
                 best = k
             }
         }
