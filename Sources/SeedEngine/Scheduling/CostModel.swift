@@ -19,26 +19,24 @@ struct PassCostModel {
     mutating func calibrate(model: TransformerModel, pool: KVPool, maxTokens: Int) throws {
         var rng = RandomStream(seed: 99)
         var tokens = 1
+        // One sample per size: real passes refine the estimates (`record`), and a long
+        // calibration would cost short runs more than it saves.
         while tokens <= maxTokens {
-            var samples: [Double] = []
-            for _ in 0..<3 {
-                let sequences = max(1, min(tokens, 8))
-                var ids: [SequenceID] = []
-                var inputs: [ForwardInput] = []
-                for s in 0..<sequences {
-                    let n = tokens / sequences + (s < tokens % sequences ? 1 : 0)
-                    let prompt = (0..<n).map { _ in Int(rng.next() % UInt64(model.config.vocabularySize)) }
-                    let (id, _) = pool.startSequence(prompt: [])
-                    inputs.append(ForwardInput(tokens: prompt, startPosition: 0, cache: try pool.append(id, tokens: prompt),
-                                               logits: .last))
-                    ids.append(id)
-                }
-                let start = DispatchTime.now()
-                _ = try model.forward(inputs)
-                samples.append(elapsedSeconds(since: start))
-                for id in ids { pool.release(id) }
+            let sequences = max(1, min(tokens, 8))
+            var ids: [SequenceID] = []
+            var inputs: [ForwardInput] = []
+            for s in 0..<sequences {
+                let n = tokens / sequences + (s < tokens % sequences ? 1 : 0)
+                let prompt = (0..<n).map { _ in Int(rng.next() % UInt64(model.config.vocabularySize)) }
+                let (id, _) = pool.startSequence(prompt: [])
+                inputs.append(ForwardInput(tokens: prompt, startPosition: 0, cache: try pool.append(id, tokens: prompt),
+                                           logits: .last))
+                ids.append(id)
             }
-            seconds[Self.bucket(tokens)] = median(samples)
+            let start = DispatchTime.now()
+            _ = try model.forward(inputs)
+            seconds[Self.bucket(tokens)] = elapsedSeconds(since: start)
+            for id in ids { pool.release(id) }
             tokens *= 2
         }
         // Buckets past the calibrated range grow linearly from the last one measured.

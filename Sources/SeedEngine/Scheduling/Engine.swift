@@ -244,19 +244,21 @@ public final class Engine {
         }
     }
 
-    /// `auto`: the k that finishes the active requests soonest by this round's estimate. Each
-    /// request needs about remaining / E(k) more rounds, where E(k) = (1 − αᵏ⁺¹)/(1 − α) tokens
-    /// per round with a draft of per-token acceptance α (1 without a draft); the batch takes as
-    /// many rounds as its slowest request, and each round costs k draft passes, one target pass
-    /// over every pending and drafted token (measured costs) and the bookkeeping. So drafting pays
-    /// when it speeds up the requests that set the pace — not when most of the batch has no draft
-    /// instance and would only wait through longer rounds.
+    /// `auto`: the k that finishes the active requests soonest by this round's estimate. A request
+    /// advances E(k) = (1 − αᵏ⁺¹)/(1 − α) tokens a round with a draft of per-token acceptance α
+    /// (1 without a draft); the batch needs at least the rounds of its slowest request and at
+    /// least its total remaining work over the total progress per round; each round costs k draft
+    /// passes, one target pass over every pending and drafted token (measured costs) and the
+    /// bookkeeping. So drafting pays when it speeds up what sets the pace — not when a few
+    /// drafted requests would make every round of a large, compute-bound batch longer.
     private func bestDraftTokens(_ active: [RequestState], maxDraftTokens: Int) -> Int {
         var best = 0
         var bestTime = Double.infinity
         let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
         for k in 0...maxDraftTokens {
-            var rounds = 0.0
+            var slowest = 0.0
+            var work = 0.0
+            var progress = 0.0
             var verifyTokens = pending
             var perModel = [Int](repeating: 0, count: drafts.count)
             for r in active {
@@ -267,8 +269,14 @@ public final class Engine {
                     verifyTokens += k
                     perModel[m] += 1
                 }
-                rounds = max(rounds, Double(max(1, r.remainingBudget)) / perRound)
+                let remaining = Double(max(1, r.remainingBudget))
+                slowest = max(slowest, remaining / perRound)
+                work += remaining
+                progress += perRound
             }
+            // At least as many rounds as the slowest request needs, and as the whole batch's work
+            // needs at this round's progress (draft instances pass on as requests finish).
+            let rounds = max(slowest, work / progress)
             var draftTime = 0.0
             for (m, n) in perModel.enumerated() where n > 0 {
                 draftTime += Double(k) * draftCosts[m].cost(tokens: n)
@@ -283,10 +291,10 @@ public final class Engine {
     }
 
     private func calibrate() throws {
-        let limit = min(512, target.config.contextLength * 4)
+        let limit = min(256, target.config.contextLength * 4)
         try targetCost.calibrate(model: target, pool: targetPool, maxTokens: limit)
         for (m, d) in drafts.enumerated() {
-            try draftCosts[m].calibrate(model: d.model, pool: draftPools[m], maxTokens: min(128, limit))
+            try draftCosts[m].calibrate(model: d.model, pool: draftPools[m], maxTokens: min(64, limit))
         }
         calibrated = true
     }
