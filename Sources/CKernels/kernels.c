@@ -72,13 +72,40 @@ AVX512 static void gemv_f16_avx512(const uint16_t *w, size_t cols, size_t r0, si
     for (size_t r = r0; r < r1; r++) y[r] = dot_f16_avx512(w + r * cols, x, cols);
 }
 
-// NX inputs against one weight row at a time; instantiated for each NX so the accumulators
-// stay in registers.
+// NX inputs against two weight rows at a time; instantiated for each NX so the 2·NX
+// accumulators stay in registers. Two rows share every input load: one 512-bit load per FMA
+// pair instead of per FMA, which is what limits the one-row loop on cores with a single
+// 512-bit load port.
 #define GEMM_SMALL_AVX512(NX)                                                                      \
     AVX512 static void gemm_f16_small_avx512_##NX(const uint16_t *w, size_t cols, size_t r0,     \
                                                   size_t r1, const float *x, size_t ldx,          \
                                                   float *y, size_t ldy) {                         \
-        for (size_t r = r0; r < r1; r++) {                                                       \
+        size_t r = r0;                                                                            \
+        for (; r + 2 <= r1; r += 2) {                                                             \
+            const uint16_t *wa = w + r * cols, *wb = wa + cols;                                   \
+            __m512 acc_a[NX], acc_b[NX];                                                          \
+            for (int m = 0; m < NX; m++) acc_a[m] = acc_b[m] = _mm512_setzero_ps();               \
+            size_t i = 0;                                                                         \
+            for (; i + 16 <= cols; i += 16) {                                                     \
+                __m512 va = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wa + i)));       \
+                __m512 vb = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wb + i)));       \
+                for (int m = 0; m < NX; m++) {                                                    \
+                    __m512 xv = _mm512_loadu_ps(x + m * ldx + i);                                 \
+                    acc_a[m] = _mm512_fmadd_ps(va, xv, acc_a[m]);                                 \
+                    acc_b[m] = _mm512_fmadd_ps(vb, xv, acc_b[m]);                                 \
+                }                                                                                 \
+            }                                                                                     \
+            for (int m = 0; m < NX; m++) {                                                        \
+                float sa = _mm512_reduce_add_ps(acc_a[m]), sb = _mm512_reduce_add_ps(acc_b[m]);   \
+                for (size_t j = i; j < cols; j++) {                                               \
+                    sa += half_to_float(wa[j]) * x[m * ldx + j];                                  \
+                    sb += half_to_float(wb[j]) * x[m * ldx + j];                                  \
+                }                                                                                 \
+                y[m * ldy + r] = sa;                                                              \
+                y[m * ldy + r + 1] = sb;                                                          \
+            }                                                                                     \
+        }                                                                                         \
+        for (; r < r1; r++) {                                                                     \
             const uint16_t *wr = w + r * cols;                                                    \
             __m512 acc[NX];                                                                       \
             for (int m = 0; m < NX; m++) acc[m] = _mm512_setzero_ps();                            \
