@@ -13,8 +13,8 @@ final class ChatWorkflowTests: XCTestCase {
         scratch = try Scratch(self)
         target = scratch.directory + "/random-target.gguf"
         draft = scratch.directory + "/random-draft.gguf"
-        try RandomModel.write(to: target, seed: 1)
-        try RandomModel.write(to: draft, seed: 2)
+        try TinyRandomModel.write(to: target, seed: 1)
+        try TinyRandomModel.write(to: draft, seed: 2)
     }
 
     /// The shipped workflow on the random models with small search settings, target and draft

@@ -25,6 +25,9 @@ public struct RandomModel: Sendable {
     /// them costs minutes).
     public var distinctLayers = true
     public var seed: UInt64 = 1
+    /// A file whose tokenizer (every `tokenizer.ggml.*` key) replaces the built-in vocabulary, so
+    /// the random model can stand in for — or draft for — a model with that tokenizer.
+    public var tokenizerSource: GGUFFile?
 
     public init(architecture: String = "llama", embeddingLength: Int, blockCount: Int, headCount: Int,
                 headCountKV: Int, feedForwardLength: Int, weightType: GGMLType = .f16) {
@@ -71,7 +74,8 @@ public struct RandomModel: Sendable {
         var w = GGUFWriter()
         let arch = architecture
         let dim = embeddingLength, headDim = embeddingLength / headCount
-        let vocab = Self.vocabulary
+        let borrowed = tokenizerSource.flatMap { try? $0.stringArray("tokenizer.ggml.tokens") }
+        let vocab = borrowed ?? Self.vocabulary
         w.set("general.architecture", arch)
         w.set("general.name", "random-\(arch)-\(dim)x\(blockCount)-\(weightType.name)")
         w.set("\(arch).embedding_length", uint32: dim)
@@ -82,15 +86,21 @@ public struct RandomModel: Sendable {
         w.set("\(arch).context_length", uint32: contextLength)
         w.set("\(arch).rope.freq_base", float: ropeBase)
         w.set("\(arch).attention.layer_norm_rms_epsilon", float: 1e-5)
-        w.set("tokenizer.ggml.model", "llama")
-        w.set("tokenizer.ggml.tokens", strings: vocab)
-        w.set("tokenizer.ggml.scores", .array(.float32, vocab.indices.map { .float32(-Float($0)) }))
-        w.set("tokenizer.ggml.token_type", .array(.int32, vocab.indices.map { id in
-            .int32(id == 0 ? 2 : id < 3 ? 3 : id < 259 ? 6 : 1)
-        }))
-        w.set("tokenizer.ggml.bos_token_id", uint32: 1)
-        w.set("tokenizer.ggml.eos_token_id", uint32: 2)
-        w.set("tokenizer.ggml.unknown_token_id", uint32: 0)
+        if let source = tokenizerSource, borrowed != nil {
+            for key in source.metadataKeys where key.hasPrefix("tokenizer.ggml.") {
+                if let value = source.value(key) { w.set(key, value) }
+            }
+        } else {
+            w.set("tokenizer.ggml.model", "llama")
+            w.set("tokenizer.ggml.tokens", strings: vocab)
+            w.set("tokenizer.ggml.scores", .array(.float32, vocab.indices.map { .float32(-Float($0)) }))
+            w.set("tokenizer.ggml.token_type", .array(.int32, vocab.indices.map { id in
+                .int32(id == 0 ? 2 : id < 3 ? 3 : id < 259 ? 6 : 1)
+            }))
+            w.set("tokenizer.ggml.bos_token_id", uint32: 1)
+            w.set("tokenizer.ggml.eos_token_id", uint32: 2)
+            w.set("tokenizer.ggml.unknown_token_id", uint32: 0)
+        }
 
         // Uniform weights with variance 1/cols keep activations near unit size through the layers.
         func matrix(_ name: String, cols: Int, rows: Int) {

@@ -188,16 +188,21 @@ public final class TransformerModel: @unchecked Sendable {
         }
     }
 
+    /// xn = RMSNorm(x) · weight for every token of the batch: the input of a block.
+    private func normalizeResidual(_ tokens: Int, weight: UnsafePointer<Float>) {
+        let ws = workspace
+        let dim = config.embeddingLength, eps = config.rmsEpsilon
+        forEachToken(tokens) { range in
+            for t in range { Self.rmsNorm(ws.x + t * dim, weight, eps, into: ws.xn + t * dim, count: dim) }
+        }
+    }
+
     private func attentionBlock(layer: Int, inputs: [ForwardInput], tokens: Int) {
         let cfg = config
         let ws = workspace
         let lw = weights.layers[layer]
         let dim = cfg.embeddingLength
-        forEachToken(tokens) { range in
-            for t in range {
-                Self.rmsNorm(ws.x + t * dim, lw.attentionNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
-            }
-        }
+        normalizeResidual(tokens, weight: lw.attentionNorm)
         kernels.multiply(lw.query, ws.xn, rows: tokens, into: ws.q)
         kernels.multiply(lw.key, ws.xn, rows: tokens, into: ws.k)
         kernels.multiply(lw.value, ws.xn, rows: tokens, into: ws.v)
@@ -313,11 +318,7 @@ public final class TransformerModel: @unchecked Sendable {
         let ws = workspace
         let lw = weights.layers[layer]
         let dim = cfg.embeddingLength
-        forEachToken(tokens) { range in
-            for t in range {
-                Self.rmsNorm(ws.x + t * dim, lw.feedForwardNorm, cfg.rmsEpsilon, into: ws.xn + t * dim, count: dim)
-            }
-        }
+        normalizeResidual(tokens, weight: lw.feedForwardNorm)
         kernels.multiply(lw.gate, ws.xn, rows: tokens, into: ws.gate)
         kernels.multiply(lw.up, ws.xn, rows: tokens, into: ws.up)
         let width = cfg.feedForwardLength
