@@ -60,8 +60,9 @@ public final class ContiguousKVCache: @unchecked Sendable {
 
     public init(config: ModelConfig, capacity: Int? = nil) {
         layout = KVLayout(config: config, blockTokens: capacity ?? config.contextLength)
+        // Left uninitialised: a position is always written before it is read, and the pages of
+        // positions never reached stay out of resident memory.
         storage = .allocate(capacity: layout.blockFloats)
-        storage.initialize(repeating: 0, count: layout.blockFloats)
         table = .allocate(capacity: 1)
         table.initialize(to: storage)
     }

@@ -15,9 +15,15 @@ struct BenchModelCommand: ParsableCommand {
               is reported (every sample is in --json). Peak memory is the process's resident \
               high-water mark (VmHWM). Run on a quiet machine: other work on the cores shows up here.
               """,
-            usage: "-m MODEL.gguf [--json] [--threads N] [options]",
+            usage: "(-m MODEL.gguf | --random SHAPE-TYPE) [--json] [--threads N] [options]",
             options: [
                 CommonOptions.model,
+                OptionSpec("random", .value(placeholder: "shape-type"), help: """
+                  Instead of a file, a random-weight model of a real shape written to a temporary file \
+                  (and removed after): 0.5B (dim 896, 24 layers, 14/2 heads, ffn 4864) or 1.1B (dim 2048, \
+                  22 layers, 32/4 heads, ffn 5632), with F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K or \
+                  Q6_K weights and a 298-token vocabulary, e.g. 0.5B-Q8_0.
+                  """),
                 CommonOptions.threads,
                 OptionSpec("prompt-tokens", .value(placeholder: "n"), help: "Tokens in the prefill pass.", default: "128"),
                 OptionSpec("decode-tokens", .value(placeholder: "n"), help: "Tokens decoded one at a time.", default: "128"),
@@ -34,6 +40,8 @@ struct BenchModelCommand: ParsableCommand {
     }
 
     let modelPath: String
+    /// A random-weight model to write and measure instead of a file.
+    let random: RandomModel?
     let threads: Int
     let promptTokens: Int
     let decodeTokens: Int
@@ -42,7 +50,22 @@ struct BenchModelCommand: ParsableCommand {
 
     init(_ arguments: ParsedArguments) throws {
         try arguments.checkPositionalCount()
-        modelPath = try CommonOptions.modelPath(arguments)
+        if let spec = arguments.string("random") {
+            guard arguments.string(CommonOptions.model.name) == nil else {
+                throw arguments.error("give either --model or --random, not both")
+            }
+            let parts = spec.split(separator: "-", maxSplits: 1).map(String.init)
+            let shapes = ["0.5B": RandomModel.shape0_5B, "1.1B": RandomModel.shape1_1B]
+            guard parts.count == 2, let shape = shapes[parts[0].uppercased()],
+                  let type = GGMLType.all.first(where: { $0.name == parts[1].uppercased() }), type.isComputable else {
+                throw arguments.error("--random expects SHAPE-TYPE with SHAPE 0.5B or 1.1B and a computable type, e.g. 0.5B-Q8_0; got '\(spec)'")
+            }
+            random = shape(type)
+            modelPath = "random \(parts[0].uppercased()) \(type.name)"
+        } else {
+            random = nil
+            modelPath = try CommonOptions.modelPath(arguments)
+        }
         threads = try CommonOptions.threadCount(arguments)
         promptTokens = try arguments.int("prompt-tokens", default: 128, in: 1...1_000_000, expected: "a positive integer")
         decodeTokens = try arguments.int("decode-tokens", default: 128, in: 1...1_000_000, expected: "a positive integer")
@@ -51,8 +74,15 @@ struct BenchModelCommand: ParsableCommand {
     }
 
     func run() throws {
-        try InputFiles.checkModelExists(modelPath)
-        let model = try TransformerModel(path: modelPath, threads: threads)
+        var path = modelPath
+        if let random {
+            StandardStreams.error("writing a random-weight \(modelPath) model…\n")
+            path = try random.writeTemporary()
+            ResourceUsage.resetPeak()  // the writer's buffers are not the model's memory
+        }
+        defer { if random != nil { try? FileManager.default.removeItem(atPath: path) } }
+        try InputFiles.checkModelExists(path)
+        let model = try TransformerModel(path: path, threads: threads)
         // Refused rather than clamped, so the numbers printed are for the lengths asked for.
         for (what, tokens) in [("--prompt-tokens", promptTokens), ("--decode-tokens", decodeTokens)]
         where tokens > model.config.contextLength {
