@@ -102,3 +102,17 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
                     mentioning: ["'data/none.txt' not found"])
     }
 }
+
+/// `bench model --random`: the bad specifications are refused before anything is written.
+final class RandomModelBenchOptionTests: XCTestCase {
+    func testUnknownShapeOrTypeIsAUsageError() throws {
+        assertFails(try Seedflow.run(["bench", "model", "--random", "2B-Q8_0"]), status: 2, mentioning: ["0.5B or 1.1B"])
+        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B-IQ2_XS"]), status: 2, mentioning: ["computable type"])
+        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B"]), status: 2, mentioning: ["SHAPE-TYPE"])
+    }
+
+    func testModelAndRandomTogetherAreRefused() throws {
+        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B-F16", "-m", Seedflow.targetModel]), status: 2,
+                    mentioning: ["either --model or --random"])
+    }
+}
