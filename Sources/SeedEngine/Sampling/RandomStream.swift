@@ -1,3 +1,5 @@
+import SeedModel
+
 /// A seeded random number generator (xoshiro256**, seeded through SplitMix64). Each request
 /// draws from its own stream, derived from the run's seed and the request's tag, so its result
 /// does not depend on what else runs beside it.
@@ -5,15 +7,8 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
     private var s: (UInt64, UInt64, UInt64, UInt64)
 
     public init(seed: UInt64, stream: UInt64 = 0) {
-        var x = seed ^ (stream &* 0x9E37_79B9_7F4A_7C15)
-        func splitmix(_ x: inout UInt64) -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(&x), splitmix(&x), splitmix(&x), splitmix(&x))
+        var seeder = SplitMix64(seed: seed ^ (stream &* 0x9E37_79B9_7F4A_7C15))
+        s = (seeder.next(), seeder.next(), seeder.next(), seeder.next())
     }
 
     /// A stream for a string tag (FNV-1a of its UTF-8 bytes).

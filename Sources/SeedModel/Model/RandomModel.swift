@@ -161,12 +161,13 @@ public struct RandomModel: Sendable {
     }
 }
 
-/// SplitMix64: tiny, seedable, and enough to fill weight tensors reproducibly.
-struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64: tiny, seedable, and enough to fill weight tensors reproducibly (and to seed
+/// larger generators).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -175,7 +176,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     /// Uniform in [lo, hi), from the top 24 bits.
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
+    public mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
         lo + (hi - lo) * Float(next() >> 40) * 0x1p-24
     }
 }
