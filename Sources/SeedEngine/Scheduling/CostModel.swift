@@ -15,7 +15,8 @@ struct PassCostModel {
         min(buckets - 1, max(0, Int(log2(Double(max(1, tokens))).rounded())))
     }
 
-    /// Times passes of 1, 2, 4, … tokens (a few sequences sharing the tokens, as in a round).
+    /// Times passes of 1, 4, 16, … tokens (a few sequences sharing the tokens, as in a round);
+    /// the sizes between are interpolated until real passes of those sizes are recorded.
     mutating func calibrate(model: TransformerModel, pool: KVPool, maxTokens: Int) throws {
         var rng = RandomStream(seed: 99)
         var tokens = 1
@@ -37,12 +38,18 @@ struct PassCostModel {
             _ = try model.forward(inputs)
             seconds[Self.bucket(tokens)] = elapsedSeconds(since: start)
             for id in ids { pool.release(id) }
-            tokens *= 2
+            tokens *= 4
         }
-        // Buckets past the calibrated range grow linearly from the last one measured.
+        // Sizes between two measured ones: the geometric mean of their neighbours; past the
+        // calibrated range, cost grows linearly from the last one measured.
         var last = 0
         for b in 0..<Self.buckets {
-            if seconds[b] > 0 { last = b } else if last > 0 || seconds[0] > 0 {
+            if seconds[b] > 0 {
+                last = b
+            } else if b + 1 < Self.buckets, seconds[b + 1] > 0, b > 0, seconds[b - 1] > 0 {
+                seconds[b] = (seconds[b - 1] * seconds[b + 1]).squareRoot()
+                last = b
+            } else if seconds[last] > 0 {
                 seconds[b] = seconds[last] * pow(2, Double(b - last))
             }
         }
