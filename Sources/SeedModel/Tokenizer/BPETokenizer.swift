@@ -45,7 +45,9 @@ public struct BPETokenizer: Tokenizer {
         eosTokenID = meta.eosTokenID
         unknownTokenID = meta.unknownTokenID
         endOfGenerationTokenIDs = meta.endOfGenerationTokenIDs
-        addsBOS = meta.addsBOSKey ?? false
+        // Family default when the file does not say: Llama 3 starts every sequence with
+        // <|begin_of_text|>; GPT-2 and Qwen2 add nothing.
+        addsBOS = meta.addsBOSKey ?? (preTokenizer == .llama3)
         self.preTokenizer = preTokenizer
         splitter = SpecialTokenSplitter(tokens: meta.tokens, kinds: meta.kinds)
 
