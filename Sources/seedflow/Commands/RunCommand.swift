@@ -140,7 +140,8 @@ enum TreeRendering {
         func walk(_ id: Int, _ indent: String) {
             for child in children[id] ?? [] where child.selected || onPath.contains(child.id) {
                 let mark = onPath.contains(child.id) ? "→ " : "  "
-                let value = child.value.map { String(format: "value %g", $0) } ?? ""
+                // A goal state goes to the finish step without being valued.
+                let value = child.value.map { String(format: "value %g", $0) } ?? "goal"
                 out += "\(indent)\(mark)\(child.thought)   [\(value)]\n"
                 walk(child.id, indent + "    ")
             }
