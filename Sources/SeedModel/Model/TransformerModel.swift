@@ -150,6 +150,16 @@ public final class TransformerModel: @unchecked Sendable {
                 t += 1
             }
         }
+        // The attention tasks are the same for every layer: listed once per pass, in a buffer
+        // that keeps its capacity across passes.
+        ws.attentionTasks.removeAll(keepingCapacity: true)
+        var tokenBase = 0
+        for (index, input) in inputs.enumerated() {
+            for row in stride(from: 0, to: input.tokens.count, by: Self.attentionRowsPerTask) {
+                ws.attentionTasks.append(AttentionTask(input: index, firstRow: row, firstToken: tokenBase))
+            }
+            tokenBase += input.tokens.count
+        }
         for layer in 0..<cfg.blockCount {
             attentionBlock(layer: layer, inputs: inputs, tokens: totalTokens)
             feedForwardBlock(layer: layer, tokens: totalTokens)
@@ -238,18 +248,12 @@ public final class TransformerModel: @unchecked Sendable {
         // for the other rows (grouped-query heads, verification and prefill rows).
         let groups = cfg.headCount / cfg.headCountKV
         let rowsPerTask = Self.attentionRowsPerTask
-        var tasks: [(input: Int, firstRow: Int, firstToken: Int)] = []
-        var tokenBase = 0
-        for (index, input) in inputs.enumerated() {
-            for row in stride(from: 0, to: input.tokens.count, by: rowsPerTask) {
-                tasks.append((index, row, tokenBase))
-            }
-            tokenBase += input.tokens.count
-        }
+        let tasks = ws.attentionTasks
         let scale = 1 / Float(hd).squareRoot()
         let scoreStride = ws.scoreRowCapacity
         pool.run(tasks.count * cfg.headCountKV) { task in
-            let (e, firstRow, firstToken) = tasks[task / cfg.headCountKV]
+            let work = tasks[task / cfg.headCountKV]
+            let e = work.input, firstRow = work.firstRow, firstToken = work.firstToken
             let kvHead = task % cfg.headCountKV
             let input = inputs[e]
             let rows = min(rowsPerTask, input.tokens.count - firstRow)
@@ -355,8 +359,17 @@ public final class TransformerModel: @unchecked Sendable {
     }
 }
 
+/// One attention task: query rows [firstRow, firstRow + rowsPerTask) of one input of the batch,
+/// whose first token is row `firstToken` of the batch's activations.
+struct AttentionTask {
+    var input: Int
+    var firstRow: Int
+    var firstToken: Int
+}
+
 /// Activations of one forward pass, grown as batches grow and reused across passes.
 final class Workspace {
+    var attentionTasks: [AttentionTask] = []
     private(set) var tokenCapacity = 0
     private(set) var logitCapacity = 0
     /// Per thread: `scoreRows` rows of `scoreRowCapacity` scores.
