@@ -148,39 +148,47 @@ public final class TextGenerator {
 /// Finds stop strings in streamed text and holds back any tail that could still become one.
 struct StopStringMatcher {
     let stops: [String]
-    /// Everything accepted so far (cut before a stop string once one is found).
-    private(set) var text = ""
-    private var emitted = 0  // characters of `text` already handed out
+    /// Text already handed out, and the tail held back because it could still begin a stop
+    /// string. A stop string can only begin in the held tail (any earlier start would have made
+    /// that suffix a held prefix), so each piece costs work in proportion to the tail, not to the
+    /// whole text.
+    private var emitted = ""
+    private var held = ""
 
     init(stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
 
+    /// Everything accepted so far (cut before a stop string once one is found).
+    var text: String { emitted + held }
+
     /// Adds new text; returns what can be shown now and whether a stop string was found.
     mutating func feed(_ piece: String) -> (String, Bool) {
-        text += piece
-        if let range = stops.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
-            text = String(text[..<range.lowerBound])
-            return (takeUpTo(text.count), true)
+        held += piece
+        if let range = stops.compactMap({ held.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            let out = String(held[..<range.lowerBound])
+            emitted += out
+            held = ""
+            return (out, true)
         }
         // Hold back the longest tail that is a proper prefix of some stop string.
         var hold = 0
         for stop in stops {
-            for length in stride(from: min(stop.count - 1, text.count), to: hold, by: -1)
-            where text.hasSuffix(stop.prefix(length)) {
+            for length in stride(from: min(stop.count - 1, held.count), to: hold, by: -1)
+            where held.hasSuffix(stop.prefix(length)) {
                 hold = length
                 break
             }
         }
-        return (takeUpTo(text.count - hold), false)
+        let out = String(held.dropLast(hold))
+        emitted += out
+        held = String(held.suffix(hold))
+        return (out, false)
     }
 
     /// Everything not yet handed out.
-    mutating func flush() -> String { takeUpTo(text.count) }
-
-    private mutating func takeUpTo(_ end: Int) -> String {
-        guard end > emitted else { return "" }
-        let start = text.index(text.startIndex, offsetBy: emitted)
-        let stop = text.index(text.startIndex, offsetBy: end)
-        emitted = end
-        return String(text[start..<stop])
+    mutating func flush() -> String {
+        let out = held
+        emitted += held
+        held = ""
+        return out
     }
 }
