@@ -75,14 +75,8 @@ public final class Engine {
 
     /// Target and draft must give the same ids the same strings; sizes may differ by padding.
     static func checkVocabulary(target: TransformerModel, draft: DraftModel) throws {
-        let t = target.tokenizer, d = draft.model.tokenizer
-        if abs(t.vocabularySize - d.vocabularySize) > 128 {
-            throw EngineError.vocabularyMismatch(draft: draft.name,
-                detail: "vocabulary sizes \(d.vocabularySize) and \(t.vocabularySize) differ by more than 128")
-        }
-        for id in 0..<min(t.vocabularySize, d.vocabularySize) where t.piece(id) != d.piece(id) {
-            throw EngineError.vocabularyMismatch(draft: draft.name,
-                detail: "token \(id) is '\(d.piece(id))' in the draft but '\(t.piece(id))' in the target")
+        if let problem = target.tokenizer.draftMismatch(draft.model.tokenizer) {
+            throw EngineError.vocabularyMismatch(draft: draft.name, detail: problem)
         }
     }
 

@@ -141,17 +141,9 @@ struct WorkflowDecoder {
         let targetTokenizer = tokenizer(target, targetMark, "target")
         for (draft, mark) in zip(drafts, marks) {
             guard let d = tokenizer(draft.path, mark, "draft"), let t = targetTokenizer else { continue }
-            let fix = "a draft must use the target's tokenizer; pick a draft from the same model family"
-            if abs(t.vocabularySize - d.vocabularySize) > 128 {
-                context.report(.model, mark,
-                               "the draft's vocabulary (\(d.vocabularySize) tokens) differs from the target's (\(t.vocabularySize)) by more than 128",
-                               fix: fix)
-                continue
-            }
-            if let id = (0..<min(t.vocabularySize, d.vocabularySize)).first(where: { t.piece($0) != d.piece($0) }) {
-                context.report(.model, mark,
-                               "the draft's vocabulary differs from the target's: token \(id) is '\(d.piece(id))' in the draft but '\(t.piece(id))' in the target",
-                               fix: fix)
+            if let problem = t.draftMismatch(d) {
+                context.report(.model, mark, "the draft's vocabulary differs from the target's: \(problem)",
+                               fix: "a draft must use the target's tokenizer; pick a draft from the same model family")
             }
         }
     }

@@ -23,6 +23,19 @@ public protocol Tokenizer: Sendable {
 extension Tokenizer {
     public var decodeRemovesLeadingSpace: Bool { false }
 
+    /// Why a model with tokenizer `draft` cannot draft for one with this tokenizer, or nil. Its
+    /// tokens must mean the same text: the same string for every id both have, sizes apart by
+    /// at most 128 padding entries (Qwen2.5-7B has 152,064, its 0.5B sibling 151,936).
+    public func draftMismatch(_ draft: any Tokenizer) -> String? {
+        if abs(vocabularySize - draft.vocabularySize) > 128 {
+            return "the draft has \(draft.vocabularySize) tokens and the target \(vocabularySize), more than 128 apart"
+        }
+        for id in 0..<min(vocabularySize, draft.vocabularySize) where piece(id) != draft.piece(id) {
+            return "token \(id) is '\(draft.piece(id))' in the draft but '\(piece(id))' in the target"
+        }
+        return nil
+    }
+
     public func encode(_ text: String) -> [Int] {
         encode(text, addBOS: addsBOS, parseSpecial: false)
     }
