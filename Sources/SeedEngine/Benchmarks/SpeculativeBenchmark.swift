@@ -17,8 +17,9 @@ public struct SpeculativeBenchmarkResult: Sendable, Codable {
         public var acceptance: Double?
         public var generatedTokens: Int
         public var targetPasses: Int
-        /// Wall time divided by the `sequential` row's of the same workload.
-        public var speedupOverSequential: Double
+        /// The `sequential` row's wall time over this row's, same workload; nil when the
+        /// `sequential` strategy was left out of the run.
+        public var speedupOverSequential: Double?
         public var draftSeconds: Double
         public var verifySeconds: Double
 
@@ -118,12 +119,14 @@ public struct SpeculativeBenchmark {
 
     static func render(_ state: [Int]) -> String { state.map(String.init).joined(separator: " ") }
 
+    /// Runs the rows of `plan` whose strategy is in `strategies` (all by default) on each workload.
     public static func run(target: TransformerModel, drafts: [DraftModel], workloads: [Workload], repetitions: Int = 5,
+                           strategies: Set<DecodingStrategy> = Set(DecodingStrategy.allCases),
                            progress: (String) -> Void = { _ in }) throws -> SpeculativeBenchmarkResult {
         var rows: [SpeculativeBenchmarkResult.Row] = []
         for workload in workloads {
-            var sequentialWall = 0.0
-            for (strategy, k) in plan {
+            var sequentialWall: Double?
+            for (strategy, k) in plan where strategies.contains(strategy) {
                 let engine = try Engine(target: target, drafts: drafts,
                                         configuration: EngineConfiguration(strategy: strategy, draftTokens: k))
                 var walls: [Double] = []
@@ -150,7 +153,7 @@ public struct SpeculativeBenchmark {
                                   wallSeconds: wall, tokensPerSecond: Double(stats.generatedTokens) / wall,
                                   acceptance: drafting ? stats.acceptanceRate : nil,
                                   generatedTokens: stats.generatedTokens, targetPasses: stats.targetPasses,
-                                  speedupOverSequential: sequentialWall > 0 ? sequentialWall / wall : 1,
+                                  speedupOverSequential: sequentialWall.map { $0 / wall },
                                   draftSeconds: stats.draftSeconds, verifySeconds: stats.verifySeconds))
                 progress("\(workload.name) \(strategy.rawValue) k=\(k): \(String(format: "%.2f", wall)) s")
             }

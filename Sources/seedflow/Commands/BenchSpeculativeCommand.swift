@@ -33,6 +33,11 @@ struct BenchSpeculativeCommand: ParsableCommand {
                 CommonOptions.threads,
                 OptionSpec("workload", .value(placeholder: "name"), help: "Which workloads to run: paper, level or all.",
                            default: "all"),
+                OptionSpec("strategy", .value(placeholder: "name"), help: """
+                  Run only the rows of this strategy (sequential, speculative, seed, autoregressive \
+                  or auto; 'seed' is its three k rows). May be repeated. Without 'sequential' the \
+                  ×seq column is '-'.
+                  """, default: "all five"),
                 OptionSpec("puzzles", .value(placeholder: "path"),
                            help: "Game-of-24 puzzles, one a line as 4 numbers separated by spaces.", default: defaultPuzzles),
                 OptionSpec("repetitions", short: "r", .value(placeholder: "n"), help: "Runs to take the median of.", default: "5"),
@@ -52,6 +57,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
     let drafts: [DraftSpec]
     let threads: Int
     let workloads: [String]
+    let strategies: Set<DecodingStrategy>
     let puzzlesPath: String
     let repetitions: Int
     let json: Bool
@@ -72,6 +78,16 @@ struct BenchSpeculativeCommand: ParsableCommand {
         case let name where Self.workloadNames.contains(name): workloads = [name]
         case let other: throw arguments.error("option '--workload' expects paper, level or all, got '\(other)'")
         }
+        let names = arguments.strings("strategy")
+        strategies = try names.isEmpty ? Set(DecodingStrategy.allCases) : Set(names.map { name in
+            guard let strategy = DecodingStrategy(rawValue: name) else {
+                throw arguments.error("""
+                  option '--strategy' expects one of \(DecodingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), \
+                  got '\(name)'
+                  """)
+            }
+            return strategy
+        })
         puzzlesPath = arguments.string("puzzles") ?? Self.defaultPuzzles
         repetitions = try arguments.int("repetitions", default: 5, in: 1...1000, expected: "a positive integer")
         json = arguments.flag("json")
@@ -83,7 +99,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let chosen = SpeculativeBenchmark.workloads(tokenizer: models.target.tokenizer, puzzles: puzzles)
             .filter { workloads.contains($0.name) }
         let result = try SpeculativeBenchmark.run(target: models.target, drafts: models.drafts, workloads: chosen,
-                                                  repetitions: repetitions) { StandardStreams.error($0 + "\n") }
+                                                  repetitions: repetitions, strategies: strategies) { StandardStreams.error($0 + "\n") }
         if json {
             let report = Report(model: modelPath, drafts: drafts.map { .init(path: $0.path, instances: $0.instances) },
                                 threads: models.target.pool.threads, puzzles: puzzlesPath, repetitions: repetitions,
@@ -122,7 +138,8 @@ struct BenchSpeculativeCommand: ParsableCommand {
             out += row.workload.padding(toLength: 10, withPad: " ", startingAt: 0)
             out += row.strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
             out += Self.rightAligned(k, 5) + String(format: " %9.2f %10.1f ", row.wallSeconds, row.tokensPerSecond)
-            out += Self.rightAligned(acceptance, 11) + String(format: " %6.2f\n", row.speedupOverSequential)
+            let speedup = row.speedupOverSequential.map { String(format: "%.2f", $0) } ?? "-"
+            out += Self.rightAligned(acceptance, 11) + " " + Self.rightAligned(speedup, 6) + "\n"
         }
         return out
     }
