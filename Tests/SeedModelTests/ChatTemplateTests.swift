@@ -1,48 +1,127 @@
 import XCTest
 @testable import SeedModel
 
-/// Each family recognized from (an excerpt of) its published template and rendered as its
-/// reference implementation renders it, BOS left to the tokenizer.
+/// The real `tokenizer.chat_template` of each supported model (Resources/chat-templates, sources in
+/// its README) recognized by fingerprint and rendered exactly as Jinja2 renders it with the settings
+/// of Hugging Face transformers (`expected.json`, written by `render.py`), BOS left to the tokenizer.
 final class ChatTemplateTests: XCTestCase {
-    private let conversation = [
-        ChatMessage(role: "system", content: "Be brief."),
-        ChatMessage(role: "user", content: "Hi"),
-        ChatMessage(role: "assistant", content: "Hello."),
-        ChatMessage(role: "user", content: "2+2?"),
+    private struct Expected: Decodable {
+        struct Template: Decodable { let family: String; let bos_token: String?; let eos_token: String }
+        struct Message: Decodable { let role: String; let content: String }
+        struct Case: Decodable {
+            let template: String, conversation: String, messages: [Message]
+            let expected: String?, error: String?, expected_with_strftime_now: String?
+        }
+        let templates: [String: Template]
+        let cases: [Case]
+    }
+
+    private func load() throws -> Expected {
+        let data = try Data(contentsOf: TestPaths.resource("chat-templates/expected.json"))
+        return try JSONDecoder().decode(Expected.self, from: data)
+    }
+
+    private func source(_ name: String) throws -> String {
+        try String(contentsOf: TestPaths.resource("chat-templates/\(name).jinja"), encoding: .utf8)
+    }
+
+    /// What we render where the real template raises: the 2023 Mistral templates refuse a system
+    /// message ("Conversation roles must alternate"); we put it before the first user message, as
+    /// Mistral's 2024 templates for the same models do.
+    private let renderedWhereJinjaRaises: [String: String] = [
+        "mistral-7b-instruct-v0.1-2023/system+user": "[INST] Be brief.\n\nWhat is 2+2? [/INST]",
+        "mistral-7b-instruct-v0.1-2023/system+multi-turn":
+            "[INST] Be brief.\n\nHi [/INST] Hello! How can I help? </s> [INST]   What is 2+2?   [/INST]",
+        "mistral-7b-instruct-v0.2-2023/system+user": "[INST] Be brief.\n\nWhat is 2+2? [/INST]",
+        "mistral-7b-instruct-v0.2-2023/system+multi-turn":
+            "[INST] Be brief.\n\nHi [/INST] Hello! How can I help? </s>[INST]   What is 2+2?   [/INST]",
     ]
 
-    func testFamiliesAreRecognizedAndRendered() throws {
-        let cases: [(String, ChatTemplate.Family, String)] = [
-            ("{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}", .llama3,
-             "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
-                + "<|start_header_id|>assistant<|end_header_id|>\n\nHello.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n2+2?<|eot_id|>"
-                + "<|start_header_id|>assistant<|end_header_id|>\n\n"),
-            ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' }}", .chatML,
-             "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello.<|im_end|>\n"
-                + "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"),
-            ("{{ '<|user|>\\n' + message['content'] + eos_token }}{{ '<|assistant|>' }}", .zephyr,
-             "<|system|>\nBe brief.</s>\n<|user|>\nHi</s>\n<|assistant|>\nHello.</s>\n<|user|>\n2+2?</s>\n<|assistant|>\n"),
-            ("{{ bos_token + '[INST] ' + content + ' [/INST]' }}", .mistral,
-             "[INST] Be brief.\n\nHi [/INST]Hello.</s><s>[INST] 2+2? [/INST]"),
-            ("{% set content = '<<SYS>>\\n' + system + '\\n<</SYS>>\\n\\n' %}{{ '[INST] ' }}", .llama2,
-             "[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHi [/INST] Hello. </s><s>[INST] 2+2? [/INST]"),
-        ]
-        for (source, family, rendered) in cases {
-            let template = try ChatTemplate(jinja: source)
-            XCTAssertEqual(template.family, family)
-            XCTAssertEqual(template.render(messages: conversation, addGenerationPrompt: true), rendered, "\(family)")
+    func testRealTemplatesAreRecognizedAndRenderedAsJinjaRendersThem() throws {
+        let expected = try load()
+        XCTAssertEqual(expected.cases.count, expected.templates.count * 4)
+        for (name, info) in expected.templates {
+            let template = try ChatTemplate(jinja: try source(name))
+            XCTAssertEqual(template.family.rawValue, info.family, name)
+        }
+        for c in expected.cases {
+            let label = "\(c.template)/\(c.conversation)"
+            let info = try XCTUnwrap(expected.templates[c.template])
+            let template = try ChatTemplate(jinja: try source(c.template))
+            let ours = template.render(messages: c.messages.map { ChatMessage(role: $0.role, content: $0.content) },
+                                       addGenerationPrompt: true)
+            guard let jinja = c.expected else {
+                XCTAssertNotNil(c.error, label)
+                XCTAssertEqual(ours, renderedWhereJinjaRaises[label], "\(label): jinja raised \(c.error ?? "")")
+                continue
+            }
+            // Templates that print BOS print it first; we leave it to the tokenizer.
+            if let bos = info.bos_token, jinja.hasPrefix(bos) {
+                XCTAssertEqual(ours, String(jinja.dropFirst(bos.count)), label)
+                XCTAssertFalse(ours.hasPrefix(bos), label)
+            } else {
+                XCTAssertEqual(ours, jinja, label)
+            }
+            // Llama 3.2 prints today's date where transformers defines strftime_now; we print the
+            // date its template falls back to (as when strftime_now is undefined).
+            if let dated = c.expected_with_strftime_now {
+                XCTAssertTrue(ours.contains("Today Date: 26 Jul 2024\n"), label)
+                XCTAssertEqual(ours.replacingOccurrences(of: "26 Jul 2024", with: "14 Mar 2025"),
+                               String(dated.dropFirst(info.bos_token?.count ?? 0)), label)
+            }
         }
     }
 
-    func testQwenDefaultSystemPrompt() throws {
-        let template = try ChatTemplate(jinja: "<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
-        XCTAssertEqual(template.render(messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: false),
-                       "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n")
+    /// Rendering without BOS and letting the tokenizer add it gives exactly the tokens of the Jinja
+    /// rendering (BOS text included) read with special tokens: one BOS, not two. Zephyr's template
+    /// prints no BOS; the tokenizer adds one (as the model card's pipeline does, though
+    /// transformers' `apply_chat_template(tokenize=True)` would not).
+    func testBOSComesOnceFromTheTokenizer() throws {
+        let expected = try load()
+        let t = try loadTokenizer(from: GGUFFile(path: TestPaths.resource("vocab/ggml-vocab-llama-spm.gguf").path))
+        XCTAssertTrue(t.addsBOS)
+        var checked = 0
+        for c in expected.cases where expected.templates[c.template]?.bos_token == "<s>" {
+            guard let jinja = c.expected else { continue }
+            let template = try ChatTemplate(jinja: try source(c.template))
+            let ours = t.encode(template.render(messages: c.messages.map { ChatMessage(role: $0.role, content: $0.content) },
+                                                addGenerationPrompt: true),
+                                addBOS: t.addsBOS, parseSpecial: true)
+            XCTAssertEqual(ours.first, t.bosTokenID, c.template)
+            if jinja.hasPrefix("<s>") {
+                XCTAssertEqual(ours, t.encode(jinja, addBOS: false, parseSpecial: true), "\(c.template)/\(c.conversation)")
+            } else {
+                XCTAssertEqual(ours.filter { $0 == t.bosTokenID }.count, 1, c.template)
+            }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 20)
+    }
+
+    func testDetailsReadFromTheTemplates() throws {
+        XCTAssertEqual(try ChatTemplate(jinja: source("qwen2.5-7b-instruct")).defaultSystem,
+                       "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
+        XCTAssertNil(try ChatTemplate(jinja: "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n'}}").defaultSystem)
+        XCTAssertEqual(try ChatTemplate(jinja: source("llama-3.1-8b-instruct")).systemPreamble,
+                       "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n")
+        XCTAssertNil(try ChatTemplate(jinja: source("meta-llama-3-8b-instruct")).systemPreamble)
+        let formats: [(String, ChatTemplate.MistralFormat)] = [
+            ("mistral-7b-instruct-v0.1-2023", .legacy(spaceAfterEOS: true)), ("mistral-7b-instruct-v0.2-2023", .legacy(spaceAfterEOS: false)),
+            ("mistral-7b-instruct-v0.2", .v1), ("mistral-7b-instruct-v0.3", .v3), ("mistral-nemo-instruct-2407", .v3Tekken),
+        ]
+        for (name, format) in formats { XCTAssertEqual(try ChatTemplate(jinja: source(name)).mistralFormat, format, name) }
     }
 
     func testUnknownTemplateIsRefusedWithTheKnownFamilies() {
-        XCTAssertThrowsError(try ChatTemplate(jinja: "{{ '<start_of_turn>' + role }}")) { error in
-            XCTAssertTrue("\(error)".contains("Llama 3") && "\(error)".contains("<start_of_turn>"), "\(error)")
+        for source in ["{{ '<start_of_turn>' + role }}",
+                       "{{ bos_token }}{% for m in messages %}{{ '### ' + m['role'] + ': ' + m['content'] }}{% endfor %}",
+                       // Mistral's v7 format ([SYSTEM_PROMPT]) is an [INST] dialect we do not render.
+                       "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + '[/INST]' }}{% elif message['role'] == 'system' %}{{ '[SYSTEM_PROMPT] ' + message['content'] + '[/SYSTEM_PROMPT]' }}{% endif %}{% endfor %}"] {
+            XCTAssertThrowsError(try ChatTemplate(jinja: source)) { error in
+                let text = "\(error)"
+                XCTAssertTrue(text.contains("not one seedflow recognizes") && text.contains("Llama 3") && text.contains("chat.template")
+                                  && text.contains(String(source.prefix(20))), text)
+            }
         }
     }
 }
