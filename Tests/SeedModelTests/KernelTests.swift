@@ -117,7 +117,8 @@ final class KernelTests: XCTestCase {
                 }
                 // 0 inputs must write nothing; 9 and more take the eight-at-a-time path repeatedly.
                 for nx in 0...maxInputs {
-                    for (r0, r1) in [(0, rows), (1, 5), (5, 6)] {
+                    // Whole three-row tiles, then one or two rows left over, and a single row.
+                    for (r0, r1) in [(0, rows), (1, 5), (0, 5), (5, 6)] {
                         var y = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
                         sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &y, ldy)
                         for m in 0..<maxInputs {

@@ -34,8 +34,9 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
                  const float *x, float *y);
 
 /// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end); n_x = 0 writes nothing.
-/// Reads each weight row once for up to 8 inputs: the product for a few rows at once (batched
-/// decode, speculative verification) costs nearly what one row costs when weights dominate.
+/// Each sweep over the rows takes 8 inputs: the product for a few rows at once (batched decode,
+/// speculative verification) costs nearly what one row costs when weights dominate. Keep the row
+/// range small (about 128 KB of weights) when n_x > 8, so that later sweeps read it from L2.
 /// ldx / ldy are the row strides of X and Y in floats.
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
                        const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);

@@ -186,7 +186,7 @@ public struct ChatTemplate: Sendable, Equatable {
         var out = ""
         switch family {
         case .llama3:
-            if let systemPreamble, messages.first?.role != "system" {
+            if systemPreamble != nil, messages.first?.role != "system" {
                 messages.insert(ChatMessage(role: "system", content: ""), at: 0)
             }
             for (i, m) in messages.enumerated() {
