@@ -74,26 +74,29 @@ INLINE void dequant_q8_0(const uint8_t *b, float *y) {
 // 6-bit scales and eight 6-bit minimums of the 32-element sub-blocks: sub-blocks 0–3 in the low
 // six bits of bytes 0–3 (scales) and 4–7 (minimums); 4–7 in the nibbles of bytes 8–11 with their
 // top two bits in the spare top bits of bytes 0–7.
-INLINE void scale_min_k4(int j, const uint8_t *q, int *sc, int *mn) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *mn = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *mn = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+//
+// scales_mins_k4 unpacks all sixteen at once into sixteen bytes (the scales of sub-blocks 0–7,
+// then their minimums), as words so the vector kernels can take them straight into a register.
+INLINE void scales_mins_k4(const uint8_t *q, uint32_t u[4]) {
+    uint32_t in[3];
+    memcpy(in, q, 12);
+    u[0] = in[0] & 0x3f3f3f3f;                                             // scales 0–3
+    u[1] = (in[2] & 0x0f0f0f0f) | (((in[0] >> 6) & 0x03030303) << 4);     // scales 4–7
+    u[2] = in[1] & 0x3f3f3f3f;                                             // minimums 0–3
+    u[3] = ((in[2] >> 4) & 0x0f0f0f0f) | (((in[1] >> 6) & 0x03030303) << 4); // minimums 4–7
 }
 
 // Q4_K: then 128 bytes of nibbles; each 32 bytes hold two sub-blocks (low nibbles, then high).
 INLINE void dequant_q4_K(const uint8_t *b, float *y) {
     const float d = load_half(b), dmin = load_half(b + 2);
     const uint8_t *scales = b + 4, *qs = b + 16;
+    uint32_t words[4];
+    scales_mins_k4(scales, words);
+    uint8_t sm[16];
+    memcpy(sm, words, 16);
     for (int pair = 0; pair < 4; pair++) {
-        int sc0, m0, sc1, m1;
-        scale_min_k4(2 * pair, scales, &sc0, &m0);
-        scale_min_k4(2 * pair + 1, scales, &sc1, &m1);
-        const float d0 = d * (float)sc0, min0 = dmin * (float)m0;
-        const float d1 = d * (float)sc1, min1 = dmin * (float)m1;
+        const float d0 = d * (float)sm[2 * pair], min0 = dmin * (float)sm[8 + 2 * pair];
+        const float d1 = d * (float)sm[2 * pair + 1], min1 = dmin * (float)sm[9 + 2 * pair];
         for (int l = 0; l < 32; l++) {
             y[l] = d0 * (float)(qs[l] & 0xF) - min0;
             y[l + 32] = d1 * (float)(qs[l] >> 4) - min1;
@@ -108,12 +111,13 @@ INLINE void dequant_q4_K(const uint8_t *b, float *y) {
 INLINE void dequant_q5_K(const uint8_t *b, float *y) {
     const float d = load_half(b), dmin = load_half(b + 2);
     const uint8_t *scales = b + 4, *qh = b + 16, *qs = b + 48;
+    uint32_t words[4];
+    scales_mins_k4(scales, words);
+    uint8_t sm[16];
+    memcpy(sm, words, 16);
     for (int pair = 0; pair < 4; pair++) {
-        int sc0, m0, sc1, m1;
-        scale_min_k4(2 * pair, scales, &sc0, &m0);
-        scale_min_k4(2 * pair + 1, scales, &sc1, &m1);
-        const float d0 = d * (float)sc0, min0 = dmin * (float)m0;
-        const float d1 = d * (float)sc1, min1 = dmin * (float)m1;
+        const float d0 = d * (float)sm[2 * pair], min0 = dmin * (float)sm[8 + 2 * pair];
+        const float d1 = d * (float)sm[2 * pair + 1], min1 = dmin * (float)sm[9 + 2 * pair];
         for (int l = 0; l < 32; l++) {
             const int lo = (qs[l] & 0xF) | (((qh[l] >> (2 * pair)) & 1) << 4);
             const int hi = (qs[l] >> 4) | (((qh[l] >> (2 * pair + 1)) & 1) << 4);
@@ -151,103 +155,131 @@ INLINE void dequant_q6_K(const uint8_t *b, float *y) {
     }
 }
 
-int sf_quant_block(int type, size_t *elements, size_t *bytes) {
+// Elements and bytes of one block of each format (0 for a type that is not one of them).
+INLINE size_t block_elems(int type) {
     switch (type) {
-    case T_Q4_0: *elements = 32; *bytes = 18; return 1;
-    case T_Q5_0: *elements = 32; *bytes = 22; return 1;
-    case T_Q5_1: *elements = 32; *bytes = 24; return 1;
-    case T_Q8_0: *elements = 32; *bytes = 34; return 1;
-    case T_Q4_K: *elements = 256; *bytes = 144; return 1;
-    case T_Q5_K: *elements = 256; *bytes = 176; return 1;
-    case T_Q6_K: *elements = 256; *bytes = 210; return 1;
+    case T_Q4_0: case T_Q5_0: case T_Q5_1: case T_Q8_0: return 32;
+    case T_Q4_K: case T_Q5_K: case T_Q6_K: return 256;
     default: return 0;
     }
 }
 
+INLINE size_t block_bytes(int type) {
+    switch (type) {
+    case T_Q4_0: return 18;
+    case T_Q5_0: return 22;
+    case T_Q5_1: return 24;
+    case T_Q8_0: return 34;
+    case T_Q4_K: return 144;
+    case T_Q5_K: return 176;
+    case T_Q6_K: return 210;
+    default: return 0;
+    }
+}
+
+int sf_quant_block(int type, size_t *elements, size_t *bytes) {
+    *elements = block_elems(type);
+    *bytes = block_bytes(type);
+    return *bytes != 0;
+}
+
 // ---------------------------------------------------------------------------------------------
-// Row loops and the fused product, instantiated once per instruction set.
+// Row decoding, instantiated once per instruction set (the widened-tile path of many-row
+// products), and the portable fused product.
 
-// Elements decoded at a time by the fused product: one K-quant super-block or eight small
-// blocks, 1 KiB of floats that stay in L1 between decoding and the dot products.
-#define CHUNK 256
-
-#define DECODE_LOOP(fn, elems, bytes)                                                         \
-    for (size_t i = 0; i < n / elems; i++) fn(src + i * bytes, dst + i * elems);              \
+#define DECODE_LOOP(fn, T)                                                                    \
+    for (size_t i = 0; i < n / block_elems(T); i++)                                           \
+        fn(src + i * block_bytes(T), dst + i * block_elems(T));                               \
     return;
 
-#define QUANT_BODIES(ISA, ATTR)                                                                \
+#define DEQUANT_ROW(ISA, ATTR)                                                                 \
     ATTR static void dequant_row_##ISA(int type, const uint8_t *src, float *dst, size_t n) {  \
         switch (type) {                                                                       \
-        case T_Q4_0: DECODE_LOOP(dequant_q4_0, 32, 18)                                       \
-        case T_Q5_0: DECODE_LOOP(dequant_q5_0, 32, 22)                                       \
-        case T_Q5_1: DECODE_LOOP(dequant_q5_1, 32, 24)                                       \
-        case T_Q8_0: DECODE_LOOP(dequant_q8_0, 32, 34)                                       \
-        case T_Q4_K: DECODE_LOOP(dequant_q4_K, 256, 144)                                     \
-        case T_Q5_K: DECODE_LOOP(dequant_q5_K, 256, 176)                                     \
-        case T_Q6_K: DECODE_LOOP(dequant_q6_K, 256, 210)                                     \
-        }                                                                                     \
-    }                                                                                         \
-    ATTR static void gemm_quant_##ISA(int type, const uint8_t *w, size_t row_bytes, size_t cols, \
-                                      size_t r0, size_t r1, const float *x, size_t ldx,       \
-                                      size_t nx, float *y, size_t ldy) {                      \
-        size_t elems, bytes;                                                                  \
-        sf_quant_block(type, &elems, &bytes);                                                 \
-        const size_t chunk_bytes = CHUNK / elems * bytes;                                     \
-        float buf[CHUNK] __attribute__((aligned(64)));                                        \
-        for (size_t r = r0; r < r1; r++) {                                                    \
-            const uint8_t *row = w + r * row_bytes;                                           \
-            float acc[8] = {0};                                                               \
-            for (size_t c = 0; c < cols; c += CHUNK) {                                        \
-                const size_t len = cols - c < CHUNK ? cols - c : CHUNK;                       \
-                dequant_row_##ISA(type, row + c / CHUNK * chunk_bytes, buf, len);             \
-                for (size_t m = 0; m < nx; m++)                                               \
-                    acc[m] += sf_dot_f32_##ISA(buf, x + m * ldx + c, len);                    \
-            }                                                                                 \
-            for (size_t m = 0; m < nx; m++) y[m * ldy + r] = acc[m];                          \
+        case T_Q4_0: DECODE_LOOP(dequant_q4_0, T_Q4_0)                                        \
+        case T_Q5_0: DECODE_LOOP(dequant_q5_0, T_Q5_0)                                        \
+        case T_Q5_1: DECODE_LOOP(dequant_q5_1, T_Q5_1)                                        \
+        case T_Q8_0: DECODE_LOOP(dequant_q8_0, T_Q8_0)                                        \
+        case T_Q4_K: DECODE_LOOP(dequant_q4_K, T_Q4_K)                                        \
+        case T_Q5_K: DECODE_LOOP(dequant_q5_K, T_Q5_K)                                        \
+        case T_Q6_K: DECODE_LOOP(dequant_q6_K, T_Q6_K)                                        \
         }                                                                                     \
     }
 
-QUANT_BODIES(portable, )
+DEQUANT_ROW(portable, )
 #ifdef SF_X86
-QUANT_BODIES(avx512, AVX512)
-QUANT_BODIES(avx2, AVX2)
+DEQUANT_ROW(avx512, AVX512)
+DEQUANT_ROW(avx2, AVX2)
 #endif
+
+// Elements decoded at a time by the portable fused product: one K-quant super-block or eight
+// small blocks, 1 KiB of floats that stay in L1 between decoding and the dot products. Exact in
+// the input (no rounding of it to 8 bits); the vector bodies use the integer products below.
+#define CHUNK 256
+
+static void gemm_quant_portable(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0,
+                                size_t r1, const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    const size_t chunk_bytes = CHUNK / block_elems(type) * block_bytes(type);
+    float buf[CHUNK];
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        float acc[8] = {0};
+        for (size_t c = 0; c < cols; c += CHUNK) {
+            const size_t len = cols - c < CHUNK ? cols - c : CHUNK;
+            dequant_row_portable(type, row + c / CHUNK * chunk_bytes, buf, len);
+            for (size_t m = 0; m < nx; m++) acc[m] += sf_dot_f32_portable(buf, x + m * ldx + c, len);
+        }
+        for (size_t m = 0; m < nx; m++) y[m * ldy + r] = acc[m];
+    }
+}
 
 void sf_dequantize_row(int type, const void *src, float *dst, size_t n) {
     DISPATCH(dequant_row, type, (const uint8_t *)src, dst, n)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Integer products for Q8_0, Q4_K and Q6_K (AVX2 and up), the way ggml does them: the input row
-// is quantized once to signed bytes in blocks of 32 (scale dx, and the block's sum for the
-// K-quant minimums), then each weight block meets it in 8-bit multiply-adds (vpmaddubsw:
-// unsigned × signed bytes into 16-bit pairs, vpmaddwd into 32-bit lanes) and one float
-// multiply-add per 32 elements. Decoding to floats first costs about twice the instructions,
-// and one-row products are compute-bound at that rate on two cores. The input's rounding
-// (half a step of its block's 1/127 scale) is the price, as in llama.cpp.
+// Integer products (AVX2 and up), the way ggml does them: the input rows are quantized once to
+// signed bytes in blocks of 32 (scale d, and d times the block's sum of bytes for the formats
+// with an offset), then each weight block is unpacked in registers to 32 bytes and meets every
+// input in 8-bit multiply-adds (vpmaddubsw: unsigned × signed bytes into 16-bit pairs, vpmaddwd
+// into 32-bit lanes; or one AVX512_VNNI vpdpbusd) and one float multiply-add per 32 elements.
+// Decoding to floats first costs about twice the instructions, and one-row products are
+// compute-bound at that rate on two cores. The input's rounding (half a step of its block's
+// 1/127 scale) is the price, as in llama.cpp. The unpacking below follows the block decoders
+// above, which define the layouts; block sizes come from the same table.
 
 #ifdef SF_X86
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,f16c,fma")))
+
+enum { MAX_NX = 8 };
+
 typedef struct {
-    int8_t *q;     // cols signed bytes
-    float *d;      // one scale per 32
-    int32_t *sum;  // one sum of q per 32
+    const int8_t *q;  // cols signed bytes
+    const float *d;   // one scale per 32
+    const float *s;   // d × the sum of the block's bytes, per 32
 } q8_input;
 
-AVX2 static void quantize_input(const float *x, size_t cols, q8_input in) {
+AVX2 static void quantize_input(const float *x, size_t cols, int8_t *q, float *d, float *s) {
     for (size_t b = 0; b < cols / 32; b++) {
         const float *v = x + b * 32;
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(v[j]));
-        const float d = amax / 127, inv = amax > 0 ? 127 / amax : 0;
+        const float scale = amax / 127, inv = amax > 0 ? 127 / amax : 0;
         int32_t sum = 0;
         for (int j = 0; j < 32; j++) {
-            const int q = (int)nearbyintf(v[j] * inv);
-            in.q[b * 32 + j] = (int8_t)q;
-            sum += q;
+            const int level = (int)nearbyintf(v[j] * inv);
+            q[b * 32 + j] = (int8_t)level;
+            sum += level;
         }
-        in.d[b] = d;
-        in.sum[b] = sum;
+        d[b] = scale;
+        s[b] = scale * (float)sum;
     }
+}
+
+// A half-precision scale from memory. Loaded as a whole 32-bit word into a fresh register: a
+// 16-bit load compiles to a one-lane insert that merges into a live register and so chains each
+// block to the one before. The word's other half is the next field of the block.
+AVX2 INLINE float scale_half(const uint8_t *p) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_loadu_si32(p)));
 }
 
 AVX2 static inline float hsum_ps256(__m256 v) {
@@ -257,94 +289,239 @@ AVX2 static inline float hsum_ps256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-// Σ u·s over 32 bytes as eight 32-bit lanes; u unsigned (< 128 or paired so no 16-bit overflow).
-AVX2 static inline __m256i dot_u8_s8(__m256i u, __m256i s) {
+// Not always_inline: it is only ever inlined into the VNNI instantiations below (the AVX2 ones
+// pass vnni = 0 and never reach the call).
+VNNI static inline __m256i dot_u8_s8_vnni(__m256i u, __m256i s) {
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+}
+
+// Σ u·s over each 4 bytes, as eight 32-bit lanes; u unsigned, at most 128 (so the 16-bit pairs of
+// vpmaddubsw cannot saturate: 2 · 128 · 127 < 32768).
+AVX2 INLINE __m256i dot_u8_s8(const int vnni, __m256i u, __m256i s) {
+    if (vnni) return dot_u8_s8_vnni(u, s);
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 }
 
-AVX2 static float dot_q8_0(const uint8_t *w, size_t cols, q8_input in) {
-    __m256 acc = _mm256_setzero_ps();
-    for (size_t b = 0; b < cols / 32; b++, w += 34) {
-        const __m256i q = _mm256_loadu_si256((const __m256i *)(w + 2));
-        const __m256i x = _mm256_loadu_si256((const __m256i *)(in.q + b * 32));
-        // Signs moved onto the input so the weight side is unsigned, as vpmaddubsw wants.
-        const __m256i p = dot_u8_s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(load_half(w) * in.d[b]), _mm256_cvtepi32_ps(p), acc);
-    }
-    return hsum_ps256(acc);
+// Σ q·x for signed weight bytes q: the signs move onto the input so the weight side is unsigned.
+AVX2 INLINE __m256i dot_s8_s8(const int vnni, __m256i q, __m256i x) {
+    return dot_u8_s8(vnni, _mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
 }
 
-AVX2 static float dot_q4_K(const uint8_t *w, size_t cols, q8_input in) {
-    __m256 acc = _mm256_setzero_ps();
-    float minimums = 0;
-    const __m256i low = _mm256_set1_epi8(0xF);
-    for (size_t sb = 0; sb < cols / 256; sb++, w += 144) {
-        const float d = load_half(w), dmin = load_half(w + 2);
-        const int8_t *xq = in.q + sb * 256;
-        const float *xd = in.d + sb * 8;
-        const int32_t *xs = in.sum + sb * 8;
-        for (int pair = 0; pair < 4; pair++) {
-            int sc0, m0, sc1, m1;
-            scale_min_k4(2 * pair, w + 4, &sc0, &m0);
-            scale_min_k4(2 * pair + 1, w + 4, &sc1, &m1);
-            const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * pair));
-            const __m256i q0 = _mm256_and_si256(bytes, low);
-            const __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
-            const __m256i p0 = dot_u8_s8(q0, _mm256_loadu_si256((const __m256i *)(xq + 64 * pair)));
-            const __m256i p1 = dot_u8_s8(q1, _mm256_loadu_si256((const __m256i *)(xq + 64 * pair + 32)));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)sc0 * xd[2 * pair]), _mm256_cvtepi32_ps(p0), acc);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)sc1 * xd[2 * pair + 1]), _mm256_cvtepi32_ps(p1), acc);
-            minimums += dmin * ((float)m0 * xd[2 * pair] * (float)xs[2 * pair] +
-                                (float)m1 * xd[2 * pair + 1] * (float)xs[2 * pair + 1]);
+// The 32 nibbles of a Q4_0 / Q5_0 / Q5_1 block in element order (low nibbles are elements 0–15).
+AVX2 INLINE __m256i nibbles32(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+}
+
+// 0xFF in byte j where bit j of the 32-bit word at p is set (the fifth bits of Q5_0 / Q5_1).
+AVX2 INLINE __m256i bits32(const uint8_t *p) {
+    uint32_t word;
+    memcpy(&word, p, 4);
+    const __m256i spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32((int)word),
+        _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
+    // Byte j of spread is byte j / 8 of the word; set every bit but j % 8, then test for all ones.
+    const __m256i others = _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe);
+    return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1));
+}
+
+// One 32-element block against nx inputs: acc[m] += d·dx · Σ q·x, off[m] += m·dx·Σx (Q5_1).
+AVX2 INLINE void block32(const int type, const int nx, const int vnni, const uint8_t *w, size_t b,
+                         const q8_input *in, __m256 *acc, float *off) {
+    __m256i q;
+    float m = 0;
+    switch (type) {
+    case T_Q8_0: q = _mm256_loadu_si256((const __m256i *)(w + 2)); break;
+    case T_Q4_0: q = _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8)); break;
+    // nibble | 16 · bit, minus 16: the nibble alone where the bit is set, nibble − 16 where not.
+    case T_Q5_0: q = _mm256_or_si256(nibbles32(w + 6), _mm256_andnot_si256(bits32(w + 2), _mm256_set1_epi8((char)0xF0))); break;
+    default /* T_Q5_1 */:
+        q = _mm256_or_si256(nibbles32(w + 8), _mm256_and_si256(bits32(w + 4), _mm256_set1_epi8(16)));
+        m = scale_half(w + 2);
+    }
+    const float d = scale_half(w);
+    for (int k = 0; k < nx; k++) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(in[k].q + b * 32));
+        const __m256i p = type == T_Q5_1 ? dot_u8_s8(vnni, q, x) : dot_s8_s8(vnni, q, x);
+        acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * in[k].d[b]), _mm256_cvtepi32_ps(p), acc[k]);
+        if (type == T_Q5_1) off[k] += m * in[k].s[b];
+    }
+}
+
+// Q4_K / Q5_K super-block: pairs of 32-element sub-blocks share 32 bytes of nibbles; Q5_K's
+// fifth bits for pair p are bits 2p and 2p + 1 of the 32 bytes at offset 16. The eight scales
+// and minimums are widened together; each input's eight factors d·sc·dx form one vector, from
+// which each sub-block broadcasts its lane, and Σ dmin·mn·dx·Σx is subtracted as one vector.
+AVX2 INLINE void block_q45_K(const int type, const int nx, const int vnni, const uint8_t *w, size_t sb,
+                             const q8_input *in, __m256 *acc0, __m256 *acc1) {
+    const __m128 dm = _mm_cvtph_ps(_mm_loadu_si32(w));  // d, dmin
+    uint32_t u[4];
+    scales_mins_k4(w + 4, u);
+    const __m128i packed = _mm_set_epi32((int)u[3], (int)u[2], (int)u[1], (int)u[0]);
+    const __m256 scales = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(packed)), _mm256_broadcastss_ps(dm));
+    const __m256 dmin = _mm256_broadcastss_ps(_mm_movehdup_ps(dm));
+    const __m256 minimums = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(packed, packed))), dmin);
+    const uint8_t *qs = w + (type == T_Q5_K ? 48 : 16);
+    const __m256i low = _mm256_set1_epi8(0xF), fifth = _mm256_set1_epi8(16);
+    __m256i high = type == T_Q5_K ? _mm256_loadu_si256((const __m256i *)(w + 16)) : _mm256_setzero_si256();
+    __m256 factors[MAX_NX];
+    for (int k = 0; k < nx; k++) {
+        factors[k] = _mm256_mul_ps(scales, _mm256_loadu_ps(in[k].d + sb * 8));
+        acc1[k] = _mm256_fnmadd_ps(minimums, _mm256_loadu_ps(in[k].s + sb * 8), acc1[k]);
+    }
+    for (int pair = 0; pair < 4; pair++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(qs + 32 * pair));
+        __m256i q0 = _mm256_and_si256(bytes, low);
+        __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low);
+        if (type == T_Q5_K) {
+            // Bits 0 and 1 of each byte (after the shifts so far) to bit 4; the 16-bit shifts
+            // carry bits between bytes only into positions the masks drop.
+            q0 = _mm256_or_si256(q0, _mm256_and_si256(_mm256_slli_epi16(high, 4), fifth));
+            q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_slli_epi16(high, 3), fifth));
+            high = _mm256_srli_epi16(high, 2);
+        }
+        const __m256i lane0 = _mm256_set1_epi32(2 * pair), lane1 = _mm256_set1_epi32(2 * pair + 1);
+        for (int k = 0; k < nx; k++) {
+            const int8_t *x = in[k].q + sb * 256 + 64 * pair;
+            const __m256i p0 = dot_u8_s8(vnni, q0, _mm256_loadu_si256((const __m256i *)x));
+            const __m256i p1 = dot_u8_s8(vnni, q1, _mm256_loadu_si256((const __m256i *)(x + 32)));
+            acc0[k] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(factors[k], lane0), _mm256_cvtepi32_ps(p0), acc0[k]);
+            acc1[k] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(factors[k], lane1), _mm256_cvtepi32_ps(p1), acc1[k]);
         }
     }
-    return hsum_ps256(acc) - minimums;
 }
 
-AVX2 static float dot_q6_K(const uint8_t *w, size_t cols, q8_input in) {
-    __m256 acc = _mm256_setzero_ps();
+// Q6_K super-block: two halves of 128; quarter k of a half takes the low or high nibbles of 32
+// ql bytes and bits 2k, 2k + 1 of the 32 qh bytes; a signed scale per 16 elements.
+AVX2 INLINE void block_q6_K(const int nx, const int vnni, const uint8_t *w, size_t sb,
+                            const q8_input *in, __m256 *acc0, __m256 *acc1) {
+    // d is the block's last field: load the word that ends with it.
+    const __m256 d = _mm256_broadcastss_ps(_mm_movehdup_ps(_mm_cvtph_ps(_mm_loadu_si32(w + 206))));
+    const __m128i sc = _mm_loadu_si128((const __m128i *)(w + 192));
+    const __m256 scales[2] = {_mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))),
+                              _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_unpackhi_epi64(sc, sc))))};
     const __m256i low = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), offset = _mm256_set1_epi8(32);
-    for (size_t sb = 0; sb < cols / 256; sb++, w += 210) {
-        const float d = load_half(w + 208);
-        const int8_t *sc = (const int8_t *)(w + 192);
-        for (int half = 0; half < 2; half++) {
-            const uint8_t *ql = w + 64 * half, *qh = w + 128 + 32 * half;
-            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
-            // Quarter k: low or high nibbles of l0 / l1, with bits 2k, 2k+1 of h on top.
-            const __m256i nib[4] = {_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
-                                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
-                                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), low)};
-            for (int k = 0; k < 4; k++) {
-                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(h, 2 * k), two);
-                const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nib[k], _mm256_slli_epi16(hi, 4)), offset);
-                const size_t e = sb * 256 + half * 128 + k * 32;
-                const __m256i x = _mm256_loadu_si256((const __m256i *)(in.q + e));
-                const __m256i p = dot_u8_s8(_mm256_sign_epi8(q, q), _mm256_sign_epi8(x, q));
-                // Lanes 0–3 hold the first 16 elements (scale s), lanes 4–7 the next 16.
-                const int s = half * 8 + k * 2;
-                const __m256 scale = _mm256_set_m128(_mm_set1_ps((float)sc[s + 1]), _mm_set1_ps((float)sc[s]));
-                acc = _mm256_fmadd_ps(_mm256_mul_ps(scale, _mm256_set1_ps(d * in.d[e / 32])), _mm256_cvtepi32_ps(p), acc);
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *ql = w + 64 * half, *qh = w + 128 + 32 * half;
+        const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql);
+        const __m256i l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+        const __m256i nib[4] = {_mm256_and_si256(l0, low), _mm256_and_si256(l1, low),
+                                _mm256_and_si256(_mm256_srli_epi16(l0, 4), low),
+                                _mm256_and_si256(_mm256_srli_epi16(l1, 4), low)};
+        for (int k = 0; k < 4; k++) {
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(h, 2 * k), two);
+            const __m256i q = _mm256_sub_epi8(_mm256_or_si256(nib[k], _mm256_slli_epi16(hi, 4)), offset);
+            // Lanes 0–3 hold the first 16 elements (scale 2k of this half), lanes 4–7 the next 16.
+            const __m256 scale = _mm256_permutevar8x32_ps(scales[half], _mm256_set_epi32(2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1,
+                                                                                         2 * k, 2 * k, 2 * k, 2 * k));
+            const size_t e = sb * 256 + half * 128 + k * 32;
+            for (int m = 0; m < nx; m++) {
+                const __m256i p = dot_s8_s8(vnni, q, _mm256_loadu_si256((const __m256i *)(in[m].q + e)));
+                __m256 *acc = k & 1 ? acc1 : acc0;
+                acc[m] = _mm256_fmadd_ps(_mm256_mul_ps(scale, _mm256_broadcast_ss(in[m].d + e / 32)), _mm256_cvtepi32_ps(p), acc[m]);
             }
         }
     }
-    return hsum_ps256(acc);
 }
 
-AVX2 static void gemm_quant_int(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0,
-                                size_t r1, const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
-    int8_t q[cols] __attribute__((aligned(32)));
-    float d[cols / 32];
-    int32_t sum[cols / 32];
-    const q8_input in = {q, d, sum};
-    for (size_t m = 0; m < nx; m++) {
-        quantize_input(x + m * ldx, cols, in);
-        for (size_t r = r0; r < r1; r++) {
-            const uint8_t *row = w + r * row_bytes;
-            y[m * ldy + r] = type == T_Q8_0 ? dot_q8_0(row, cols, in)
-                           : type == T_Q4_K ? dot_q4_K(row, cols, in) : dot_q6_K(row, cols, in);
+// Rows r0 ≤ r < r1 against nx inputs; type, nx and vnni are constants in each instantiation, so
+// the accumulators (two per input, alternating, to hide the latency of the float adds) live in
+// registers.
+AVX2 INLINE void rows_int(const int type, const int nx, const int vnni, const uint8_t *w, size_t row_bytes,
+                          size_t cols, size_t r0, size_t r1, const q8_input *in, float *y, size_t ldy) {
+    const size_t bytes = block_bytes(type), blocks = cols / block_elems(type);
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w + r * row_bytes;
+        __m256 acc0[MAX_NX], acc1[MAX_NX];
+        float off[MAX_NX];
+        for (int k = 0; k < nx; k++) {
+            acc0[k] = acc1[k] = _mm256_setzero_ps();
+            off[k] = 0;
         }
+        size_t b = 0;
+        switch (type) {
+        case T_Q4_K:
+        case T_Q5_K:
+            for (; b < blocks; b++) block_q45_K(type, nx, vnni, row + b * bytes, b, in, acc0, acc1);
+            break;
+        case T_Q6_K:
+            for (; b < blocks; b++) block_q6_K(nx, vnni, row + b * bytes, b, in, acc0, acc1);
+            break;
+        default:
+            for (; b + 2 <= blocks; b += 2) {
+                block32(type, nx, vnni, row + b * bytes, b, in, acc0, off);
+                block32(type, nx, vnni, row + (b + 1) * bytes, b + 1, in, acc1, off);
+            }
+            if (b < blocks) block32(type, nx, vnni, row + b * bytes, b, in, acc0, off);
+        }
+        for (int k = 0; k < nx; k++) y[k * ldy + r] = hsum_ps256(_mm256_add_ps(acc0[k], acc1[k])) + off[k];
+    }
+}
+
+#define INT_ARGS w, row_bytes, cols, r0, r1, in, y, ldy
+#define INT_BY_NX(T, V)                                                                        \
+    switch (nx) {                                                                              \
+    case 1: rows_int(T, 1, V, INT_ARGS); break;                                                \
+    case 2: rows_int(T, 2, V, INT_ARGS); break;                                                \
+    case 3: rows_int(T, 3, V, INT_ARGS); break;                                                \
+    case 4: rows_int(T, 4, V, INT_ARGS); break;                                                \
+    case 5: rows_int(T, 5, V, INT_ARGS); break;                                                \
+    case 6: rows_int(T, 6, V, INT_ARGS); break;                                                \
+    case 7: rows_int(T, 7, V, INT_ARGS); break;                                                \
+    case 8: rows_int(T, 8, V, INT_ARGS); break;                                                \
+    }                                                                                          \
+    break;
+#define INT_BODY(V)                                                                            \
+    switch (type) {                                                                            \
+    case T_Q4_0: INT_BY_NX(T_Q4_0, V)                                                          \
+    case T_Q5_0: INT_BY_NX(T_Q5_0, V)                                                          \
+    case T_Q5_1: INT_BY_NX(T_Q5_1, V)                                                          \
+    case T_Q8_0: INT_BY_NX(T_Q8_0, V)                                                          \
+    case T_Q4_K: INT_BY_NX(T_Q4_K, V)                                                          \
+    case T_Q5_K: INT_BY_NX(T_Q5_K, V)                                                          \
+    case T_Q6_K: INT_BY_NX(T_Q6_K, V)                                                          \
+    }
+
+AVX2 static void gemm_int_avx2(int type, int nx, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0,
+                               size_t r1, const q8_input *in, float *y, size_t ldy) {
+    INT_BODY(0)
+}
+
+VNNI static void gemm_int_vnni(int type, int nx, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0,
+                               size_t r1, const q8_input *in, float *y, size_t ldy) {
+    INT_BODY(1)
+}
+
+static int has_vnni(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512vnni") ? 1 : 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+AVX2 static void gemm_quant_int(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0, size_t r1,
+                                const float *x, size_t ldx, size_t n_x, float *y, size_t ldy) {
+    const int vnni = sf_isa() >= ISA_AVX512 && has_vnni();
+    int8_t q[MAX_NX * cols] __attribute__((aligned(32)));
+    float d[MAX_NX * (cols / 32)], s[MAX_NX * (cols / 32)];
+    q8_input in[MAX_NX];
+    // Up to eight inputs share each weight block while it is in registers.
+    for (; n_x > 0; x += MAX_NX * ldx, y += MAX_NX * ldy) {
+        const int nx = n_x < MAX_NX ? (int)n_x : MAX_NX;
+        for (int k = 0; k < nx; k++) {
+            int8_t *qk = q + k * cols;
+            float *dk = d + k * (cols / 32), *sk = s + k * (cols / 32);
+            quantize_input(x + k * ldx, cols, qk, dk, sk);
+            in[k] = (q8_input){qk, dk, sk};
+        }
+        if (vnni) gemm_int_vnni(type, nx, w, row_bytes, cols, r0, r1, in, y, ldy);
+        else gemm_int_avx2(type, nx, w, row_bytes, cols, r0, r1, in, y, ldy);
+        n_x -= (size_t)nx;
     }
 }
 #endif
@@ -352,21 +529,15 @@ AVX2 static void gemm_quant_int(int type, const uint8_t *w, size_t row_bytes, si
 void sf_gemm_quant_small(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
                          size_t row_end, const float *x, size_t ldx, size_t n_x, float *y, size_t ldy) {
 #ifdef SF_X86
-    if ((type == T_Q8_0 || type == T_Q4_K || type == T_Q6_K) && sf_isa() >= ISA_AVX2) {
+    if (block_bytes(type) && sf_isa() >= ISA_AVX2) {
         gemm_quant_int(type, (const uint8_t *)w, row_bytes, cols, row_begin, row_end, x, ldx, n_x, y, ldy);
         return;
     }
 #endif
-    // Up to eight inputs share each decoded chunk.
+    // Portable: up to eight inputs share each decoded chunk.
     for (; n_x > 0; x += 8 * ldx, y += 8 * ldy) {
         const size_t n = n_x < 8 ? n_x : 8;
-        switch (sf_isa()) {
-#ifdef SF_X86
-        case ISA_AVX512: gemm_quant_avx512(type, w, row_bytes, cols, row_begin, row_end, x, ldx, n, y, ldy); break;
-        case ISA_AVX2: gemm_quant_avx2(type, w, row_bytes, cols, row_begin, row_end, x, ldx, n, y, ldy); break;
-#endif
-        default: gemm_quant_portable(type, w, row_bytes, cols, row_begin, row_end, x, ldx, n, y, ldy);
-        }
+        gemm_quant_portable(type, w, row_bytes, cols, row_begin, row_end, x, ldx, n, y, ldy);
         n_x -= n;
     }
 }

@@ -127,30 +127,88 @@ final class QuantizedFormatTests: XCTestCase {
         }
     }
 
+    /// Blocks at the edges of each format: quantized bits all clear or all set, and scales
+    /// (and minimums) at zero, the largest half, a subnormal half and either sign.
+    static func edgeBlocks(_ type: GGMLType, count: Int, rng: inout SeededGenerator) -> [UInt8] {
+        var bytes = randomBlocks(type, count: count, rng: &rng)
+        let scaleOffsets: [Int] = switch type {
+        case .q5_1, .q4_K, .q5_K: [0, 2]
+        case .q6_K: [208]
+        default: [0]
+        }
+        let halves: [Float16] = [0, 65504, -65504, Float16(bitPattern: 1), -0.001, 0.25]
+        for block in 0..<count {
+            let base = block * type.blockBytes
+            let fill: UInt8? = block % 3 == 0 ? 0 : block % 3 == 1 ? 0xFF : nil
+            for i in 0..<type.blockBytes where !scaleOffsets.contains(where: { i == $0 || i == $0 + 1 }) {
+                if let fill { bytes[base + i] = fill }
+            }
+            for (n, offset) in scaleOffsets.enumerated() {
+                let bits = halves[(block + n) % halves.count].bitPattern
+                bytes[base + offset] = UInt8(bits & 0xff)
+                bytes[base + offset + 1] = UInt8(bits >> 8)
+            }
+        }
+        return bytes
+    }
+
+    /// Inputs with an all-zero 32-element block, a block of one spike among tiny values, a block
+    /// at ± its own maximum, and random blocks.
+    static func edgeInputs(_ n: Int, rng: inout SeededGenerator) -> [Float] {
+        (0..<n).map { i in
+            switch i / 32 % 5 {
+            case 0: 0
+            case 1: i % 32 == 7 ? 3.5 : Float.random(in: -1e-3...1e-3, using: &rng)
+            case 2: i % 2 == 0 ? 0.75 : -0.75
+            default: Float.random(in: -1...1, using: &rng)
+            }
+        }
+    }
+
+    /// The fused products of every type, on every body, against a Double dot product over the
+    /// reference decoding. The vector bodies round each input to 8 bits per 32-element block
+    /// (integer products, as ggml does): each input value may move half a step of its block's
+    /// scale amax/127, so the bound is Σ |w| · amax/254 on top of single-precision rounding.
+    /// The portable body decodes to floats and is exact in the input.
     func testFusedProductsMatchTheReference() {
         var rng = SeededGenerator(seed: 0x9C)
+        let pool = ThreadPool(threads: 2)
         for type in Self.types {
             let cols = type.blockSize == 32 ? 352 : 768  // not a multiple of the 256-element chunk
-            let rows = 19
-            let w = Self.randomBlocks(type, count: rows * cols / type.blockSize, rng: &rng)
+            let rows = 37  // not a multiple of the 16-row granule, nor of two threads
+            let count = rows * cols / type.blockSize
+            let edges = Self.edgeBlocks(type, count: count / 2, rng: &rng)
+            let w = edges + Self.randomBlocks(type, count: count - count / 2, rng: &rng)
             let weights = Self.referenceDecode(type, w).map { $0.0 - $0.1 }
-            for nx in [1, 3, 8, 11] {
-                let x = (0..<nx * cols).map { _ in Float.random(in: -1...1, using: &rng) }
+            let rowBytes = cols / type.blockSize * type.blockBytes
+            for nx in Array(1...8) + [11] {
+                let x = Self.edgeInputs(nx * cols, rng: &rng)
                 forEachISA { isa in
-                    var y = [Float](repeating: -777, count: nx * rows)
+                    // Once directly on rows 2..<rows (row 0 and 1 must stay untouched), once split
+                    // over two threads as the linear layers split them.
+                    var direct = [Float](repeating: -777, count: nx * rows)
+                    var split = [Float](repeating: -777, count: nx * rows)
                     w.withUnsafeBytes { wp in
-                        sf_gemm_quant_small(Int32(type.id), wp.baseAddress, cols / type.blockSize * type.blockBytes,
-                                            cols, 2, rows, x, cols, nx, &y, rows)
+                        sf_gemm_quant_small(Int32(type.id), wp.baseAddress, rowBytes, cols, 2, rows, x, cols, nx, &direct, rows)
+                        let base = wp.baseAddress!
+                        x.withUnsafeBufferPointer { xp in
+                            split.withUnsafeMutableBufferPointer { yp in
+                                let y = yp.baseAddress!
+                                pool.chunks(rows, granule: 16) { r in
+                                    sf_gemm_quant_small(Int32(type.id), base, rowBytes, cols, r.lowerBound, r.upperBound,
+                                                        xp.baseAddress, cols, nx, y, rows)
+                                }
+                            }
+                        }
                     }
-                    // Q8_0, Q4_K and Q6_K round the input to 8 bits per 32-element block (integer
-                    // products, as ggml does) on AVX2 and up: each input may move half a step.
-                    let roundsInput = isa != "portable" && [GGMLType.q8_0, .q4_K, .q6_K].contains(type)
+                    let roundsInput = isa != "portable"
                     for m in 0..<nx {
-                        XCTAssertEqual(y[m * rows], -777, "\(type) \(isa): row 0 is outside the range")
+                        XCTAssertEqual(direct[m * rows], -777, "\(type) \(isa): row 0 is outside the range")
+                        XCTAssertEqual(direct[m * rows + 1], -777, "\(type) \(isa): row 1 is outside the range")
                         let step = (0..<cols / 32).map { b in
                             roundsInput ? Double(x[(m * cols + b * 32)..<(m * cols + b * 32 + 32)].map(abs).max()!) / 254 : 0
                         }
-                        for r in 2..<rows {
+                        for r in 0..<rows {
                             var want = 0.0, scale = 0.0, inputRounding = 0.0
                             for c in 0..<cols {
                                 let term = weights[r * cols + c] * Double(x[m * cols + c])
@@ -158,8 +216,13 @@ final class QuantizedFormatTests: XCTestCase {
                                 scale += abs(term)
                                 inputRounding += abs(weights[r * cols + c]) * step[c / 32]
                             }
-                            XCTAssertEqual(Double(y[m * rows + r]), want, accuracy: 1e-5 * scale + inputRounding * 1.001 + 1e-30,
-                                           "\(type) \(isa) nx \(nx) [\(m), \(r)]")
+                            let tolerance = 1e-5 * scale + inputRounding * 1.001 + 1e-30
+                            if r >= 2 {
+                                XCTAssertEqual(Double(direct[m * rows + r]), want, accuracy: tolerance,
+                                               "\(type) \(isa) nx \(nx) [\(m), \(r)]")
+                            }
+                            XCTAssertEqual(Double(split[m * rows + r]), want, accuracy: tolerance,
+                                           "\(type) \(isa) nx \(nx) split [\(m), \(r)]")
                         }
                     }
                 }

@@ -47,8 +47,10 @@ int sf_quant_block(int type, size_t *elements, size_t *bytes);
 /// Decodes n elements (whole blocks) of the quantized type `type` from src into dst.
 void sf_dequantize_row(int type, const void *src, float *dst, size_t n);
 /// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end), W quantized as
-/// `type` with rows of `cols` elements, `row_bytes` apart. Each weight chunk is decoded once, in
-/// L1, for up to eight inputs: the one-row product (decode) and the few-row one (verification).
+/// `type` with rows of `cols` elements, `row_bytes` apart. Each weight block is unpacked once, in
+/// registers, for up to eight inputs: the one-row product (decode) and the few-row one
+/// (verification). The vector bodies (AVX2, AVX512_VNNI) round each input to 8 bits per 32
+/// elements and multiply in integers, as ggml does; the portable body is exact in the input.
 void sf_gemm_quant_small(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
                          size_t row_end, const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
 
