@@ -4,25 +4,29 @@ import SeedModel
 /// Measured seconds of one forward pass as a function of the tokens in it, for one model:
 /// calibrated once with synthetic passes, then refined with every real pass. `auto` uses it to
 /// price a round before running it.
+///
+/// The cost of a pass is not smooth in its token count: the multi-row kernels take inputs in
+/// sweeps of eight, and on a small model a pass of 21 tokens can cost 1.8× one of 15. So every
+/// token count up to `exactLimit` keeps its own estimate, and counts not yet seen are
+/// interpolated linearly between the nearest ones that were.
 struct PassCostModel {
-    /// Bucket b holds passes of about 2^b tokens.
+    /// seconds[t]: running estimate for passes of exactly t tokens; 0 where none was seen.
     private var seconds: [Double]
-    private static let buckets = 12  // up to 2048 tokens a pass
+    /// Token counts measured by `calibrate`: 1–8 one by one (a round of a few requests), then
+    /// about ×1.5 apart.
+    static let calibrationSizes = [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+    /// Passes longer than this share the estimate of the longest count (scaled by tokens).
+    static let exactLimit = 512
 
-    init() { seconds = Array(repeating: 0, count: Self.buckets) }
+    init() { seconds = Array(repeating: 0, count: Self.exactLimit + 1) }
 
-    private static func bucket(_ tokens: Int) -> Int {
-        min(buckets - 1, max(0, Int(log2(Double(max(1, tokens))).rounded())))
-    }
-
-    /// Times passes of 1, 4, 16, … tokens (a few sequences sharing the tokens, as in a round);
-    /// the sizes between are interpolated until real passes of those sizes are recorded.
+    /// Times one pass at each calibration size up to `maxTokens` (a few sequences sharing the
+    /// tokens, as in a round). One sample per size: real passes refine the estimates (`record`),
+    /// and a long calibration would cost short runs more than it saves.
     mutating func calibrate(model: TransformerModel, pool: KVPool, maxTokens: Int) throws {
         var rng = RandomStream(seed: 99)
-        var tokens = 1
-        // One sample per size: real passes refine the estimates (`record`), and a long
-        // calibration would cost short runs more than it saves.
-        while tokens <= maxTokens {
+        // The first pass pays for page faults and cold caches: run it once untimed.
+        for (index, tokens) in ([1] + Self.calibrationSizes.filter { $0 <= maxTokens }).enumerated() {
             let sequences = max(1, min(tokens, 8))
             var ids: [SequenceID] = []
             var inputs: [ForwardInput] = []
@@ -36,38 +40,41 @@ struct PassCostModel {
             }
             let start = DispatchTime.now()
             _ = try model.forward(inputs)
-            seconds[Self.bucket(tokens)] = elapsedSeconds(since: start)
+            if index > 0 { seconds[tokens] = elapsedSeconds(since: start) }
             for id in ids { pool.release(id) }
-            tokens *= 4
-        }
-        // Sizes between two measured ones: the geometric mean of their neighbours; past the
-        // calibrated range, cost grows linearly from the last one measured.
-        var last = 0
-        for b in 0..<Self.buckets {
-            if seconds[b] > 0 {
-                last = b
-            } else if b + 1 < Self.buckets, seconds[b + 1] > 0, b > 0, seconds[b - 1] > 0 {
-                seconds[b] = (seconds[b - 1] * seconds[b + 1]).squareRoot()
-                last = b
-            } else if seconds[last] > 0 {
-                seconds[b] = seconds[last] * pow(2, Double(b - last))
-            }
         }
     }
 
+    /// Folds one real pass into the estimate for its token count (recent passes weigh more:
+    /// contexts grow and the machine's speed drifts).
     mutating func record(tokens: Int, seconds s: Double) {
-        let b = Self.bucket(tokens)
-        seconds[b] = seconds[b] == 0 ? s : 0.8 * seconds[b] + 0.2 * s
+        guard tokens > 0 else { return }
+        let t = min(tokens, Self.exactLimit)
+        let observed = tokens > Self.exactLimit ? s * Double(Self.exactLimit) / Double(tokens) : s
+        seconds[t] = seconds[t] == 0 ? observed : 0.7 * seconds[t] + 0.3 * observed
     }
 
-    /// Estimated seconds for a pass of `tokens` tokens (interpolated between buckets).
+    /// Estimated seconds for a pass of `tokens` tokens.
     func cost(tokens: Int) -> Double {
         guard tokens > 0 else { return 0 }
-        let x = log2(Double(tokens))
-        let lo = min(Self.buckets - 1, Int(x.rounded(.down)))
-        let hi = min(Self.buckets - 1, lo + 1)
-        let f = x - Double(lo)
-        return seconds[lo] * (1 - f) + seconds[hi] * f
+        if tokens > Self.exactLimit { return cost(tokens: Self.exactLimit) * Double(tokens) / Double(Self.exactLimit) }
+        if seconds[tokens] > 0 { return seconds[tokens] }
+        var lo = tokens - 1
+        while lo > 0 && seconds[lo] == 0 { lo -= 1 }
+        var hi = tokens + 1
+        while hi <= Self.exactLimit && seconds[hi] == 0 { hi += 1 }
+        switch (lo > 0, hi <= Self.exactLimit) {
+        case (true, true):
+            let f = Double(tokens - lo) / Double(hi - lo)
+            return seconds[lo] * (1 - f) + seconds[hi] * f
+        case (true, false):
+            // Past the longest pass seen: cost in proportion to the tokens.
+            return seconds[lo] * Double(tokens) / Double(lo)
+        case (false, true):
+            return seconds[hi]
+        case (false, false):
+            return 0  // nothing measured yet
+        }
     }
 }
 
