@@ -504,27 +504,72 @@ static int has_vnni(void) {
     return v;
 }
 
-AVX2 static void gemm_quant_int(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0, size_t r1,
-                                const float *x, size_t ldx, size_t n_x, float *y, size_t ldy) {
+// Prepared inputs, one after another: the input's signed bytes, then its scales, then its
+// scaled sums, each input starting on a 64-byte boundary.
+static size_t prepared_stride(size_t cols) { return (cols + 2 * (cols / 32) * sizeof(float) + 63) & ~(size_t)63; }
+
+static q8_input prepared_input(const void *buf, size_t cols, size_t k) {
+    const uint8_t *base = (const uint8_t *)buf + k * prepared_stride(cols);
+    const float *d = (const float *)(base + cols);
+    return (q8_input){(const int8_t *)base, d, d + cols / 32};
+}
+
+AVX2 static void prepare_inputs(const float *x, size_t ldx, size_t cols, size_t first, size_t count, void *buf) {
+    for (size_t k = first; k < first + count; k++) {
+        q8_input in = prepared_input(buf, cols, k);
+        quantize_input(x + k * ldx, cols, (int8_t *)in.q, (float *)in.d, (float *)in.s);
+    }
+}
+
+AVX2 static void gemm_prepared(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0, size_t r1,
+                               const void *buf, size_t n_x, float *y, size_t ldy) {
     const int vnni = sf_isa() >= ISA_AVX512 && has_vnni();
-    int8_t q[MAX_NX * cols] __attribute__((aligned(32)));
-    float d[MAX_NX * (cols / 32)], s[MAX_NX * (cols / 32)];
     q8_input in[MAX_NX];
     // Up to eight inputs share each weight block while it is in registers.
-    for (; n_x > 0; x += MAX_NX * ldx, y += MAX_NX * ldy) {
-        const int nx = n_x < MAX_NX ? (int)n_x : MAX_NX;
-        for (int k = 0; k < nx; k++) {
-            int8_t *qk = q + k * cols;
-            float *dk = d + k * (cols / 32), *sk = s + k * (cols / 32);
-            quantize_input(x + k * ldx, cols, qk, dk, sk);
-            in[k] = (q8_input){qk, dk, sk};
-        }
-        if (vnni) gemm_int_vnni(type, nx, w, row_bytes, cols, r0, r1, in, y, ldy);
-        else gemm_int_avx2(type, nx, w, row_bytes, cols, r0, r1, in, y, ldy);
-        n_x -= (size_t)nx;
+    for (size_t first = 0; first < n_x; first += MAX_NX) {
+        const int nx = n_x - first < MAX_NX ? (int)(n_x - first) : MAX_NX;
+        for (int k = 0; k < nx; k++) in[k] = prepared_input(buf, cols, first + (size_t)k);
+        if (vnni) gemm_int_vnni(type, nx, w, row_bytes, cols, r0, r1, in, y + first * ldy, ldy);
+        else gemm_int_avx2(type, nx, w, row_bytes, cols, r0, r1, in, y + first * ldy, ldy);
+    }
+}
+
+AVX2 static void gemm_quant_int(int type, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0, size_t r1,
+                                const float *x, size_t ldx, size_t n_x, float *y, size_t ldy) {
+    uint8_t buf[MAX_NX * prepared_stride(cols)] __attribute__((aligned(64)));
+    for (size_t first = 0; first < n_x; first += MAX_NX) {
+        const size_t nx = n_x - first < MAX_NX ? n_x - first : MAX_NX;
+        prepare_inputs(x + first * ldx, ldx, cols, 0, nx, buf);
+        gemm_prepared(type, w, row_bytes, cols, r0, r1, buf, nx, y + first * ldy, ldy);
     }
 }
 #endif
+
+size_t sf_quant_prepared_bytes(int type, size_t cols, size_t n_x) {
+#ifdef SF_X86
+    if (block_bytes(type) && sf_isa() >= ISA_AVX2 && cols % 32 == 0) return n_x * prepared_stride(cols);
+#endif
+    (void)type, (void)cols, (void)n_x;
+    return 0;
+}
+
+void sf_quant_prepare_inputs(const float *x, size_t ldx, size_t cols, size_t first, size_t count, void *buf) {
+#ifdef SF_X86
+    prepare_inputs(x, ldx, cols, first, count, buf);
+#else
+    (void)x, (void)ldx, (void)cols, (void)first, (void)count, (void)buf;
+#endif
+}
+
+void sf_gemm_quant_prepared(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin, size_t row_end,
+                            const void *inputs, size_t n_x, float *y, size_t ldy) {
+#ifdef SF_X86
+    gemm_prepared(type, (const uint8_t *)w, row_bytes, cols, row_begin, row_end, inputs, n_x, y, ldy);
+#else
+    (void)type, (void)w, (void)row_bytes, (void)cols, (void)row_begin, (void)row_end, (void)inputs, (void)n_x,
+        (void)y, (void)ldy;
+#endif
+}
 
 void sf_gemm_quant_small(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
                          size_t row_end, const float *x, size_t ldx, size_t n_x, float *y, size_t ldy) {

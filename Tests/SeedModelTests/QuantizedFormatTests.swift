@@ -229,4 +229,47 @@ final class QuantizedFormatTests: XCTestCase {
             }
         }
     }
+
+    /// Inputs rounded once for the whole product (`sf_quant_prepare_inputs`, as the linear layers
+    /// do it, in two disjoint parts) give bit for bit what the per-call kernel gives: the products
+    /// of a pass do not depend on how many rows it has. Row ranges in 16-row blocks.
+    func testPreparedInputsGiveTheSameProducts() {
+        var rng = SeededGenerator(seed: 0x5E)
+        for type in Self.types {
+            let cols = type.blockSize == 32 ? 352 : 768
+            let rows = 37
+            let count = rows * cols / type.blockSize
+            let w = Self.randomBlocks(type, count: count, rng: &rng)
+            let rowBytes = cols / type.blockSize * type.blockBytes
+            for nx in [1, 3, 8, 9, 20] {
+                let x = Self.edgeInputs(nx * cols, rng: &rng)
+                forEachISA { isa in
+                    let bytes = sf_quant_prepared_bytes(Int32(type.id), cols, nx)
+                    guard isa != "portable" else {
+                        XCTAssertEqual(bytes, 0, "\(type): the portable body has no prepared path")
+                        return
+                    }
+                    XCTAssertEqual(bytes % 64, 0, "\(type) \(isa)")
+                    guard bytes > 0 else { return XCTFail("\(type) \(isa): prepared path unavailable") }
+                    let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+                    defer { buffer.deallocate() }
+                    var direct = [Float](repeating: -777, count: nx * rows)
+                    var prepared = [Float](repeating: -777, count: nx * rows)
+                    w.withUnsafeBytes { wp in
+                        sf_gemm_quant_small(Int32(type.id), wp.baseAddress, rowBytes, cols, 0, rows, x, cols, nx, &direct, rows)
+                        sf_quant_prepare_inputs(x, cols, cols, 0, nx / 2, buffer)
+                        sf_quant_prepare_inputs(x, cols, cols, nx / 2, nx - nx / 2, buffer)
+                        prepared.withUnsafeMutableBufferPointer { yp in
+                            for r0 in stride(from: 0, to: rows, by: 16) {
+                                sf_gemm_quant_prepared(Int32(type.id), wp.baseAddress, rowBytes, cols, r0, min(rows, r0 + 16),
+                                                       buffer, nx, yp.baseAddress, rows)
+                            }
+                        }
+                    }
+                    XCTAssertFalse(direct.contains(-777), "\(type) \(isa) nx \(nx): unwritten output")
+                    XCTAssertEqual(prepared, direct, "\(type) \(isa) nx \(nx)")
+                }
+            }
+        }
+    }
 }

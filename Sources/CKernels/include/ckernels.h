@@ -54,6 +54,18 @@ void sf_dequantize_row(int type, const void *src, float *dst, size_t n);
 void sf_gemm_quant_small(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
                          size_t row_end, const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
 
+/// The integer path with the inputs rounded once for a whole matrix product, instead of once per
+/// call: `sf_quant_prepared_bytes` gives the buffer size for n_x inputs of `cols` elements, or 0
+/// where this path is not available (no AVX2, or rows not whole 32-element blocks; use
+/// `sf_gemm_quant_small` or widened weights there). `sf_quant_prepare_inputs` rounds inputs
+/// [first, first + count) of X into the buffer (disjoint ranges may run on different threads);
+/// `sf_gemm_quant_prepared` then computes Y[m, r] for m < n_x, r in [row_begin, row_end), with
+/// exactly the arithmetic of `sf_gemm_quant_small` on the same inputs.
+size_t sf_quant_prepared_bytes(int type, size_t cols, size_t n_x);
+void sf_quant_prepare_inputs(const float *x, size_t ldx, size_t cols, size_t first, size_t count, void *buffer);
+void sf_gemm_quant_prepared(int type, const void *w, size_t row_bytes, size_t cols, size_t row_begin,
+                            size_t row_end, const void *inputs, size_t n_x, float *y, size_t ldy);
+
 /// dot(a, b) over n floats.
 float sf_dot_f32(const float *a, const float *b, size_t n);
 /// y += alpha * x over n floats.
