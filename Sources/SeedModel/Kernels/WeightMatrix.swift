@@ -86,19 +86,7 @@ public final class LinearKernels: @unchecked Sendable {
         if t == 0 { return }
         switch w.type {
         case .f16 where t <= LinearKernels.smallBatchLimit:
-            let wp = w.data.assumingMemoryBound(to: UInt16.self)
-            pool.chunks(w.rows, granule: 16) { r in
-                if t == 1 {
-                    sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
-                } else {
-                    // Blocks of about 128 KB of rows: read from memory by the kernel's first
-                    // sweep (8 inputs), from L2 by the others.
-                    let blockRows = max(16, (128 << 10) / max(1, w.rowBytes))
-                    for r0 in stride(from: r.lowerBound, to: r.upperBound, by: blockRows) {
-                        sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + blockRows), x, w.cols, t, y, w.rows)
-                    }
-                }
-            }
+            pool.chunks(w.rows, granule: 16) { r in Self.multiplyF16(w, x, rows: t, into: y, outputs: r) }
         case .f32:
             let wp = w.data.assumingMemoryBound(to: Float.self)
             pool.chunks(w.rows, granule: 16) { r in
@@ -119,6 +107,52 @@ public final class LinearKernels: @unchecked Sendable {
             }
         default:
             multiplyWidened(w, x, rows: t, into: y)
+        }
+    }
+
+    /// Products of two or three matrices with the same input, handed to the pool at once: the
+    /// attention's query, key and value, the feed-forward's gate and up. On a small model each
+    /// product is a few microseconds of work, about what a hand-off and the wait for the slower
+    /// thread cost. Other types or many rows take the products one by one.
+    public func multiply(_ a: WeightMatrix, into ya: UnsafeMutablePointer<Float>,
+                         _ b: WeightMatrix, into yb: UnsafeMutablePointer<Float>,
+                         _ c: WeightMatrix? = nil, into yc: UnsafeMutablePointer<Float>? = nil,
+                         input x: UnsafePointer<Float>, rows t: Int) {
+        let count = c == nil ? 2 : 3
+        guard t > 0, t <= LinearKernels.smallBatchLimit, a.type == .f16, b.type == .f16,
+              c.map({ $0.type == .f16 }) ?? true, (c == nil) == (yc == nil) else {
+            multiply(a, x, rows: t, into: ya)
+            multiply(b, x, rows: t, into: yb)
+            if let c, let yc { multiply(c, x, rows: t, into: yc) }
+            return
+        }
+        let parts = pool.threads
+        pool.run(count * parts) { task in
+            let (w, y) = switch task / parts {
+            case 0: (a, ya)
+            case 1: (b, yb)
+            default: (c!, yc!)
+            }
+            // The same split as `ThreadPool.chunks(_:granule: 16)`.
+            let per = ((w.rows + parts - 1) / parts + 15) / 16 * 16
+            let lo = task % parts * per
+            if lo < w.rows { Self.multiplyF16(w, x, rows: t, into: y, outputs: lo..<min(w.rows, lo + per)) }
+        }
+    }
+
+    /// Outputs `outputs` of an f16 product of up to `smallBatchLimit` rows, on the calling thread.
+    private static func multiplyF16(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int,
+                                    into y: UnsafeMutablePointer<Float>, outputs r: Range<Int>) {
+        let wp = w.data.assumingMemoryBound(to: UInt16.self)
+        if t == 1 {
+            sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
+            return
+        }
+        // Blocks of about 128 KB of rows: read from memory by the kernel's first sweep (8
+        // inputs), from L2 by the others.
+        let blockRows = max(16, (128 << 10) / max(1, w.rowBytes))
+        for r0 in stride(from: r.lowerBound, to: r.upperBound, by: blockRows) {
+            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + blockRows), x, w.cols, t, y, w.rows)
         }
     }
 

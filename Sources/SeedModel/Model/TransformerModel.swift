@@ -213,9 +213,7 @@ public final class TransformerModel: @unchecked Sendable {
         let lw = weights.layers[layer]
         let dim = cfg.embeddingLength
         normalizeResidual(tokens, weight: lw.attentionNorm)
-        kernels.multiply(lw.query, ws.xn, rows: tokens, into: ws.q)
-        kernels.multiply(lw.key, ws.xn, rows: tokens, into: ws.k)
-        kernels.multiply(lw.value, ws.xn, rows: tokens, into: ws.v)
+        kernels.multiply(lw.query, into: ws.q, lw.key, into: ws.k, lw.value, into: ws.v, input: ws.xn, rows: tokens)
         func addBias(_ bias: UnsafeMutablePointer<Float>?, to out: UnsafeMutablePointer<Float>, width: Int) {
             guard let bias else { return }
             for t in 0..<tokens { Self.add(bias, into: out + t * width, count: width) }
@@ -323,8 +321,7 @@ public final class TransformerModel: @unchecked Sendable {
         let lw = weights.layers[layer]
         let dim = cfg.embeddingLength
         normalizeResidual(tokens, weight: lw.feedForwardNorm)
-        kernels.multiply(lw.gate, ws.xn, rows: tokens, into: ws.gate)
-        kernels.multiply(lw.up, ws.xn, rows: tokens, into: ws.up)
+        kernels.multiply(lw.gate, into: ws.gate, lw.up, into: ws.up, input: ws.xn, rows: tokens)
         let width = cfg.feedForwardLength
         let g = ws.gate, u = ws.up
         forEachToken(tokens) { range in
