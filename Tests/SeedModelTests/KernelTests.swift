@@ -68,10 +68,11 @@ final class KernelTests: XCTestCase {
 
     func testGemvF16() {
         forEachISA { isa in
-            let rows = 9
+            let rows = 19
             for cols in Self.columnCounts {
                 let w = randomHalves(rows * cols), x = randomFloats(cols)
-                for (r0, r1) in [(0, rows), (2, 7), (4, 5), (3, 3)] {
+                // Whole eight-row tiles, tiles and a remainder, fewer rows than a tile, none.
+                for (r0, r1) in [(0, rows), (0, 16), (1, 18), (2, 7), (4, 5), (3, 3)] {
                     var y = [Float](repeating: Self.sentinel, count: rows)
                     sf_gemv_f16(w, cols, r0, r1, x, &y)
                     for r in 0..<rows {
