@@ -7,18 +7,27 @@ import SeedModel
 ///
 /// The cost of a pass is not smooth in its token count: the multi-row kernels take inputs in
 /// sweeps of eight, and on a small model a pass of 21 tokens can cost 1.8× one of 15. So every
-/// token count up to `exactLimit` keeps its own estimate, and counts not yet seen are
-/// interpolated linearly between the nearest ones that were.
+/// token count up to `exactLimit` keeps its own estimate from real passes. Counts not seen yet
+/// take the calibration curve (interpolated linearly between the calibrated sizes) scaled by how
+/// real passes have compared with it lately: calibration runs on empty contexts, real passes
+/// attend over long ones, and the machine's speed drifts.
 struct PassCostModel {
-    /// seconds[t]: running estimate for passes of exactly t tokens; 0 where none was seen.
-    private var seconds: [Double]
+    /// Running estimates for passes of exactly t tokens from real passes; 0 where none was seen.
+    private var observed: [Double]
+    /// Calibration passes, by token count; 0 between calibrated sizes.
+    private var calibrated: [Double]
+    /// Running mean of observed / calibration-curve cost over real passes.
+    private var ratio = 1.0
     /// Token counts measured by `calibrate`: 1–8 one by one (a round of a few requests), then
     /// about ×1.5 apart.
     static let calibrationSizes = [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
-    /// Passes longer than this share the estimate of the longest count (scaled by tokens).
+    /// Passes longer than this are priced in proportion to their tokens from this one.
     static let exactLimit = 512
 
-    init() { seconds = Array(repeating: 0, count: Self.exactLimit + 1) }
+    init() {
+        observed = Array(repeating: 0, count: Self.exactLimit + 1)
+        calibrated = Array(repeating: 0, count: Self.exactLimit + 1)
+    }
 
     /// Times one pass at each calibration size up to `maxTokens` (a few sequences sharing the
     /// tokens, as in a round). One sample per size: real passes refine the estimates (`record`),
@@ -40,40 +49,46 @@ struct PassCostModel {
             }
             let start = DispatchTime.now()
             _ = try model.forward(inputs)
-            if index > 0 { seconds[tokens] = elapsedSeconds(since: start) }
+            if index > 0 { calibrated[tokens] = elapsedSeconds(since: start) }
             for id in ids { pool.release(id) }
         }
     }
 
-    /// Folds one real pass into the estimate for its token count (recent passes weigh more:
-    /// contexts grow and the machine's speed drifts).
+    /// Folds one real pass into the estimate for its token count and into the ratio of real to
+    /// calibrated costs (recent passes weigh more: contexts grow and the machine's speed drifts).
     mutating func record(tokens: Int, seconds s: Double) {
         guard tokens > 0 else { return }
         let t = min(tokens, Self.exactLimit)
-        let observed = tokens > Self.exactLimit ? s * Double(Self.exactLimit) / Double(tokens) : s
-        seconds[t] = seconds[t] == 0 ? observed : 0.7 * seconds[t] + 0.3 * observed
+        let observedCost = tokens > Self.exactLimit ? s * Double(Self.exactLimit) / Double(tokens) : s
+        observed[t] = observed[t] == 0 ? observedCost : 0.7 * observed[t] + 0.3 * observedCost
+        let curve = Self.interpolate(calibrated, t)
+        if curve > 0 { ratio = 0.9 * ratio + 0.1 * (observedCost / curve) }
     }
 
     /// Estimated seconds for a pass of `tokens` tokens.
     func cost(tokens: Int) -> Double {
         guard tokens > 0 else { return 0 }
         if tokens > Self.exactLimit { return cost(tokens: Self.exactLimit) * Double(tokens) / Double(Self.exactLimit) }
-        if seconds[tokens] > 0 { return seconds[tokens] }
-        var lo = tokens - 1
-        while lo > 0 && seconds[lo] == 0 { lo -= 1 }
-        var hi = tokens + 1
-        while hi <= Self.exactLimit && seconds[hi] == 0 { hi += 1 }
-        switch (lo > 0, hi <= Self.exactLimit) {
+        if observed[tokens] > 0 { return observed[tokens] }
+        let curve = Self.interpolate(calibrated, tokens)
+        return curve > 0 ? curve * ratio : Self.interpolate(observed, tokens)
+    }
+
+    /// table[t] where it is set, else linear between the nearest set counts on either side; in
+    /// proportion to the tokens past the largest; the smallest's below it; 0 for an empty table.
+    private static func interpolate(_ table: [Double], _ t: Int) -> Double {
+        if table[t] > 0 { return table[t] }
+        var lo = t - 1
+        while lo > 0 && table[lo] == 0 { lo -= 1 }
+        var hi = t + 1
+        while hi < table.count && table[hi] == 0 { hi += 1 }
+        switch (lo > 0, hi < table.count) {
         case (true, true):
-            let f = Double(tokens - lo) / Double(hi - lo)
-            return seconds[lo] * (1 - f) + seconds[hi] * f
-        case (true, false):
-            // Past the longest pass seen: cost in proportion to the tokens.
-            return seconds[lo] * Double(tokens) / Double(lo)
-        case (false, true):
-            return seconds[hi]
-        case (false, false):
-            return 0  // nothing measured yet
+            let f = Double(t - lo) / Double(hi - lo)
+            return table[lo] * (1 - f) + table[hi] * f
+        case (true, false): return table[lo] * Double(t) / Double(lo)
+        case (false, true): return table[hi]
+        case (false, false): return 0
         }
     }
 }
