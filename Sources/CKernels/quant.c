@@ -13,6 +13,12 @@ enum {
     T_Q4_0 = 2, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14,
 };
 
+// The decoded types, once: X(type id, name of its block decoder's suffix, A) for each, so the
+// switches over types below cannot drift apart.
+#define FOR_EACH_QUANT_TYPE(X, A)                                                              \
+    X(T_Q4_0, q4_0, A) X(T_Q5_0, q5_0, A) X(T_Q5_1, q5_1, A) X(T_Q8_0, q8_0, A)                \
+    X(T_Q4_K, q4_K, A) X(T_Q5_K, q5_K, A) X(T_Q6_K, q6_K, A)
+
 // The half-precision scales: clang turns this into one F16C instruction where the caller's
 // target has it and into a short integer sequence where not.
 INLINE float load_half(const uint8_t *p) {
@@ -192,17 +198,10 @@ int sf_quant_block(int type, size_t *elements, size_t *bytes) {
         fn(src + i * block_bytes(T), dst + i * block_elems(T));                               \
     return;
 
+#define DECODE_CASE(T, name, _) case T: DECODE_LOOP(dequant_##name, T)
 #define DEQUANT_ROW(ISA, ATTR)                                                                 \
     ATTR static void dequant_row_##ISA(int type, const uint8_t *src, float *dst, size_t n) {  \
-        switch (type) {                                                                       \
-        case T_Q4_0: DECODE_LOOP(dequant_q4_0, T_Q4_0)                                        \
-        case T_Q5_0: DECODE_LOOP(dequant_q5_0, T_Q5_0)                                        \
-        case T_Q5_1: DECODE_LOOP(dequant_q5_1, T_Q5_1)                                        \
-        case T_Q8_0: DECODE_LOOP(dequant_q8_0, T_Q8_0)                                        \
-        case T_Q4_K: DECODE_LOOP(dequant_q4_K, T_Q4_K)                                        \
-        case T_Q5_K: DECODE_LOOP(dequant_q5_K, T_Q5_K)                                        \
-        case T_Q6_K: DECODE_LOOP(dequant_q6_K, T_Q6_K)                                        \
-        }                                                                                     \
+        switch (type) { FOR_EACH_QUANT_TYPE(DECODE_CASE, _) }                                 \
     }
 
 DEQUANT_ROW(portable, )
@@ -472,16 +471,8 @@ AVX2 INLINE void rows_int(const int type, const int nx, const int vnni, const ui
     case 8: rows_int(T, 8, V, INT_ARGS); break;                                                \
     }                                                                                          \
     break;
-#define INT_BODY(V)                                                                            \
-    switch (type) {                                                                            \
-    case T_Q4_0: INT_BY_NX(T_Q4_0, V)                                                          \
-    case T_Q5_0: INT_BY_NX(T_Q5_0, V)                                                          \
-    case T_Q5_1: INT_BY_NX(T_Q5_1, V)                                                          \
-    case T_Q8_0: INT_BY_NX(T_Q8_0, V)                                                          \
-    case T_Q4_K: INT_BY_NX(T_Q4_K, V)                                                          \
-    case T_Q5_K: INT_BY_NX(T_Q5_K, V)                                                          \
-    case T_Q6_K: INT_BY_NX(T_Q6_K, V)                                                          \
-    }
+#define INT_CASE(T, name, V) case T: INT_BY_NX(T, V)
+#define INT_BODY(V) switch (type) { FOR_EACH_QUANT_TYPE(INT_CASE, V) }
 
 AVX2 static void gemm_int_avx2(int type, int nx, const uint8_t *w, size_t row_bytes, size_t cols, size_t r0,
                                size_t r1, const q8_input *in, float *y, size_t ldy) {
