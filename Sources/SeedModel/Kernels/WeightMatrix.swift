@@ -159,8 +159,9 @@ public final class LinearKernels: @unchecked Sendable {
     /// Quantized weights on a vector ISA: every product, whatever its row count, rounds its inputs
     /// to 8 bits once and multiplies in integers. One arithmetic for every batch size keeps a
     /// request's logits independent of what else is in its pass, and keeps speculative
-    /// verification exactly as greedy as one-token decoding; it is also the faster path (about
-    /// 160 against 70 GFLOP/s for widen + sgemm at 8 inputs, Q4_0, 2 threads).
+    /// verification exactly as greedy as one-token decoding. It is also faster at a few inputs
+    /// (about 160 against 70 GFLOP/s for widen + sgemm at 8, Q4_0, 2 threads, in a standalone
+    /// harness) and level with widen + sgemm at 128 (`bench model` prefill, 0.5B Q8_0 and Q4_0).
     private func multiplyQuantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         let type = Int32(w.type.id)
         let bytes = sf_quant_prepared_bytes(type, w.cols, t)
