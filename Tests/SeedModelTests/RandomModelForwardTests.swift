@@ -251,4 +251,35 @@ final class RandomModelForwardTests: XCTestCase {
         for t in tensors { out.addTensor(t.name, dimensions: t.dimensions, type: t.type, bytes: t.bytes) }
         return out
     }
+
+    /// A quantized product gives each input row the same result whatever the number of rows in
+    /// the product: one row, a few, more than the integer kernel's 8 a sweep, and more than the
+    /// rows rounded at a time (`LinearKernels.preparedRowLimit`, so the product runs in slices).
+    func testQuantizedProductsDoNotDependOnTheirRowCount() throws {
+        for type in [GGMLType.q8_0, .q4_K] {
+            let path = try model("llama", type).writeTemporary()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let file = try GGUFFile(path: path)
+            let config = try ModelConfig(file: file)
+            let weights = try ModelWeights(file: file, config: config)
+            defer { weights.deallocate() }
+            let w = weights.layers[0].gate
+            let kernels = LinearKernels(pool: ThreadPool(threads: 2))
+            let t = LinearKernels.preparedRowLimit + 45
+            var rng = SystemRandomNumberGenerator()
+            let x = (0..<t * w.cols).map { _ in Float.random(in: -1...1, using: &rng) }
+            var all = [Float](repeating: .nan, count: t * w.rows)
+            var few = [Float](repeating: .nan, count: 11 * w.rows)
+            var one = [Float](repeating: .nan, count: w.rows)
+            kernels.multiply(w, x, rows: t, into: &all)
+            x.withUnsafeBufferPointer { xp in
+                kernels.multiply(w, xp.baseAddress! + 280 * w.cols, rows: 11, into: &few)
+                for row in [0, 7, 200, 255, 256, 290, t - 1] {
+                    kernels.multiply(w, xp.baseAddress! + row * w.cols, rows: 1, into: &one)
+                    XCTAssertEqual(Array(all[(row * w.rows)..<((row + 1) * w.rows)]), one, "\(type) row \(row) of \(t) vs alone")
+                }
+            }
+            XCTAssertEqual(Array(all[(280 * w.rows)..<(291 * w.rows)]), few, "\(type) rows 280..<291 of \(t) vs 11 at once")
+        }
+    }
 }

@@ -63,6 +63,10 @@ public final class LinearKernels: @unchecked Sendable {
     /// where it cannot prepare its inputs (no AVX2), the exact portable kernel for up to 8 rows
     /// and widened tiles with sgemm beyond.
     static let quantizedSmallBatchLimit = 8
+    /// Inputs rounded at a time by the quantized path: a longer product runs in slices of this
+    /// many rows (each slice sweeps the weights once more, which a prefill of that size, being
+    /// compute-bound, does not notice).
+    static let preparedRowLimit = 256
     /// Widened tile size in floats (≈ 512 KB: inside the L2 of the cores this was tuned on).
     static let tileFloats = 128 * 1024
 
@@ -163,6 +167,14 @@ public final class LinearKernels: @unchecked Sendable {
     /// (about 160 against 70 GFLOP/s for widen + sgemm at 8, Q4_0, 2 threads, in a standalone
     /// harness) and level with widen + sgemm at 128 (`bench model` prefill, 0.5B Q8_0 and Q4_0).
     private func multiplyQuantized(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
+        // A long prompt goes in slices, so the rounded inputs stay a few MB (7B shapes: 6 MB).
+        let slice = LinearKernels.preparedRowLimit
+        if t > slice {
+            for first in stride(from: 0, to: t, by: slice) {
+                multiplyQuantized(w, x + first * w.cols, rows: min(slice, t - first), into: y + first * w.rows)
+            }
+            return
+        }
         let type = Int32(w.type.id)
         let bytes = sf_quant_prepared_bytes(type, w.cols, t)
         if bytes > preparedCapacity {
