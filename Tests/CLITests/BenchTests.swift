@@ -89,9 +89,31 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
                        "a progress line per row: \(result.stderr)")
     }
 
+    /// `--strategy` keeps only the named strategies' rows; without `sequential` there is no
+    /// baseline, and the speed-up is null rather than made up.
+    func testSpeculativeStrategyFilter() throws {
+        let puzzles = try Seedflow.temporaryFile(named: "puzzle.txt", contents: Data("4 5 6 10\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: puzzles) }
+        let base = ["bench", "speculative", "-m", Seedflow.targetModel, "--draft", Seedflow.smallDraft,
+                    "--puzzles", puzzles, "--workload", "paper", "--repetitions", "1"]
+        let result = try Seedflow.run(base + ["--strategy", "autoregressive", "--strategy", "seed", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(try result.jsonObject()["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["strategy"] as? String }, ["seed", "seed", "seed", "autoregressive"])
+        XCTAssertTrue(rows.allSatisfy { $0["speedup_over_sequential"] is NSNull }, "\(rows)")
+        let table = try Seedflow.run(base + ["--strategy", "sequential", "--strategy", "autoregressive"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        let lines = table.output.split(separator: "\n").filter { $0.hasPrefix("paper ") }
+        XCTAssertEqual(lines.count, 2, table.output)
+        XCTAssertTrue(lines.first?.hasSuffix(" 1.00") ?? false, "the sequential row is the baseline: \(table.output)")
+        XCTAssertFalse(lines.contains { $0.hasSuffix("-") }, "with sequential run, every row has a speed-up: \(table.output)")
+    }
+
     func testSpeculativeRefusesBadSettings() throws {
         let base = ["bench", "speculative", "-m", Seedflow.targetModel]
         assertFails(try Seedflow.run(base), status: 2, mentioning: ["missing --draft", Seedflow.smallDraft])
+        assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--strategy", "greedy"]), status: 2,
+                    mentioning: ["--strategy", "'greedy'", "autoregressive"])
         assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--workload", "tree"]), status: 2,
                     mentioning: ["--workload", "'tree'"])
         let puzzles = try Seedflow.temporaryFile(named: "puzzles.txt", contents: Data("4 5 6 10\n1 2 three 4\n".utf8))
