@@ -93,16 +93,25 @@ INLINE void scales_mins_k4(const uint8_t *q, uint32_t u[4]) {
 }
 
 // Q4_K: then 128 bytes of nibbles; each 32 bytes hold two sub-blocks (low nibbles, then high).
-INLINE void dequant_q4_K(const uint8_t *b, float *y) {
+// The eight sub-blocks' factors of a Q4_K or Q5_K block: element = scale · q − minimum.
+INLINE void factors_k4(const uint8_t *b, float scale[8], float minimum[8]) {
     const float d = load_half(b), dmin = load_half(b + 2);
-    const uint8_t *scales = b + 4, *qs = b + 16;
     uint32_t words[4];
-    scales_mins_k4(scales, words);
+    scales_mins_k4(b + 4, words);
     uint8_t sm[16];
     memcpy(sm, words, 16);
+    for (int j = 0; j < 8; j++) {
+        scale[j] = d * (float)sm[j];
+        minimum[j] = dmin * (float)sm[8 + j];
+    }
+}
+
+INLINE void dequant_q4_K(const uint8_t *b, float *y) {
+    const uint8_t *qs = b + 16;
+    float sc[8], mn[8];
+    factors_k4(b, sc, mn);
     for (int pair = 0; pair < 4; pair++) {
-        const float d0 = d * (float)sm[2 * pair], min0 = dmin * (float)sm[8 + 2 * pair];
-        const float d1 = d * (float)sm[2 * pair + 1], min1 = dmin * (float)sm[9 + 2 * pair];
+        const float d0 = sc[2 * pair], min0 = mn[2 * pair], d1 = sc[2 * pair + 1], min1 = mn[2 * pair + 1];
         for (int l = 0; l < 32; l++) {
             y[l] = d0 * (float)(qs[l] & 0xF) - min0;
             y[l + 32] = d1 * (float)(qs[l] >> 4) - min1;
@@ -115,15 +124,11 @@ INLINE void dequant_q4_K(const uint8_t *b, float *y) {
 // Q5_K: then 32 bytes of fifth bits (bit s of byte l is element l of sub-block s), then the
 // nibbles as in Q4_K.
 INLINE void dequant_q5_K(const uint8_t *b, float *y) {
-    const float d = load_half(b), dmin = load_half(b + 2);
-    const uint8_t *scales = b + 4, *qh = b + 16, *qs = b + 48;
-    uint32_t words[4];
-    scales_mins_k4(scales, words);
-    uint8_t sm[16];
-    memcpy(sm, words, 16);
+    const uint8_t *qh = b + 16, *qs = b + 48;
+    float sc[8], mn[8];
+    factors_k4(b, sc, mn);
     for (int pair = 0; pair < 4; pair++) {
-        const float d0 = d * (float)sm[2 * pair], min0 = dmin * (float)sm[8 + 2 * pair];
-        const float d1 = d * (float)sm[2 * pair + 1], min1 = dmin * (float)sm[9 + 2 * pair];
+        const float d0 = sc[2 * pair], min0 = mn[2 * pair], d1 = sc[2 * pair + 1], min1 = mn[2 * pair + 1];
         for (int l = 0; l < 32; l++) {
             const int lo = (qs[l] & 0xF) | (((qh[l] >> (2 * pair)) & 1) << 4);
             const int hi = (qs[l] >> 4) | (((qh[l] >> (2 * pair + 1)) & 1) << 4);

@@ -144,6 +144,10 @@ public final class LinearKernels: @unchecked Sendable {
         }
     }
 
+    /// Weight rows the multi-input kernels take at a time when there are more than 8 inputs:
+    /// about 128 KB, read from memory by the first sweep of 8 inputs and from L2 by the others.
+    private static func blockRows(_ w: WeightMatrix) -> Int { max(16, (128 << 10) / max(1, w.rowBytes)) }
+
     /// Outputs `outputs` of an f16 product of up to `smallBatchLimit` rows, on the calling thread.
     private static func multiplyF16(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int,
                                     into y: UnsafeMutablePointer<Float>, outputs r: Range<Int>) {
@@ -152,11 +156,9 @@ public final class LinearKernels: @unchecked Sendable {
             sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
             return
         }
-        // Blocks of about 128 KB of rows: read from memory by the kernel's first sweep (8
-        // inputs), from L2 by the others.
-        let blockRows = max(16, (128 << 10) / max(1, w.rowBytes))
-        for r0 in stride(from: r.lowerBound, to: r.upperBound, by: blockRows) {
-            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + blockRows), x, w.cols, t, y, w.rows)
+        let block = blockRows(w)
+        for r0 in stride(from: r.lowerBound, to: r.upperBound, by: block) {
+            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows)
         }
     }
 
@@ -182,18 +184,17 @@ public final class LinearKernels: @unchecked Sendable {
             prepared = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             preparedCapacity = bytes
         }
-        guard let buffer = prepared else { return }
+        guard let buffer = prepared else { preconditionFailure("no buffer for \(bytes) bytes of rounded inputs") }
         if t <= 8 {
             sf_quant_prepare_inputs(x, w.cols, w.cols, 0, t, buffer)
         } else {
             pool.chunks(t) { m in sf_quant_prepare_inputs(x, w.cols, w.cols, m.lowerBound, m.count, buffer) }
         }
-        // Up to 8 inputs: one sweep over the rows. More: blocks of about 128 KB of rows, read
-        // from memory by the first sweep of 8 inputs and from L2 by the others.
-        let blockRows = t <= 8 ? w.rows : max(16, (128 << 10) / max(1, w.rowBytes))
+        // Up to 8 inputs: one sweep over the rows. More: sweeps of 8 block by block.
+        let block = t <= 8 ? w.rows : Self.blockRows(w)
         pool.chunks(w.rows, granule: 16) { r in
-            for r0 in stride(from: r.lowerBound, to: r.upperBound, by: blockRows) {
-                sf_gemm_quant_prepared(type, w.data, w.rowBytes, w.cols, r0, min(r.upperBound, r0 + blockRows),
+            for r0 in stride(from: r.lowerBound, to: r.upperBound, by: block) {
+                sf_gemm_quant_prepared(type, w.data, w.rowBytes, w.cols, r0, min(r.upperBound, r0 + block),
                                        buffer, t, y, w.rows)
             }
         }

@@ -28,7 +28,7 @@ struct BenchBatchCommand: ParsableCommand {
                            default: defaultSequences.map(String.init).joined(separator: ",")),
                 OptionSpec("prompt-tokens", .value(placeholder: "n"), help: "Prompt tokens of each sequence.", default: "64"),
                 OptionSpec("decode-tokens", .value(placeholder: "n"), help: "Tokens each sequence decodes.", default: "64"),
-                OptionSpec("repetitions", short: "r", .value(placeholder: "n"), help: "Runs to take the median of.", default: "3"),
+                CommonOptions.repetitions(default: 3),
                 OptionSpec("json", help: """
                   Print one JSON object: rows (sequences, tokens_per_s, samples), \
                   prefix_tokens_total, prefix_tokens_reused (from_cache + from_forks) and the settings.
@@ -54,9 +54,9 @@ struct BenchBatchCommand: ParsableCommand {
         threads = try CommonOptions.threadCount(arguments)
         sequenceCounts = try arguments.ints("sequences", default: Self.defaultSequences, in: 1...4096,
                                             expected: "comma-separated counts from 1 to 4096 (e.g. 1,4,16)")
-        promptTokens = try arguments.int("prompt-tokens", default: 64, in: 1...1_000_000, expected: "a positive integer")
-        decodeTokens = try arguments.int("decode-tokens", default: 64, in: 1...1_000_000, expected: "a positive integer")
-        repetitions = try arguments.int("repetitions", default: 3, in: 1...1000, expected: "a positive integer")
+        promptTokens = try CommonOptions.tokenCount(arguments, "prompt-tokens", default: 64)
+        decodeTokens = try CommonOptions.tokenCount(arguments, "decode-tokens", default: 64)
+        repetitions = try CommonOptions.repetitionCount(arguments, default: 3)
         json = arguments.flag("json")
     }
 

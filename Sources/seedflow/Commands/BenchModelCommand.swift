@@ -27,7 +27,7 @@ struct BenchModelCommand: ParsableCommand {
                 CommonOptions.threads,
                 OptionSpec("prompt-tokens", .value(placeholder: "n"), help: "Tokens in the prefill pass.", default: "128"),
                 OptionSpec("decode-tokens", .value(placeholder: "n"), help: "Tokens decoded one at a time.", default: "128"),
-                OptionSpec("repetitions", short: "r", .value(placeholder: "n"), help: "Runs to take the median of.", default: "5"),
+                CommonOptions.repetitions(default: 5),
                 OptionSpec("json", help: """
                   Print one JSON object: prefill_tokens_per_s, decode_tokens_per_s, peak_rss_bytes, \
                   the samples and the settings.
@@ -67,9 +67,9 @@ struct BenchModelCommand: ParsableCommand {
             modelPath = try CommonOptions.modelPath(arguments)
         }
         threads = try CommonOptions.threadCount(arguments)
-        promptTokens = try arguments.int("prompt-tokens", default: 128, in: 1...1_000_000, expected: "a positive integer")
-        decodeTokens = try arguments.int("decode-tokens", default: 128, in: 1...1_000_000, expected: "a positive integer")
-        repetitions = try arguments.int("repetitions", default: 5, in: 1...1000, expected: "a positive integer")
+        promptTokens = try CommonOptions.tokenCount(arguments, "prompt-tokens", default: 128)
+        decodeTokens = try CommonOptions.tokenCount(arguments, "decode-tokens", default: 128)
+        repetitions = try CommonOptions.repetitionCount(arguments, default: 5)
         json = arguments.flag("json")
     }
 

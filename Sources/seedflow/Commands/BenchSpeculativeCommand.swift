@@ -41,7 +41,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
                   """, default: "all five"),
                 OptionSpec("puzzles", .value(placeholder: "path"),
                            help: "Game-of-24 puzzles, one a line as 4 numbers separated by spaces.", default: defaultPuzzles),
-                OptionSpec("repetitions", short: "r", .value(placeholder: "n"), help: "Runs to take the median of.", default: "5"),
+                CommonOptions.repetitions(default: 5),
                 OptionSpec("json", help: """
                   Print one JSON object: rows (workload, strategy, draft_tokens, wall_s, \
                   tokens_per_s, acceptance, generated_tokens, target_passes, speedup_over_sequential, \
@@ -80,17 +80,10 @@ struct BenchSpeculativeCommand: ParsableCommand {
         case let other: throw arguments.error("option '--workload' expects paper, level or all, got '\(other)'")
         }
         let names = arguments.strings("strategy")
-        strategies = try names.isEmpty ? Set(DecodingStrategy.allCases) : Set(names.map { name in
-            guard let strategy = DecodingStrategy(rawValue: name) else {
-                throw arguments.error("""
-                  option '--strategy' expects one of \(DecodingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), \
-                  got '\(name)'
-                  """)
-            }
-            return strategy
-        })
+        strategies = try names.isEmpty ? Set(DecodingStrategy.allCases)
+            : Set(names.map { try CommonOptions.decodingStrategy($0, arguments) })
         puzzlesPath = arguments.string("puzzles") ?? Self.defaultPuzzles
-        repetitions = try arguments.int("repetitions", default: 5, in: 1...1000, expected: "a positive integer")
+        repetitions = try CommonOptions.repetitionCount(arguments, default: 5)
         json = arguments.flag("json")
     }
 

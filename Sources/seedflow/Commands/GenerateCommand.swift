@@ -138,12 +138,7 @@ struct GenerateCommand: ParsableCommand {
                                         expected: "an integer from 0 to 32")
         switch arguments.string("strategy") {
         case nil: strategy = drafts.isEmpty ? .autoregressive : .seed
-        case let name?:
-            guard let named = DecodingStrategy(rawValue: name) else {
-                let names = DecodingStrategy.allCases.map(\.rawValue).joined(separator: ", ")
-                throw arguments.error("option '--strategy' expects one of \(names), got '\(name)'")
-            }
-            strategy = named
+        case let name?: strategy = try CommonOptions.decodingStrategy(name, arguments)
         }
         if strategy.usesDrafts && drafts.isEmpty {
             throw arguments.error("""

@@ -62,10 +62,7 @@ struct RunCommand: ParsableCommand {
             options.jobs = try arguments.int("jobs", default: 0, in: 1...100_000, expected: "a positive integer")
         }
         if let name = arguments.string("strategy") {
-            guard let strategy = DecodingStrategy(rawValue: name) else {
-                throw arguments.error("--strategy must be one of \(DecodingStrategy.allCases.map(\.rawValue).joined(separator: ", ")), got '\(name)'")
-            }
-            options.strategy = strategy
+            options.strategy = try CommonOptions.decodingStrategy(name, arguments)
         }
         options.resultsPath = arguments.string("results")
         options.resume = arguments.flag("resume")

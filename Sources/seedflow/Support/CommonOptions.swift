@@ -1,3 +1,4 @@
+import SeedEngine
 import SeedModel
 
 /// Options several commands share, declared once so they read and validate the same everywhere.
@@ -20,6 +21,29 @@ enum CommonOptions {
     static func threadCount(_ arguments: ParsedArguments) throws -> Int {
         try arguments.int(threads.name, default: ThreadPool.defaultThreads, in: 1...1024,
                           expected: "a thread count from 1 to 1024")
+    }
+
+    /// The value of a `--strategy` option, or a usage error that lists the strategies.
+    static func decodingStrategy(_ name: String, _ arguments: ParsedArguments) throws -> DecodingStrategy {
+        guard let strategy = DecodingStrategy(rawValue: name) else {
+            let names = DecodingStrategy.allCases.map(\.rawValue).joined(separator: ", ")
+            throw arguments.error("option '--strategy' expects one of \(names), got '\(name)'")
+        }
+        return strategy
+    }
+
+    /// The benchmarks' `-r`: how many timed runs the median is taken of.
+    static func repetitions(default runs: Int) -> OptionSpec {
+        OptionSpec("repetitions", short: "r", .value(placeholder: "n"), help: "Runs to take the median of.", default: "\(runs)")
+    }
+
+    static func repetitionCount(_ arguments: ParsedArguments, default runs: Int) throws -> Int {
+        try arguments.int("repetitions", default: runs, in: 1...1000, expected: "a positive integer")
+    }
+
+    /// A benchmark's token count option (`--prompt-tokens`, `--decode-tokens`).
+    static func tokenCount(_ arguments: ParsedArguments, _ name: String, default tokens: Int) throws -> Int {
+        try arguments.int(name, default: tokens, in: 1...1_000_000, expected: "a positive integer")
     }
 }
 
