@@ -138,6 +138,46 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testAttentionScores() {
+        forEachISA { isa in
+            // 64 and 128 are specialised; 48 and 80 take the generic vector loop, 6 the scalar one.
+            for hd in [6, 48, 64, 80, 128] {
+                let stride = hd + 5  // keys of a block sit further apart than one head
+                let maxKeys = 40     // two full groups of 16 keys and a partial one
+                let q = randomFloats(hd), k = randomFloats(maxKeys * stride)
+                let scale: Float = 0.125
+                for count in 0...maxKeys {
+                    var scores = [Float](repeating: Self.sentinel, count: maxKeys + 1)
+                    sf_attention_scores(q, k, stride, count, hd, scale, &scores)
+                    for j in 0..<count {
+                        assertClose(scores[j], (0..<hd).map { Double(q[$0]) * Double(k[j * stride + $0]) * Double(scale) },
+                                    "\(isa) hd \(hd) count \(count) score[\(j)]")
+                    }
+                    XCTAssertEqual(Array(scores[count...]), [Float](repeating: Self.sentinel, count: maxKeys + 1 - count),
+                                   "\(isa) hd \(hd) count \(count): wrote past the last key")
+                }
+            }
+        }
+    }
+
+    func testAttentionAccumulate() {
+        forEachISA { isa in
+            for hd in [6, 48, 64, 80, 128] {
+                let stride = hd + 5, maxKeys = 20
+                let w = randomFloats(maxKeys), v = randomFloats(maxKeys * stride), out0 = randomFloats(hd)
+                for count in [0, 1, 2, 7, 16, 20] {
+                    var out = out0 + [Self.sentinel]
+                    sf_attention_accumulate(w, v, stride, count, hd, &out)
+                    for d in 0..<hd {
+                        assertClose(out[d], [Double(out0[d])] + (0..<count).map { Double(w[$0]) * Double(v[$0 * stride + d]) },
+                                    "\(isa) hd \(hd) count \(count) out[\(d)]")
+                    }
+                    XCTAssertEqual(out[hd], Self.sentinel, "\(isa) hd \(hd) count \(count): wrote past the row")
+                }
+            }
+        }
+    }
+
     func testDotF32() {
         forEachISA { isa in
             for n in Array(0...70) + [100, 1000, 4097] {

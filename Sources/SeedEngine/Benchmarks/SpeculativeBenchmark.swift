@@ -120,36 +120,43 @@ public struct SpeculativeBenchmark {
     static func render(_ state: [Int]) -> String { state.map(String.init).joined(separator: " ") }
 
     /// Runs the rows of `plan` whose strategy is in `strategies` (all by default) on each workload.
+    /// The repetitions are interleaved — one run of every row, then the next round — so a slow
+    /// minute of the machine lands on all rows alike and the ratios within a table stay fair.
     public static func run(target: TransformerModel, drafts: [DraftModel], workloads: [Workload], repetitions: Int = 5,
                            strategies: Set<DecodingStrategy> = Set(DecodingStrategy.allCases),
                            progress: (String) -> Void = { _ in }) throws -> SpeculativeBenchmarkResult {
         var rows: [SpeculativeBenchmarkResult.Row] = []
+        let selected = plan.filter { strategies.contains($0.0) }
         for workload in workloads {
-            var sequentialWall: Double?
-            for (strategy, k) in plan where strategies.contains(strategy) {
+            func runOnce(_ engine: Engine) throws -> (wall: Double, statistics: EngineStatistics) {
+                var total = EngineStatistics()
+                let start = DispatchTime.now()
+                for stage in workload.stages {
+                    _ = try engine.generate(stage)
+                    total.merge(engine.statistics)
+                }
+                return (elapsedSeconds(since: start), total)
+            }
+            // One untimed run of each engine first: it faults the weights and caches in for the
+            // strategy's access pattern and lets `auto` calibrate its pass costs, a one-time cost
+            // that would otherwise land in one strategy's timings only.
+            let engines = try selected.map { strategy, k in
                 let engine = try Engine(target: target, drafts: drafts,
                                         configuration: EngineConfiguration(strategy: strategy, draftTokens: k))
-                // One untimed run first: it faults the weights and caches in for this strategy's
-                // access pattern and lets `auto` calibrate its pass costs, a one-time cost of
-                // each engine that would otherwise land in one strategy's timings only.
-                for stage in workload.stages { _ = try engine.generate(stage) }
-                var walls: [Double] = []
-                var runs: [EngineStatistics] = []
-                for _ in 0..<max(1, repetitions) {
-                    var total = EngineStatistics()
-                    let start = DispatchTime.now()
-                    for stage in workload.stages {
-                        _ = try engine.generate(stage)
-                        total.merge(engine.statistics)
-                    }
-                    walls.append(elapsedSeconds(since: start))
-                    runs.append(total)
-                }
+                _ = try runOnce(engine)
+                return engine
+            }
+            var runs = Array(repeating: [(wall: Double, statistics: EngineStatistics)](), count: engines.count)
+            for round in 0..<max(1, repetitions) {
+                for (i, engine) in engines.enumerated() { runs[i].append(try runOnce(engine)) }
+                progress("\(workload.name): round \(round + 1) of \(max(1, repetitions)) done")
+            }
+            var sequentialWall: Double?
+            for (i, (strategy, k)) in selected.enumerated() {
                 // The statistics of the median run.
-                let order = walls.indices.sorted { walls[$0] < walls[$1] }
-                let mid = order[order.count / 2]
-                let stats = runs[mid]
-                let wall = walls[mid]
+                let median = runs[i].sorted { $0.wall < $1.wall }[runs[i].count / 2]
+                let stats = median.statistics
+                let wall = median.wall
                 if strategy == .sequential { sequentialWall = wall }
                 let drafting = strategy.usesDrafts
                 rows.append(.init(workload: workload.name, strategy: strategy.rawValue,
@@ -159,7 +166,6 @@ public struct SpeculativeBenchmark {
                                   generatedTokens: stats.generatedTokens, targetPasses: stats.targetPasses,
                                   speedupOverSequential: sequentialWall.map { $0 / wall },
                                   draftSeconds: stats.draftSeconds, verifySeconds: stats.verifySeconds))
-                progress("\(workload.name) \(strategy.rawValue) k=\(k): \(String(format: "%.2f", wall)) s")
             }
         }
         return SpeculativeBenchmarkResult(rows: rows)

@@ -21,10 +21,11 @@ struct BenchSpeculativeCommand: ParsableCommand {
               speculative (one after another, each with a draft), seed with k = 2, 4, 6 draft \
               tokens, batched autoregressive, and auto (k chosen each round, up to 6; its row \
               shows the mean k it chose). Rows are the median of --repetitions runs after one \
-              untimed warm-up run (in which auto also calibrates its pass costs); acceptance \
-              is accepted / drafted tokens, '-' for rows that do not draft; ×seq is the \
-              sequential row's wall time over this row's. One line per finished row goes to \
-              stderr. The drafts are given with --draft (at least one); the more instances, the \
+              untimed warm-up run (in which auto also calibrates its pass costs); the runs are \
+              interleaved, one of every row per round, so that the machine's slow minutes fall \
+              on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \
+              not draft; ×seq is the sequential row's wall time over this row's. One line per \
+              finished round goes to stderr. The drafts are given with --draft (at least one); the more instances, the \
               more requests draft at once.
               """,
             usage: "-m TARGET.gguf --draft MODEL[:N] ... [--json] [--workload W] [options]",
