@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import XCTest
 
 /// The C kernels against Double-precision references. Sizes straddle every vector width the
@@ -175,6 +176,66 @@ final class KernelTests: XCTestCase {
                     XCTAssertEqual(out[hd], Self.sentinel, "\(isa) hd \(hd) count \(count): wrote past the row")
                 }
             }
+        }
+    }
+
+    /// The vector exp against double precision: relative error of a few ulp over the whole range
+    /// where e^x is a normal float, and the edges (overflow, underflow) handled as expf does.
+    func testExp() {
+        forEachISA { isa in
+            var x = (0..<2000).map { _ in Float.random(in: -87...88, using: &rng) }
+            x += [0, -0.0, 1, -1, 0.5 * Float(M_LN2), -0.5 * Float(M_LN2), 1e-8, -1e-8, 20, -20, 88, -87]
+            var y = [Float](repeating: Self.sentinel, count: x.count + 1)
+            sf_exp_f32(x, &y, x.count)
+            for (i, v) in x.enumerated() {
+                let want = Foundation.exp(Double(v))
+                XCTAssertLessThanOrEqual(abs(Double(y[i]) - want) / want, 4e-7, "\(isa) exp(\(v)) = \(y[i]), want \(want)")
+            }
+            XCTAssertEqual(y[x.count], Self.sentinel, "\(isa): wrote past the end")
+            // Far below the range every body gives (nearly) 0, never a NaN; far above, a huge value.
+            let edges: [Float] = [-200, -.infinity, 200]
+            var e = [Float](repeating: 0, count: 3)
+            sf_exp_f32(edges, &e, 3)
+            XCTAssertLessThanOrEqual(e[0], 1.2e-38, isa)
+            XCTAssertLessThanOrEqual(e[1], 1.2e-38, isa)
+            XCTAssertGreaterThan(e[2], 1e38, isa)
+        }
+    }
+
+    func testSwiGLU() {
+        forEachISA { isa in
+            for n in [0, 1, 7, 8, 15, 16, 17, 33, 1000] {
+                let g0 = (0..<n).map { _ in Float.random(in: -30...30, using: &rng) } + [-120, 120]
+                let u = randomFloats(g0.count)
+                var g = g0 + [Self.sentinel]
+                sf_swiglu(&g, u, g0.count)
+                for i in 0..<g0.count {
+                    let a = Double(g0[i])
+                    let want = a / (1 + Foundation.exp(-a)) * Double(u[i])
+                    XCTAssertEqual(Double(g[i]), want, accuracy: 1e-6 * max(1, abs(want)), "\(isa) n \(n) silu(\(a)) · \(u[i])")
+                }
+                XCTAssertEqual(g[g0.count], Self.sentinel, "\(isa) n \(n): wrote past the end")
+            }
+        }
+    }
+
+    func testSoftmax() {
+        forEachISA { isa in
+            for n in [1, 2, 7, 8, 15, 16, 17, 100, 257] {
+                let x = (0..<n).map { _ in Float.random(in: -40...10, using: &rng) }
+                var row = x + [Self.sentinel]
+                sf_softmax(&row, n)
+                let top = Double(x.max()!)
+                let e = x.map { Foundation.exp(Double($0) - top) }
+                let total = e.reduce(0, +)
+                for i in 0..<n {
+                    XCTAssertEqual(Double(row[i]), e[i] / total, accuracy: 1e-6, "\(isa) n \(n) p[\(i)]")
+                }
+                XCTAssertEqual(row[n], Self.sentinel, "\(isa) n \(n): wrote past the end")
+            }
+            var empty: [Float] = [Self.sentinel]
+            sf_softmax(&empty, 0)
+            XCTAssertEqual(empty, [Self.sentinel], "\(isa): n = 0 must write nothing")
         }
     }
 

@@ -71,6 +71,13 @@ float sf_dot_f32(const float *a, const float *b, size_t n);
 /// y += alpha * x over n floats.
 void sf_axpy_f32(float alpha, const float *x, float *y, size_t n);
 
+/// y[i] = e^x[i]; the vector bodies are within a few ulp of expf (AVX2 saturates above 88.3).
+void sf_exp_f32(const float *x, float *y, size_t n);
+/// g[i] = silu(g[i]) · u[i], silu(a) = a / (1 + e^−a): the SwiGLU feed-forward activation.
+void sf_swiglu(float *g, const float *u, size_t n);
+/// row = softmax(row) in place over n floats (n = 0 leaves it alone).
+void sf_softmax(float *row, size_t n);
+
 /// scores[s] = scale · dot(q, k + s·stride) over hd floats, for s < count: one block of keys.
 void sf_attention_scores(const float *q, const float *k, size_t stride, size_t count, size_t hd,
                          float scale, float *scores);

@@ -281,18 +281,7 @@ public final class TransformerModel: @unchecked Sendable {
                 b += 1
             }
             for m in 0..<vectors {
-                let row = scores + m * scoreStride
-                let n = visible(m)
-                var maxScore = -Float.infinity
-                for j in 0..<n { maxScore = max(maxScore, row[j]) }
-                var sum: Float = 0
-                for j in 0..<n {
-                    let e = expf(row[j] - maxScore)
-                    row[j] = e
-                    sum += e
-                }
-                let inv = 1 / sum
-                for j in 0..<n { row[j] *= inv }
+                sf_softmax(scores + m * scoreStride, visible(m))
                 let out = ws.attention + (firstToken + firstRow + m / groups) * cfg.queryDim + (kvHead * groups + m % groups) * hd
                 out.update(repeating: 0, count: hd)
             }
@@ -325,10 +314,7 @@ public final class TransformerModel: @unchecked Sendable {
         let width = cfg.feedForwardLength
         let g = ws.gate, u = ws.up
         forEachToken(tokens) { range in
-            for i in (range.lowerBound * width)..<(range.upperBound * width) {
-                let a = g[i]
-                g[i] = a / (1 + expf(-a)) * u[i]
-            }
+            sf_swiglu(g + range.lowerBound * width, u + range.lowerBound * width, range.count * width)
         }
         kernels.multiply(lw.down, ws.gate, rows: tokens, into: ws.projected)
         Self.add(ws.projected, into: ws.x, count: tokens * dim)
