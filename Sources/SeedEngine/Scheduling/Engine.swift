@@ -29,8 +29,11 @@ public final class Engine {
     private var acceptance: [Double]
     private var acceptanceEvidence: [(accepted: Double, trials: Double)]
     private var calibrated = false
-    /// Seconds a round spends outside the model passes (running average).
-    private var roundOverhead = 0.0
+    /// Seconds a round spends outside the model passes, per token of its target pass (running
+    /// average). Most of it is deciding each verified position (its distribution, acceptance),
+    /// so a round of 3 pending tokens pays far less than one of 3 × 5: priced per round, it
+    /// made rounds without drafts look dear and `auto` drafted where batching alone was faster.
+    private var overheadPerToken = 0.0
     /// `auto` drafts at least once in this many rounds (see `chooseDraftTokens`).
     static let probeInterval = 16
     /// Called after every round with the requests still running (tests check cache contents).
@@ -161,14 +164,16 @@ public final class Engine {
 
             let roundStart = DispatchTime.now()
             let modelSecondsBefore = statistics.draftSeconds + statistics.verifySeconds
+            let targetTokensBefore = statistics.targetTokens
             chooseDraftTokens(active, maxDraftTokens: k, round: round)
             try draftPhase(active)
             try verifyPhase(active, scratch: &scratch)
-            // What a round costs besides the model passes (sampling, acceptance, bookkeeping):
-            // `auto` weighs it, since fewer, longer rounds pay it less often.
+            // What a round costs besides the model passes (sampling, acceptance, bookkeeping),
+            // per verified token: `auto` weighs it with the passes.
             let modelSeconds = statistics.draftSeconds + statistics.verifySeconds - modelSecondsBefore
             let overhead = max(0, elapsedSeconds(since: roundStart) - modelSeconds)
-            roundOverhead = roundOverhead == 0 ? overhead : 0.9 * roundOverhead + 0.1 * overhead
+                / Double(max(1, statistics.targetTokens - targetTokensBefore))
+            overheadPerToken = overheadPerToken == 0 ? overhead : 0.9 * overheadPerToken + 0.1 * overhead
 
             var stillActive: [RequestState] = []
             for r in active {
@@ -238,50 +243,16 @@ public final class Engine {
         }
     }
 
-    /// `auto`: the k that finishes the active requests soonest by this round's estimate. A request
-    /// advances E(k) = (1 − αᵏ⁺¹)/(1 − α) tokens a round with a draft of per-token acceptance α
-    /// (1 without a draft); the batch needs at least the rounds of its slowest request and at
-    /// least its total remaining work over the total progress per round; each round costs k draft
-    /// passes, one target pass over every pending and drafted token (measured costs) and the
-    /// bookkeeping. So drafting pays when it speeds up what sets the pace — not when a few
-    /// drafted requests would make every round of a large, compute-bound batch longer.
+    /// `auto`: the k that finishes the active requests soonest by this round's estimate (see
+    /// `DraftLengthPolicy`), from the measured pass costs, acceptance rates and overhead.
     private func bestDraftTokens(_ active: [RequestState], maxDraftTokens: Int) -> Int {
-        var best = 0
-        var bestTime = Double.infinity
+        let policy = DraftLengthPolicy(acceptance: acceptance,
+                                       draftCost: { [draftCosts] m, tokens in draftCosts[m].cost(tokens: tokens) },
+                                       targetCost: { [targetCost] tokens in targetCost.cost(tokens: tokens) },
+                                       overheadPerToken: overheadPerToken)
         let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
-        for k in 0...maxDraftTokens {
-            var slowest = 0.0
-            var work = 0.0
-            var progress = 0.0
-            var verifyTokens = pending
-            var perModel = [Int](repeating: 0, count: drafts.count)
-            for r in active {
-                var perRound = 1.0
-                if let (m, _) = r.draft, k > 0 {
-                    let a = acceptance[m]
-                    perRound = a >= 0.999 ? Double(k + 1) : (1 - pow(a, Double(k + 1))) / (1 - a)
-                    verifyTokens += k
-                    perModel[m] += 1
-                }
-                let remaining = Double(max(1, r.remainingBudget))
-                slowest = max(slowest, remaining / perRound)
-                work += remaining
-                progress += perRound
-            }
-            // At least as many rounds as the slowest request needs, and as the whole batch's work
-            // needs at this round's progress (draft instances pass on as requests finish).
-            let rounds = max(slowest, work / progress)
-            var draftTime = 0.0
-            for (m, n) in perModel.enumerated() where n > 0 {
-                draftTime += Double(k) * draftCosts[m].cost(tokens: n)
-            }
-            let time = rounds * (draftTime + targetCost.cost(tokens: verifyTokens) + roundOverhead)
-            if time < bestTime * 0.99 {  // a longer k must win clearly: its estimate is noisier
-                bestTime = time
-                best = k
-            }
-        }
-        return best
+        return policy.best(requests: active.map { .init(remaining: $0.remainingBudget, draftModel: $0.draft?.model) },
+                           pending: pending, maxDraftTokens: maxDraftTokens)
     }
 
     private func calibrate() throws {

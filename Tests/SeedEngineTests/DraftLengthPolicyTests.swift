@@ -1,0 +1,55 @@
+@testable import SeedEngine
+import XCTest
+
+/// `auto`'s k on made-up costs of the two regimes it has to tell apart.
+final class DraftLengthPolicyTests: XCTestCase {
+    /// A memory-bound target: a pass costs 1 ms plus 10 µs per token; cheap drafts.
+    private func memoryBound(overheadPerToken: Double = 0, acceptance: Double = 0.85) -> DraftLengthPolicy {
+        DraftLengthPolicy(acceptance: [acceptance], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+                          targetCost: { 1e-3 + 1e-5 * Double($0) }, overheadPerToken: overheadPerToken)
+    }
+
+    /// A compute-bound target: every token costs the same 100 µs, however many share the pass.
+    private let computeBound = DraftLengthPolicy(acceptance: [0.85], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+                                                 targetCost: { 1e-4 * Double($0) }, overheadPerToken: 0)
+
+    private func requests(_ count: Int, drafted: Int, remaining: Int = 100) -> [DraftLengthPolicy.Request] {
+        (0..<count).map { .init(remaining: remaining, draftModel: $0 < drafted ? 0 : nil) }
+    }
+
+    func testFewRequestsOnAMemoryBoundTargetDraftTheMost() {
+        XCTAssertEqual(memoryBound().best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 6), 6)
+    }
+
+    func testALargeComputeBoundBatchDoesNotDraft() {
+        // 16 of 125 requests hold a draft instance: drafting would lengthen every round of all 125.
+        XCTAssertEqual(computeBound.best(requests: requests(125, drafted: 16), pending: 125, maxDraftTokens: 6), 0)
+    }
+
+    func testWithoutDraftsOrAcceptanceKIsZero() {
+        XCTAssertEqual(memoryBound().best(requests: requests(3, drafted: 0), pending: 3, maxDraftTokens: 6), 0)
+        XCTAssertEqual(memoryBound(acceptance: 0).best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 6), 0)
+        XCTAssertEqual(memoryBound().best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 0), 0)
+    }
+
+    /// The per-token bookkeeping is what every drafted token adds besides the pass: when it is
+    /// dear, shorter drafts win; priced per round instead, it would have favoured long drafts.
+    func testPerTokenOverheadShortensDrafts() {
+        let cheap = memoryBound().best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 6)
+        let dear = memoryBound(overheadPerToken: 3e-4).best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 6)
+        XCTAssertLessThan(dear, cheap)
+    }
+
+    func testEstimateCountsRoundsOfTheSlowestRequest() {
+        // One request of 100 tokens, no draft: 100 rounds of a 1-token pass.
+        let policy = memoryBound()
+        let plain = policy.estimatedSeconds(k: 0, requests: requests(1, drafted: 0), pending: 1)
+        XCTAssertEqual(plain, 100 * (1e-3 + 1e-5), accuracy: 1e-9)
+        // With a draft and certain acceptance, k = 4 advances 5 tokens a round: 20 rounds of 4
+        // draft passes and a 5-token target pass.
+        let certain = DraftLengthPolicy(acceptance: [1], draftCost: { _, _ in 1e-4 },
+                                        targetCost: { 1e-3 + 1e-5 * Double($0) }, overheadPerToken: 0)
+        XCTAssertEqual(certain.estimatedSeconds(k: 4, requests: requests(1, drafted: 1), pending: 1),
+                       20 * (4 * 1e-4 + 1e-3 + 5e-5), accuracy: 1e-9)
+    }
+}
