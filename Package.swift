@@ -18,7 +18,7 @@ let package = Package(
         // f16→f32 vector conversion to one instruction, clang does. Runtime-dispatched.
         .target(name: "CKernels"),
         .target(name: "SeedModel", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "SeedEngine", dependencies: ["SeedModel"]),
+        .target(name: "SeedEngine", dependencies: ["SeedModel", "CKernels"]),
         .target(name: "SeedFlow", dependencies: ["SeedEngine", "CKernels", "CYAML"]),
         .executableTarget(name: "seedflow", dependencies: ["SeedEngine", "SeedFlow"]),
         .testTarget(name: "SeedModelTests", dependencies: ["SeedModel", "CKernels"],

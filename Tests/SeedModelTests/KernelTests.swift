@@ -192,6 +192,9 @@ final class KernelTests: XCTestCase {
                 XCTAssertLessThanOrEqual(abs(Double(y[i]) - want) / want, 4e-7, "\(isa) exp(\(v)) = \(y[i]), want \(want)")
             }
             XCTAssertEqual(y[x.count], Self.sentinel, "\(isa): wrote past the end")
+            var inPlace = x
+            sf_exp_f32(inPlace, &inPlace, x.count)
+            XCTAssertEqual(inPlace, Array(y[0..<x.count]), "\(isa): in place must give the same values")
             // Far below the range every body gives (nearly) 0, never a NaN; far above, a huge value.
             let edges: [Float] = [-200, -.infinity, 200]
             var e = [Float](repeating: 0, count: 3)

@@ -72,6 +72,7 @@ float sf_dot_f32(const float *a, const float *b, size_t n);
 void sf_axpy_f32(float alpha, const float *x, float *y, size_t n);
 
 /// y[i] = e^x[i]; the vector bodies are within a few ulp of expf (AVX2 saturates above 88.3).
+/// x and y may be the same array.
 void sf_exp_f32(const float *x, float *y, size_t n);
 /// g[i] = silu(g[i]) · u[i], silu(a) = a / (1 + e^−a): the SwiGLU feed-forward activation.
 void sf_swiglu(float *g, const float *u, size_t n);

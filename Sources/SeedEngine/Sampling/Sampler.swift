@@ -55,12 +55,12 @@ public struct Sampler: Sendable {
         let invT = 1 / parameters.temperature
         var maxLogit = -Float.infinity
         for i in 0..<n { maxLogit = max(maxLogit, logits[i]) }
+        // One vector exp over the vocabulary: a scalar expf per token was most of the cost of a
+        // verified position, and a round decides one per drafted token.
+        for i in 0..<n { probabilities[i] = (logits[i] - maxLogit) * invT }
+        if let base = probabilities.baseAddress { sf_exp_f32(base, base, n) }
         var sum: Float = 0
-        for i in 0..<n {
-            let e = expf((logits[i] - maxLogit) * invT)
-            probabilities[i] = e
-            sum += e
-        }
+        for i in 0..<n { sum += probabilities[i] }
         let k = parameters.topK > 0 ? min(parameters.topK, n) : n
         let filterP = parameters.topP < 1
         if k < n || filterP {
@@ -115,8 +115,4 @@ public struct Sampler: Sendable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import CKernels
