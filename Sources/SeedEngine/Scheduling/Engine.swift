@@ -276,6 +276,10 @@ public final class Engine {
             var inputs: [ForwardInput] = []
             var stepMembers: [RequestState] = []
             for step in 0..<steps {
+                // A step's cost for `auto` is all of it: cache appends, the pass, and sampling
+                // each draft token (a distribution over the vocabulary), which the pass alone
+                // left out.
+                let stepStart = DispatchTime.now()
                 inputs.removeAll(keepingCapacity: true)
                 stepMembers.removeAll(keepingCapacity: true)
                 for r in members where r.k > step {
@@ -286,14 +290,13 @@ public final class Engine {
                     inputs.append(ForwardInput(tokens: tokens, startPosition: position, cache: table, logits: .last))
                     stepMembers.append(r)
                 }
-                let passStart = DispatchTime.now()
                 let logits = try draft.model.forward(inputs)
-                draftCosts[m].record(tokens: inputs.reduce(0) { $0 + $1.tokens.count }, seconds: elapsedSeconds(since: passStart))
                 for (i, r) in stepMembers.enumerated() {
                     try pool.commit(r.draft!.sequence)
                     r.draftCount = inputs[i].startPosition + inputs[i].tokens.count
                     r.drafts.append(r.proposeDraftToken(logits.last(of: i), step: step))
                 }
+                draftCosts[m].record(tokens: inputs.reduce(0) { $0 + $1.tokens.count }, seconds: elapsedSeconds(since: stepStart))
             }
             statistics.draftSeconds += elapsedSeconds(since: phaseStart)
         }
