@@ -55,8 +55,8 @@ public struct Sampler: Sendable {
         let invT = 1 / parameters.temperature
         var maxLogit = -Float.infinity
         for i in 0..<n { maxLogit = max(maxLogit, logits[i]) }
-        // One vector exp over the vocabulary: a scalar expf per token was most of the cost of a
-        // verified position, and a round decides one per drafted token.
+        // One vector exp over the vocabulary instead of a scalar expf per entry: a round of
+        // speculative decoding computes such a distribution for every drafted and verified token.
         for i in 0..<n { probabilities[i] = (logits[i] - maxLogit) * invT }
         if let base = probabilities.baseAddress { sf_exp_f32(base, base, n) }
         var sum: Float = 0
