@@ -37,12 +37,18 @@ public final class ThreadPool: @unchecked Sendable {
     /// Splits 0..<total into one contiguous chunk per thread (multiples of `granule`).
     public func chunks(_ total: Int, granule: Int = 1, _ body: (Range<Int>) -> Void) {
         let parts = max(1, min(threads, (total + granule - 1) / granule))
-        let per = ((total + parts - 1) / parts + granule - 1) / granule * granule
         run(parts) { i in
-            let lo = i * per
-            let hi = min(total, lo + per)
-            if lo < hi { body(lo..<hi) }
+            let r = Self.chunk(i, of: total, parts: parts, granule: granule)
+            if !r.isEmpty { body(r) }
         }
+    }
+
+    /// Chunk `i` of 0..<total split into `parts` contiguous chunks of a multiple of `granule`
+    /// (the last ones may be short or empty).
+    public static func chunk(_ i: Int, of total: Int, parts: Int, granule: Int = 1) -> Range<Int> {
+        let per = ((total + parts - 1) / parts + granule - 1) / granule * granule
+        let lo = min(total, i * per)
+        return lo..<min(total, lo + per)
     }
 
     /// The default: one thread per core, as seen by the process.

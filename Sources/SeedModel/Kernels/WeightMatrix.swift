@@ -137,10 +137,8 @@ public final class LinearKernels: @unchecked Sendable {
             case 1: (b, yb)
             default: (c!, yc!)
             }
-            // The same split as `ThreadPool.chunks(_:granule: 16)`.
-            let per = ((w.rows + parts - 1) / parts + 15) / 16 * 16
-            let lo = task % parts * per
-            if lo < w.rows { Self.multiplyF16(w, x, rows: t, into: y, outputs: lo..<min(w.rows, lo + per)) }
+            let rows = ThreadPool.chunk(task % parts, of: w.rows, parts: parts, granule: 16)
+            if !rows.isEmpty { Self.multiplyF16(w, x, rows: t, into: y, outputs: rows) }
         }
     }
 
@@ -204,14 +202,15 @@ public final class LinearKernels: @unchecked Sendable {
         // Every thread gets an equal share of the rows (a small matrix in one tile would leave
         // the other core idle), walked in tiles that stay in L2.
         let parts = max(1, min(pool.threads, w.rows / 16))
-        let perPart = ((w.rows + parts - 1) / parts + 15) / 16 * 16
-        let tileRows = max(16, min(perPart, LinearKernels.tileFloats / max(1, w.cols) / 16 * 16))
+        let largestPart = ThreadPool.chunk(0, of: w.rows, parts: parts, granule: 16).count
+        let tileRows = max(16, min(largestPart, LinearKernels.tileFloats / max(1, w.cols) / 16 * 16))
         ensureTiles(tileRows * w.cols)
         let tiles = self.tiles
         pool.run(parts) { part in
             let tile = tiles[part]
-            var r0 = part * perPart
-            let end = min(w.rows, r0 + perPart)
+            let rows = ThreadPool.chunk(part, of: w.rows, parts: parts, granule: 16)
+            var r0 = rows.lowerBound
+            let end = rows.upperBound
             while r0 < end {
                 let n = min(tileRows, end - r0)
                 w.dequantizeRows(r0, n, into: tile)

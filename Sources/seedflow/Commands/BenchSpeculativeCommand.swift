@@ -25,8 +25,8 @@ struct BenchSpeculativeCommand: ParsableCommand {
               interleaved, one of every row per round, so that the machine's slow minutes fall \
               on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \
               not draft; ×seq is the sequential row's wall time over this row's. One line per \
-              finished round goes to stderr. The drafts are given with --draft (at least one); the more instances, the \
-              more requests draft at once.
+              finished round goes to stderr. The drafts are given with --draft (at least one); \
+              the more instances, the more requests draft at once.
               """,
             usage: "-m TARGET.gguf --draft MODEL[:N] ... [--json] [--workload W] [options]",
             options: [
