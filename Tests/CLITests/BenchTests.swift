@@ -71,6 +71,7 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
                                        "--puzzles", puzzles, "--workload", "paper", "--repetitions", "1", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let rows = try XCTUnwrap(try result.jsonObject()["rows"] as? [[String: Any]])
+        XCTAssertEqual((try result.jsonObject()["draft_confidence"] as? NSNumber)?.doubleValue, 0.5, "the default is reported")
         XCTAssertEqual(rows.map { $0["strategy"] as? String },
                        ["sequential", "speculative", "seed", "seed", "seed", "autoregressive", "auto"])
         XCTAssertEqual(rows.map { ($0["draft_tokens"] as? NSNumber)?.doubleValue }.prefix(6), [0, 4, 2, 4, 6, 0])

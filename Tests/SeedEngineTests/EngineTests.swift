@@ -36,10 +36,12 @@ final class EngineTests: XCTestCase {
     }
 
     private func engine(_ m: EngineModels, _ strategy: DecodingStrategy, drafts: [DraftModel] = [],
-                        k: Int = 4, kvBytes: Int = EngineTests.kvBytes, blockTokens: Int = 16) throws -> Engine {
+                        k: Int = 4, kvBytes: Int = EngineTests.kvBytes, blockTokens: Int = 16,
+                        draftConfidence: Float = EngineConfiguration.defaultDraftConfidence) throws -> Engine {
         try Engine(target: m.target, drafts: drafts,
                    configuration: EngineConfiguration(strategy: strategy, draftTokens: k,
-                                                      kvMemoryBytes: kvBytes, blockTokens: blockTokens))
+                                                      kvMemoryBytes: kvBytes, blockTokens: blockTokens,
+                                                      draftConfidence: draftConfidence))
     }
 
     // MARK: greedy exactness
@@ -62,6 +64,8 @@ final class EngineTests: XCTestCase {
                 for d in e.statistics.drafts {
                     XCTAssertGreaterThan(d.draftedTokens, 0, "\(strategy): \(d.name) drafted nothing")
                 }
+                // Greedy drafts stop at unsure tokens too (by their softmax), and still match.
+                XCTAssertLessThan(e.statistics.meanDraftTokens, 3.5, "greedy drafts stopped at unsure tokens")
             case .speculative:
                 // One request at a time always gets the first model's instance.
                 XCTAssertGreaterThan(e.statistics.draftedTokens, 0, "\(strategy) drafted nothing")
@@ -86,9 +90,10 @@ final class EngineTests: XCTestCase {
         let value = m.encode(EngineModels.valuePrompt(puzzles[61]))
         let prompts = [propose, propose, value, propose]
         let sampling = SamplingParameters(temperature: 1, seed: 7)
+        // Drafting all k tokens, so that rejections (and rollbacks) are many.
         let e = try engine(m, .seed, drafts: [DraftModel(model: m.draftS, instances: 2, name: "draft-s"),
                                               DraftModel(model: m.draftM, instances: 1, name: "draft-m")],
-                           k: 4, blockTokens: 4)
+                           k: 4, blockTokens: 4, draftConfidence: 0)
         let draftModels = [m.draftS, m.draftM]
         var checkedTarget = 0, checkedDraft = 0, rounds = 0
         var failures: [String] = []
@@ -254,6 +259,56 @@ final class EngineTests: XCTestCase {
         let tooLong = [Int](repeating: 5, count: context + 1)
         XCTAssertThrowsError(try e.generate([GenerationRequest(tag: "long", promptTokens: tooLong, maxTokens: 4)])) { error in
             XCTAssertEqual(error as? EngineError, .promptTooLong(tag: "long", tokens: context + 1, context: context))
+        }
+    }
+
+    /// A draft goes on past a token exactly when it gave that token at least the confidence:
+    /// every round's drafts are sure tokens then at most one unsure one, and fewer than k only
+    /// after an unsure one. Confidence 0 always drafts k. Values outside 0…1 are refused.
+    func testDraftConfidenceStopsDraftsAtUnsureTokens() throws {
+        let m = try models()
+        let puzzles = try EngineModels.puzzles()
+        let prompts = puzzles[0..<4].map { m.encode(EngineModels.proposePrompt($0)) }
+        let batch = requests(prompts, maxTokens: 40, sampling: SamplingParameters(temperature: 1, seed: 11))
+        for confidence: Float in [0.5, 0] {
+            let e = try engine(m, .seed, drafts: mixedPool(m), k: 4, draftConfidence: confidence)
+            var rounds = 0, short = 0
+            var failures: [String] = []
+            e.roundObserver = { running in
+                // Requests still running after the round had room for all k drafts.
+                for r in running where !r.drafts.isEmpty && r.remainingBudget > 4 {
+                    rounds += 1
+                    let p = r.draftProbabilities
+                    XCTAssertEqual(p.count, r.drafts.count)
+                    if p.dropLast().contains(where: { $0 < confidence }) {
+                        failures.append("\(r.request.tag): drafted on past an unsure token: \(p)")
+                    }
+                    if p.count < 4 {
+                        short += 1
+                        if let last = p.last, last >= confidence {
+                            failures.append("\(r.request.tag): stopped after a sure token: \(p)")
+                        }
+                    }
+                }
+            }
+            let out = try e.generate(batch)
+            XCTAssertEqual(out.count, batch.count)
+            XCTAssertEqual(failures, [], "confidence \(confidence)")
+            XCTAssertGreaterThan(rounds, 10, "confidence \(confidence): drafting rounds were observed")
+            if confidence == 0 {
+                XCTAssertEqual(short, 0, "confidence 0: k draft tokens every round")
+            } else {
+                XCTAssertGreaterThan(short, rounds / 10, "confidence \(confidence): drafts stopped early")
+            }
+        }
+
+        for bad: Float in [-0.1, 1.5, .nan] {
+            XCTAssertThrowsError(try engine(m, .seed, drafts: mixedPool(m), draftConfidence: bad)) { error in
+                guard case .badOption(let message)? = error as? EngineError else {
+                    return XCTFail("confidence \(bad): expected badOption, got \(error)")
+                }
+                XCTAssertTrue(message.contains("draft confidence must be between 0 and 1"), message)
+            }
         }
     }
 

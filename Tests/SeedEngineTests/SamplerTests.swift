@@ -21,6 +21,22 @@ final class SamplerTests: XCTestCase {
         for (a, b) in zip(p, e.map { $0 / z }) { XCTAssertEqual(Double(a), b, accuracy: 1e-6) }
     }
 
+    /// A greedy draft's confidence: the softmax at temperature 1, also for logits that would
+    /// overflow exp without the shift by the maximum.
+    func testSoftmaxProbabilityOfOneToken() {
+        for logits: [Float] in [[0, 1, 2, 0.5], [300, 302, 299, 250]] {
+            var scratch = [Float](repeating: 0, count: logits.count)
+            let e = logits.map { exp(Double($0 - logits.max()!)) }
+            let z = e.reduce(0, +)
+            for index in logits.indices {
+                let p = logits.withUnsafeBufferPointer { l in
+                    scratch.withUnsafeMutableBufferPointer { Sampler.softmaxProbability(of: index, l, scratch: $0) }
+                }
+                XCTAssertEqual(Double(p), e[index] / z, accuracy: 1e-6, "\(logits), index \(index)")
+            }
+        }
+    }
+
     func testTopKKeepsTheKMostLikelyAndRenormalises() {
         let p = distribution([0, 3, 1, 2], SamplingParameters(temperature: 1, topK: 2))
         XCTAssertEqual(p[0], 0)

@@ -14,14 +14,29 @@ final class OverrideTests: XCTestCase {
         let workflow = try loadWorkflow(path: path, overrides: [
             "search.depth=4", "search.generate.temperature=0", "decoding.strategy=autoregressive",
             "decoding.seed=7", "search.evaluate.samples=1", "models.drafts.0.instances=5", "description=",
+            "decoding.draft_confidence=0",
         ])
         XCTAssertEqual(workflow.search.depth, 4)
         XCTAssertEqual(workflow.search.generate.sampling.temperature, 0)
         XCTAssertEqual(workflow.decoding.strategy, .autoregressive)
         XCTAssertEqual(workflow.decoding.seed, 7)
+        XCTAssertEqual(workflow.decoding.draftConfidence, 0)
+        XCTAssertEqual(workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache).draftConfidence, 0)
         XCTAssertEqual(workflow.search.evaluate.samples, 1)
         XCTAssertEqual(workflow.models.drafts.first?.instances, 5)
         XCTAssertEqual(workflow.description, "")
+    }
+
+    func testDraftConfidenceOutsideZeroToOneIsRefused() throws {
+        let path = try workflowPath()
+        let found = diagnostics(of: path, overrides: ["decoding.draft_confidence=sure"])
+        XCTAssertEqual(found.map(\.description), [
+            "--set decoding.draft_confidence=sure: 'draft_confidence' must be a number, got \"sure\" — write a number such as 0.7",
+        ])
+        let high = diagnostics(of: path, overrides: ["decoding.draft_confidence=1.5"])
+        XCTAssertEqual(high.map(\.description), [
+            "--set decoding.draft_confidence=1.5: 'draft_confidence' must be from 0 to 1, got 1.5 — use a value in that range",
+        ])
     }
 
     func testValueIsReadAsAYAMLScalar() throws {

@@ -227,6 +227,8 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(workflow.finish?.sampling.temperature, 0)
         XCTAssertEqual(workflow.models.kvCache, KVCacheSection(memoryBytes: nil, blockTokens: 16))
         XCTAssertEqual(workflow.decoding.seed, 0)
+        XCTAssertEqual(workflow.decoding.draftConfidence, 0.5)
+        XCTAssertEqual(workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache).draftConfidence, 0.5)
         XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/test.jsonl")
         XCTAssertEqual(workflow.inputs.format, .lines)
     }

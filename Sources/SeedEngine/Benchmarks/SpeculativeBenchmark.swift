@@ -119,11 +119,13 @@ public struct SpeculativeBenchmark {
 
     static func render(_ state: [Int]) -> String { state.map(String.init).joined(separator: " ") }
 
-    /// Runs the rows of `plan` whose strategy is in `strategies` (all by default) on each workload.
+    /// Runs the rows of `plan` whose strategy is in `strategies` (all by default) on each workload,
+    /// the drafting rows with `draftConfidence` (see `EngineConfiguration`).
     /// The repetitions are interleaved — one run of every row, then the next round — so a slow
     /// minute of the machine lands on all rows alike and the ratios within a table stay fair.
     public static func run(target: TransformerModel, drafts: [DraftModel], workloads: [Workload], repetitions: Int = 5,
                            strategies: Set<DecodingStrategy> = Set(DecodingStrategy.allCases),
+                           draftConfidence: Float = EngineConfiguration.defaultDraftConfidence,
                            progress: (String) -> Void = { _ in }) throws -> SpeculativeBenchmarkResult {
         var rows: [SpeculativeBenchmarkResult.Row] = []
         let selected = plan.filter { strategies.contains($0.0) }
@@ -142,7 +144,8 @@ public struct SpeculativeBenchmark {
             // that would otherwise land in one strategy's timings only.
             let engines = try selected.map { strategy, k in
                 let engine = try Engine(target: target, drafts: drafts,
-                                        configuration: EngineConfiguration(strategy: strategy, draftTokens: k))
+                                        configuration: EngineConfiguration(strategy: strategy, draftTokens: k,
+                                                                           draftConfidence: draftConfidence))
                 _ = try runOnce(engine)
                 return engine
             }

@@ -42,6 +42,20 @@ public struct Sampler: Sendable {
         return best
     }
 
+    /// softmax(logits)[index] at temperature 1; `scratch` holds at least `logits.count` floats.
+    public static func softmaxProbability(of index: Int, _ logits: UnsafeBufferPointer<Float>,
+                                          scratch: UnsafeMutableBufferPointer<Float>) -> Float {
+        let n = logits.count
+        precondition(scratch.count >= n && index < n)
+        var maxLogit = -Float.infinity
+        for i in 0..<n { maxLogit = max(maxLogit, logits[i]) }
+        for i in 0..<n { scratch[i] = logits[i] - maxLogit }
+        if let base = scratch.baseAddress { sf_exp_f32(base, base, n) }
+        var sum: Float = 0
+        for i in 0..<n { sum += scratch[i] }
+        return scratch[index] / sum
+    }
+
     /// Writes the warped distribution over the whole vocabulary into `probabilities`
     /// (zero outside the kept set). Greedy gives a one-hot vector at the argmax.
     public mutating func distribution(_ logits: UnsafeBufferPointer<Float>, into probabilities: UnsafeMutableBufferPointer<Float>) {

@@ -46,6 +46,9 @@ public final class Engine {
         guard configuration.draftTokens >= 0, configuration.draftTokens <= 32 else {
             throw EngineError.badOption("draft tokens must be between 0 and 32, got \(configuration.draftTokens)")
         }
+        guard configuration.draftConfidence >= 0, configuration.draftConfidence <= 1 else {
+            throw EngineError.badOption("draft confidence must be between 0 and 1, got \(configuration.draftConfidence)")
+        }
         guard configuration.blockTokens >= 1, configuration.blockTokens <= 1024 else {
             throw EngineError.badOption("KV block size must be between 1 and 1024 tokens, got \(configuration.blockTokens)")
         }
@@ -272,7 +275,10 @@ public final class Engine {
             let members = active.filter { $0.draft?.model == m && $0.k > 0 }
             guard let steps = members.map(\.k).max() else { continue }
             let phaseStart = DispatchTime.now()
-            for r in members { r.drafts.removeAll(keepingCapacity: true) }
+            for r in members {
+                r.drafts.removeAll(keepingCapacity: true)
+                r.draftProbabilities.removeAll(keepingCapacity: true)
+            }
             var inputs: [ForwardInput] = []
             var stepMembers: [RequestState] = []
             for step in 0..<steps {
@@ -290,11 +296,19 @@ public final class Engine {
                     inputs.append(ForwardInput(tokens: tokens, startPosition: position, cache: table, logits: .last))
                     stepMembers.append(r)
                 }
+                // Every member may have stopped on an unsure token.
+                if inputs.isEmpty { break }
                 let logits = try draft.model.forward(inputs)
                 for (i, r) in stepMembers.enumerated() {
                     try pool.commit(r.draft!.sequence)
                     r.draftCount = inputs[i].startPosition + inputs[i].tokens.count
-                    r.drafts.append(r.proposeDraftToken(logits.last(of: i), step: step))
+                    let (token, probability) = r.proposeDraftToken(logits.last(of: i), step: step)
+                    r.drafts.append(token)
+                    r.draftProbabilities.append(probability)
+                    // The unsure token is still verified (the pass for it is spent), but the
+                    // tokens after it would most likely follow a rejection. Stopping on the
+                    // draft's own numbers keeps speculative sampling exact.
+                    if probability < configuration.draftConfidence { r.k = step + 1 }
                 }
                 draftCosts[m].record(tokens: inputs.reduce(0) { $0 + $1.tokens.count }, seconds: elapsedSeconds(since: stepStart))
             }
@@ -381,6 +395,8 @@ final class RequestState {
     /// Draft tokens this round, their number, and the draft's distributions (k × vocabulary).
     var k = 0
     var drafts: [Int] = []
+    /// The draft's probability of each token of `drafts`, which decided where drafting stopped.
+    var draftProbabilities: [Float] = []
     private var draftDistributions: [Float]
     private var sampler: Sampler
     private var draftSampler: Sampler
@@ -405,7 +421,9 @@ final class RequestState {
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stopper = StopStringMatcher(stops: request.stopStrings)
         endTokens = tokenizer.endOfGenerationTokenIDs
-        draftDistributions = request.sampling.isGreedy ? [] : [Float](repeating: 0, count: maxDraftTokens * vocabulary)
+        // Greedy keeps no q, but needs one row of scratch for its softmax.
+        let rows = maxDraftTokens == 0 ? 0 : request.sampling.isGreedy ? 1 : maxDraftTokens
+        draftDistributions = [Float](repeating: 0, count: rows * vocabulary)
         statistics.promptTokens = promptCount
         if request.maxTokens == 0 { finishReason = .length }
     }
@@ -413,13 +431,19 @@ final class RequestState {
     /// Tokens this request may still generate.
     var remainingBudget: Int { request.maxTokens - generated.count }
 
-    /// Samples the draft token for position `step` from the draft's logits, keeping q.
-    func proposeDraftToken(_ logits: UnsafeBufferPointer<Float>, step: Int) -> Int {
-        if request.sampling.isGreedy { return Sampler.argmax(logits) }
-        return draftDistributions.withUnsafeMutableBufferPointer { all in
+    /// Samples the draft token for position `step` from the draft's logits, keeping q, and
+    /// returns it with the draft's probability of it (greedy: its softmax at temperature 1, the
+    /// one-hot q saying nothing about how sure the draft is).
+    func proposeDraftToken(_ logits: UnsafeBufferPointer<Float>, step: Int) -> (token: Int, probability: Float) {
+        draftDistributions.withUnsafeMutableBufferPointer { all in
+            if request.sampling.isGreedy {
+                let token = Sampler.argmax(logits)
+                return (token, Sampler.softmaxProbability(of: token, logits, scratch: all))
+            }
             let row = UnsafeMutableBufferPointer(rebasing: all[(step * vocabulary)..<((step + 1) * vocabulary)])
             draftSampler.distribution(logits, into: row)
-            return Sampler.draw(UnsafeBufferPointer(row), using: &rng)
+            let token = Sampler.draw(UnsafeBufferPointer(row), using: &rng)
+            return (token, row[token])
         }
     }
 

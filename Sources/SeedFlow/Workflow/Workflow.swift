@@ -63,13 +63,17 @@ public struct DecodingSection: Sendable, Equatable {
     public var strategy: DecodingStrategy
     /// `draft_tokens` (default 4, 1…16): tokens a draft proposes per round (`auto`: the most).
     public var draftTokens: Int
+    /// `draft_confidence` (default 0.5, 0…1): a draft stops proposing for a call, until the next
+    /// round, after a token it gave less than this probability; 0 always drafts `draft_tokens`.
+    public var draftConfidence: Double = Double(EngineConfiguration.defaultDraftConfidence)
     /// `seed` (default 0): seeds every sampled call; each call's stream also mixes in its tag.
     public var seed: UInt64
 
     /// The engine configuration these settings and the KV section describe.
     public func engineConfiguration(kvCache: KVCacheSection) -> EngineConfiguration {
         EngineConfiguration(strategy: strategy, draftTokens: draftTokens,
-                            kvMemoryBytes: kvCache.memoryBytes, blockTokens: kvCache.blockTokens)
+                            kvMemoryBytes: kvCache.memoryBytes, blockTokens: kvCache.blockTokens,
+                            draftConfidence: Float(draftConfidence))
     }
 }
 

@@ -168,6 +168,9 @@ struct WorkflowDecoder {
         if let k = map("draft_tokens") {
             if let value = context.int(k, "draft_tokens", in: 1...16) { section.draftTokens = value } else { valid = false }
         }
+        if let c = map("draft_confidence") {
+            if let value = context.number(c, "draft_confidence", in: 0...1) { section.draftConfidence = value } else { valid = false }
+        }
         if let seed = map("seed") {
             if let value = context.int(seed, "seed", in: 0...Int.max) { section.seed = UInt64(value) } else { valid = false }
         }

@@ -32,6 +32,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
             options: [
                 CommonOptions.model,
                 DraftSpec.option,
+                DraftConfidence.option,
                 CommonOptions.threads,
                 OptionSpec("workload", .value(placeholder: "name"), help: "Which workloads to run: paper, level or all.",
                            default: "all"),
@@ -57,6 +58,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
 
     let modelPath: String
     let drafts: [DraftSpec]
+    let draftConfidence: Float
     let threads: Int
     let workloads: [String]
     let strategies: Set<DecodingStrategy>
@@ -74,6 +76,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
               (e.g. --draft models/seedflow-demo-draft-s.gguf or --draft models/seedflow-demo-draft-m.gguf:2)
               """)
         }
+        draftConfidence = try DraftConfidence.value(arguments)
         threads = try CommonOptions.threadCount(arguments)
         switch arguments.string("workload") ?? "all" {
         case "all": workloads = Self.workloadNames
@@ -94,10 +97,11 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let chosen = SpeculativeBenchmark.workloads(tokenizer: models.target.tokenizer, puzzles: puzzles)
             .filter { workloads.contains($0.name) }
         let result = try SpeculativeBenchmark.run(target: models.target, drafts: models.drafts, workloads: chosen,
-                                                  repetitions: repetitions, strategies: strategies) { StandardStreams.error($0 + "\n") }
+                                                  repetitions: repetitions, strategies: strategies,
+                                                  draftConfidence: draftConfidence) { StandardStreams.error($0 + "\n") }
         if json {
             let report = Report(model: modelPath, drafts: drafts.map { .init(path: $0.path, instances: $0.instances) },
-                                threads: models.target.pool.threads, puzzles: puzzlesPath, repetitions: repetitions,
+                                threads: models.target.pool.threads, draftConfidence: draftConfidence, puzzles: puzzlesPath, repetitions: repetitions,
                                 rows: result.rows)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // stable output, one line
@@ -116,15 +120,21 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let model: String
         let drafts: [Draft]
         let threads: Int
+        let draftConfidence: Float
         let puzzles: String
         let repetitions: Int
         let rows: [SpeculativeBenchmarkResult.Row]
+
+        enum CodingKeys: String, CodingKey {
+            case model, drafts, threads, puzzles, repetitions, rows
+            case draftConfidence = "draft_confidence"
+        }
     }
 
     private func table(_ rows: [SpeculativeBenchmarkResult.Row], threads: Int) -> String {
         let pool = drafts.map { "\($0.path):\($0.instances)" }.joined(separator: ", ")
         var out = "target     \(modelPath) (\(threads) threads, median of \(repetitions))\n"
-        out += "drafts     \(pool)\n"
+        out += "drafts     \(pool), confidence \(draftConfidence)\n"
         out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq\n"
         for row in rows {
             let k = row.strategy == DecodingStrategy.auto.rawValue

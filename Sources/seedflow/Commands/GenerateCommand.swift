@@ -69,6 +69,7 @@ struct GenerateCommand: ParsableCommand {
                 OptionSpec("draft-tokens", .value(placeholder: "k"),
                            help: "Tokens a draft proposes per round, 0 to 32 (auto: the most it may choose).",
                            default: "\(defaultDraftTokens)"),
+                DraftConfidence.option,
                 OptionSpec("strategy", .value(placeholder: "name"), help: """
                   How the engine decodes: autoregressive (plain), sequential, speculative (classic \
                   two-model), seed (the draft pool) or auto (k chosen each round from measured costs); \
@@ -103,6 +104,7 @@ struct GenerateCommand: ParsableCommand {
     let system: String?
     let drafts: [DraftSpec]
     let draftTokens: Int
+    let draftConfidence: Float
     let strategy: DecodingStrategy
     let kvMemoryBytes: Int?
     let threads: Int
@@ -136,6 +138,7 @@ struct GenerateCommand: ParsableCommand {
         drafts = try DraftSpec.all(arguments)
         draftTokens = try arguments.int("draft-tokens", default: Self.defaultDraftTokens, in: 0...32,
                                         expected: "an integer from 0 to 32")
+        draftConfidence = try DraftConfidence.value(arguments)
         switch arguments.string("strategy") {
         case nil: strategy = drafts.isEmpty ? .autoregressive : .seed
         case let name?: strategy = try CommonOptions.decodingStrategy(name, arguments)
@@ -198,7 +201,8 @@ struct GenerateCommand: ParsableCommand {
         let context = models.target.config.contextLength
         if promptTokens.isEmpty { throw GenerationError.emptyPrompt }
         if promptTokens.count > context { throw GenerationError.promptTooLong(tokens: promptTokens.count, context: context) }
-        let configuration = EngineConfiguration(strategy: strategy, draftTokens: draftTokens, kvMemoryBytes: kvMemoryBytes)
+        let configuration = EngineConfiguration(strategy: strategy, draftTokens: draftTokens, kvMemoryBytes: kvMemoryBytes,
+                                                draftConfidence: draftConfidence)
         let engine = try Engine(target: models.target, drafts: models.drafts, configuration: configuration)
         let request = GenerationRequest(tag: "generate", promptTokens: promptTokens, sampling: sampling,
                                         maxTokens: maxTokens, stopStrings: stopStrings)

@@ -41,6 +41,21 @@ struct DraftSpec: Equatable {
     }
 }
 
+/// `--draft-confidence P`, as `generate` and `bench speculative` both declare it.
+enum DraftConfidence {
+    static let option = OptionSpec("draft-confidence", .value(placeholder: "p"), help: """
+      A draft stops proposing for a request, until the next round, after a token it gave less \
+      than this probability (such tokens are the ones the target tends to reject); 0 to 1, and \
+      0 always drafts all k tokens, as the SeeD paper does. The output's distribution is the \
+      target's either way.
+      """, default: "\(EngineConfiguration.defaultDraftConfidence)")
+
+    static func value(_ arguments: ParsedArguments) throws -> Float {
+        try arguments.float(option.name, default: EngineConfiguration.defaultDraftConfidence,
+                            valid: { (0...1).contains($0) }, expected: "a probability from 0 to 1")
+    }
+}
+
 /// The target and the drafts of a speculative run, loaded on one thread pool so that they take
 /// turns on the same cores instead of competing for them.
 struct LoadedModels {
