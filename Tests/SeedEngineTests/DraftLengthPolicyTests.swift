@@ -5,12 +5,12 @@ import XCTest
 final class DraftLengthPolicyTests: XCTestCase {
     /// A memory-bound target: a pass costs 1 ms plus 10 µs per token; cheap drafts.
     private func memoryBound(overheadPerToken: Double = 0, acceptance: Double = 0.85) -> DraftLengthPolicy {
-        DraftLengthPolicy(acceptance: [acceptance], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+        DraftLengthPolicy(acceptance: [acceptance], continuation: [1], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
                           targetCost: { 1e-3 + 1e-5 * Double($0) }, overheadPerToken: overheadPerToken)
     }
 
     /// A compute-bound target: every token costs the same 100 µs, however many share the pass.
-    private let computeBound = DraftLengthPolicy(acceptance: [0.85], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+    private let computeBound = DraftLengthPolicy(acceptance: [0.85], continuation: [1], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
                                                  targetCost: { 1e-4 * Double($0) }, overheadPerToken: 0)
 
     private func requests(_ count: Int, drafted: Int, remaining: Int = 100) -> [DraftLengthPolicy.Request] {
@@ -47,9 +47,48 @@ final class DraftLengthPolicyTests: XCTestCase {
         XCTAssertEqual(plain, 100 * (1e-3 + 1e-5), accuracy: 1e-9)
         // With a draft and certain acceptance, k = 4 advances 5 tokens a round: 20 rounds of 4
         // draft passes and a 5-token target pass.
-        let certain = DraftLengthPolicy(acceptance: [1], draftCost: { _, _ in 1e-4 },
+        let certain = DraftLengthPolicy(acceptance: [1], continuation: [1], draftCost: { _, _ in 1e-4 },
                                         targetCost: { 1e-3 + 1e-5 * Double($0) }, overheadPerToken: 0)
         XCTAssertEqual(certain.estimatedSeconds(k: 4, requests: requests(1, drafted: 1), pending: 1),
                        20 * (4 * 1e-4 + 1e-3 + 5e-5), accuracy: 1e-9)
+    }
+
+    /// Drafts that stop early at unsure tokens: with continuation c the i-th token is drafted
+    /// with probability cⁱ⁻¹, so the draft steps and verified tokens of a round shrink with it.
+    func testEarlyStopsShrinkTheRound() {
+        let halfSure = DraftLengthPolicy(acceptance: [1], continuation: [0.5], draftCost: { _, n in 1e-4 * Double(n) },
+                                         targetCost: { 1e-3 + 1e-5 * Double($0) }, overheadPerToken: 0)
+        // One request of 100 tokens, k = 2: it drafts 1 + 0.5 tokens and advances 1 + 1 + 0.5 a
+        // round (40 rounds); step 1 always runs over it, step 2 half the time.
+        XCTAssertEqual(halfSure.estimatedSeconds(k: 2, requests: requests(1, drafted: 1), pending: 1),
+                       40 * (1e-4 + 0.5 * 1e-4 + 1e-3 + 1e-5 * 3), accuracy: 1e-9)
+    }
+
+    /// On a compute-bound target every drafted token is paid for in full, so at the same
+    /// acceptance, drafts that often stop early make a longer k worth it (k = 2, not 1, here).
+    func testEarlyStopsMakeLongerDraftsPayOnAComputeBoundTarget() {
+        func policy(continuation: Double) -> DraftLengthPolicy {
+            DraftLengthPolicy(acceptance: [0.9], continuation: [continuation], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+                              targetCost: { 2e-4 + 1e-4 * Double($0) }, overheadPerToken: 0)
+        }
+        let all = policy(continuation: 1).best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 8)
+        let stopping = policy(continuation: 0.75).best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 8)
+        XCTAssertEqual(all, 1)
+        XCTAssertEqual(stopping, 2)
+    }
+
+    /// When drafts stop on their own, only "no drafts" and "the most" are weighed: here the
+    /// search over every k would pick 2, and the choice between 0 and 8 falls on 0 (8 tokens
+    /// estimated dearer than none); a memory-bound target still drafts the most.
+    func testNoneOrMostWeighsOnlyTheEnds() {
+        var computeBound = DraftLengthPolicy(acceptance: [0.9], continuation: [0.75], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+                                             targetCost: { 2e-4 + 1e-4 * Double($0) }, overheadPerToken: 0)
+        XCTAssertEqual(computeBound.best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 8), 2)
+        computeBound.choice = .noneOrMost
+        XCTAssertEqual(computeBound.best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 8), 0)
+        var few = memoryBound()
+        few.choice = .noneOrMost
+        XCTAssertEqual(few.best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 6), 6)
+        XCTAssertEqual(few.best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 0), 0)
     }
 }

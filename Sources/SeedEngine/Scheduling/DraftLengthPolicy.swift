@@ -1,13 +1,17 @@
 import Foundation
 
-/// `auto`'s choice of k, the draft tokens of one round, from estimates alone (no model runs), so
-/// that the choice can be tested on made-up costs.
+/// `auto`'s choice of k, the most draft tokens of one round, from estimates alone (no model
+/// runs), so that the choice can be tested on made-up costs.
 ///
-/// A request advances E(k) = (1 − αᵏ⁺¹)/(1 − α) tokens a round with a draft of per-token
-/// acceptance α (1 without a draft). The batch needs at least the rounds of its slowest request
-/// and at least its total remaining work over the total progress per round. Each round costs k
-/// draft passes per draft model in use, one target pass over every pending and drafted token, and
-/// the bookkeeping of every verified token. So drafting pays when it speeds up what sets the pace
+/// A draft goes on past its i-th token when it was sure of it (see
+/// `EngineConfiguration.draftConfidence`), which happens at rate c; a drafted token is accepted
+/// at rate α. So token i is drafted with probability cⁱ⁻¹ and, with all before it, advances the
+/// request with probability cⁱ⁻¹αⁱ: a request advances E(k) = 1 + Σᵢ cⁱ⁻¹αⁱ tokens a round (1
+/// without a draft), for D(k) = Σᵢ cⁱ⁻¹ drafted tokens. The batch needs at least the rounds of
+/// its slowest request and at least its total remaining work over the total progress per
+/// round. Each round costs the draft passes of each draft model in use (step i over the
+/// requests still drafting), one target pass over every pending and drafted token, and the
+/// bookkeeping of every verified token. So drafting pays when it speeds up what sets the pace
 /// (few requests on a memory-bound target, whose pass costs little more for more tokens), not
 /// when a few drafted requests would make every round of a large, compute-bound batch longer.
 struct DraftLengthPolicy {
@@ -20,6 +24,9 @@ struct DraftLengthPolicy {
 
     /// Per-token acceptance rate of each draft model.
     var acceptance: [Double]
+    /// Per draft model, the share of its tokens sure enough for drafting to go on (1 when
+    /// drafts never stop early).
+    var continuation: [Double]
     /// Seconds of one draft pass of `tokens` tokens, for draft model `model`.
     var draftCost: (_ model: Int, _ tokens: Int) -> Double
     /// Seconds of one target pass of `tokens` tokens.
@@ -27,18 +34,34 @@ struct DraftLengthPolicy {
     /// Seconds of a round's own work per verified token.
     var overheadPerToken: Double
 
-    /// Estimated seconds to finish `requests` drafting k tokens a round; `pending` tokens of
-    /// theirs are committed but not yet in the target's cache (they join the next pass).
+    /// Estimated seconds to finish `requests` drafting up to k tokens a round; `pending` tokens
+    /// of theirs are committed but not yet in the target's cache (they join the next pass).
     func estimatedSeconds(k: Int, requests: [Request], pending: Int) -> Double {
+        // Per model: tokens a request advances and drafts per round, and the chance that it
+        // drafts its i-th token (i = 1...k).
+        var advance = [Double](repeating: 1, count: acceptance.count)
+        var drafted = [Double](repeating: 0, count: acceptance.count)
+        var reach = [[Double]](repeating: [], count: acceptance.count)
+        if k > 0 {
+            for m in acceptance.indices {
+                var p = 1.0, accepted = 1.0
+                for _ in 1...k {
+                    reach[m].append(p)
+                    drafted[m] += p
+                    accepted *= acceptance[m]
+                    advance[m] += p * accepted
+                    p *= continuation[m]
+                }
+            }
+        }
         var slowest = 0.0, work = 0.0, progress = 0.0
-        var verifyTokens = pending
+        var verifyTokens = Double(pending)
         var perModel = [Int](repeating: 0, count: acceptance.count)
         for r in requests {
             var perRound = 1.0
             if let m = r.draftModel, k > 0 {
-                let a = acceptance[m]
-                perRound = a >= 0.999 ? Double(k + 1) : (1 - pow(a, Double(k + 1))) / (1 - a)
-                verifyTokens += k
+                perRound = advance[m]
+                verifyTokens += drafted[m]
                 perModel[m] += 1
             }
             let remaining = Double(max(1, r.remaining))
@@ -48,17 +71,40 @@ struct DraftLengthPolicy {
         }
         // Draft instances pass on as requests finish, so the work bound uses this round's progress.
         let rounds = max(slowest, work / max(progress, 1))
+        // Step i runs while any of the model's n requests still drafts, over those that do.
         var draftTime = 0.0
-        for (m, n) in perModel.enumerated() where n > 0 { draftTime += Double(k) * draftCost(m, n) }
-        return rounds * (draftTime + targetCost(verifyTokens) + overheadPerToken * Double(verifyTokens))
+        for (m, n) in perModel.enumerated() where n > 0 {
+            for p in reach[m] {
+                let running = 1 - pow(1 - p, Double(n))
+                draftTime += running * draftCost(m, max(1, Int((Double(n) * p).rounded())))
+            }
+        }
+        let tokens = Int(verifyTokens.rounded())
+        return rounds * (draftTime + targetCost(tokens) + overheadPerToken * Double(tokens))
     }
 
-    /// The k in 0...maxDraftTokens with the least estimated time; a longer k must win by 1 %,
-    /// since its estimate rests on fewer observed passes.
+    /// Which k `best` weighs.
+    enum Choice {
+        /// Every k from 0 to the most: the round's k sets how far every draft goes.
+        case anyLength
+        /// 0 or the most: drafts that stop at their first unsure token set their own length
+        /// each round, better than one k for the whole batch from estimates, so the policy only
+        /// decides whether to draft. Measured on the demo target's paper workload: searching
+        /// every k there made `auto` 4–5 % slower than both `seed` k = 6 and `autoregressive`;
+        /// choosing between 0 and 6 made it as fast as the faster of them.
+        case noneOrMost
+    }
+
+    /// Which k `best` weighs; `noneOrMost` when drafts stop early on their own.
+    var choice = Choice.anyLength
+
+    /// The k (of those `choice` allows, up to maxDraftTokens) with the least estimated time; a
+    /// longer k must win by 1 %, since its estimate rests on fewer observed passes.
     func best(requests: [Request], pending: Int, maxDraftTokens: Int) -> Int {
         var best = 0
         var bestTime = Double.infinity
-        for k in 0...max(0, maxDraftTokens) {
+        let most = max(0, maxDraftTokens)
+        for k in choice == .anyLength ? Array(0...most) : [0, most] {
             let time = estimatedSeconds(k: k, requests: requests, pending: pending)
             if time < bestTime * 0.99 {
                 bestTime = time

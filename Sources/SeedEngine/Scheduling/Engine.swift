@@ -28,6 +28,10 @@ public final class Engine {
     /// Running per-token acceptance rate per draft model, from decayed counts (prior 0.7).
     private var acceptance: [Double]
     private var acceptanceEvidence: [(accepted: Double, trials: Double)]
+    /// Running share per draft model of its draft tokens sure enough to draft on (see
+    /// `EngineConfiguration.draftConfidence`), from decayed counts (prior 0.7).
+    private var continuation: [Double]
+    private var continuationEvidence: [(sure: Double, drafted: Double)]
     private var calibrated = false
     /// Seconds a round spends outside the model passes, per token of its target pass (running
     /// average). Most of it is deciding each verified position (its distribution, acceptance),
@@ -69,6 +73,8 @@ public final class Engine {
         draftCosts = drafts.map { _ in PassCostModel() }
         acceptance = drafts.map { _ in 0.7 }
         acceptanceEvidence = drafts.map { _ in (accepted: 7.0, trials: 10.0) }
+        continuation = drafts.map { _ in 0.7 }
+        continuationEvidence = drafts.map { _ in (sure: 7.0, drafted: 10.0) }
     }
 
     /// A quarter of physical memory, but no more than 256 full-context sequences need.
@@ -249,10 +255,11 @@ public final class Engine {
     /// `auto`: the k that finishes the active requests soonest by this round's estimate (see
     /// `DraftLengthPolicy`), from the measured pass costs, acceptance rates and overhead.
     private func bestDraftTokens(_ active: [RequestState], maxDraftTokens: Int) -> Int {
-        let policy = DraftLengthPolicy(acceptance: acceptance,
+        let policy = DraftLengthPolicy(acceptance: acceptance, continuation: continuation,
                                        draftCost: { [draftCosts] m, tokens in draftCosts[m].cost(tokens: tokens) },
                                        targetCost: { [targetCost] tokens in targetCost.cost(tokens: tokens) },
-                                       overheadPerToken: overheadPerToken)
+                                       overheadPerToken: overheadPerToken,
+                                       choice: configuration.draftConfidence > 0 ? .noneOrMost : .anyLength)
         let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
         return policy.best(requests: active.map { .init(remaining: $0.remainingBudget, draftModel: $0.draft?.model) },
                            pending: pending, maxDraftTokens: maxDraftTokens)
@@ -313,6 +320,12 @@ public final class Engine {
                 draftCosts[m].record(tokens: inputs.reduce(0) { $0 + $1.tokens.count }, seconds: elapsedSeconds(since: stepStart))
             }
             statistics.draftSeconds += elapsedSeconds(since: phaseStart)
+            for r in members {
+                let sure = r.draftProbabilities.reduce(0) { $0 + ($1 >= configuration.draftConfidence ? 1 : 0) }
+                continuationEvidence[m].sure = 0.98 * continuationEvidence[m].sure + Double(sure)
+                continuationEvidence[m].drafted = 0.98 * continuationEvidence[m].drafted + Double(r.drafts.count)
+                continuation[m] = continuationEvidence[m].sure / continuationEvidence[m].drafted
+            }
         }
     }
 

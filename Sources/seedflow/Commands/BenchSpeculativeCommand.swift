@@ -19,8 +19,8 @@ struct BenchSpeculativeCommand: ParsableCommand {
               5 puzzles together, then 3 evaluations of each of their first 8 children together). \
               Each runs under sequential (requests one after another: the paper's baseline), \
               speculative (one after another, each with a draft), seed with k = 2, 4, 6 draft \
-              tokens, batched autoregressive, and auto (k chosen each round, up to 6; its row \
-              shows the mean k it chose). Rows are the median of --repetitions runs after one \
+              tokens, batched autoregressive, and auto (deciding each round whether to draft, up \
+              to 6 tokens; its k is the mean a drafting request drafted a round). Rows are the median of --repetitions runs after one \
               untimed warm-up run (in which auto also calibrates its pass costs); the runs are \
               interleaved, one of every row per round, so that the machine's slow minutes fall \
               on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \

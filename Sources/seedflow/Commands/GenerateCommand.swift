@@ -72,8 +72,8 @@ struct GenerateCommand: ParsableCommand {
                 DraftConfidence.option,
                 OptionSpec("strategy", .value(placeholder: "name"), help: """
                   How the engine decodes: autoregressive (plain), sequential, speculative (classic \
-                  two-model), seed (the draft pool) or auto (k chosen each round from measured costs); \
-                  all but the first two need --draft.
+                  two-model), seed (the draft pool) or auto (the pool, deciding each round from \
+                  measured costs whether to draft); all but the first two need --draft.
                   """, default: "seed with --draft, else autoregressive"),
                 OptionSpec("kv-memory", .value(placeholder: "size"),
                            help: "KV cache budget of the engine for the target (drafts get theirs in proportion), e.g. 512MiB or 2GiB.",
