@@ -4,7 +4,6 @@ import CKernels
 /// A weight matrix as stored in the file: `rows` output features, each a row of `cols` inputs,
 /// in the file's own element type. It points into the memory-mapped file; no copy is made.
 public struct WeightMatrix: @unchecked Sendable {
-    public let name: String
     public let type: GGMLType
     public let rows: Int
     public let cols: Int
@@ -12,7 +11,6 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
 
     init(tensor: GGUFTensorInfo, file: GGUFFile) {
-        name = tensor.name
         type = tensor.type
         cols = tensor.rowLength
         rows = tensor.rowCount

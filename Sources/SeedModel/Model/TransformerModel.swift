@@ -228,12 +228,14 @@ public final class TransformerModel: @unchecked Sendable {
         // token owns its slot, so tokens can go in parallel).
         forEachToken(tokens) { range in
             for t in range {
-                let input = inputs[ws.tokenInput[t]]
+                // The input's fields are read in place: a copy of the ForwardInput would retain
+                // and release its token array and cache owner for every token of every layer.
+                let e = ws.tokenInput[t]
                 let position = ws.positions[t]
                 rope(ws.q + t * cfg.queryDim, heads: cfg.headCount, position: position)
                 rope(ws.k + t * kvDim, heads: cfg.headCountKV, position: position)
-                let layout = KVLayout(config: cfg, blockTokens: input.cache.blockTokens)
-                let block = input.cache.blocks[position / layout.blockTokens]
+                let layout = KVLayout(config: cfg, blockTokens: inputs[e].cache.blockTokens)
+                let block = inputs[e].cache.blocks[position / layout.blockTokens]
                 let slot = position % layout.blockTokens
                 (block + layout.keyOffset(layer: layer, slot: slot)).update(from: ws.k + t * kvDim, count: kvDim)
                 (block + layout.valueOffset(layer: layer, slot: slot)).update(from: ws.v + t * kvDim, count: kvDim)
@@ -253,9 +255,11 @@ public final class TransformerModel: @unchecked Sendable {
             let work = tasks[task / cfg.headCountKV]
             let e = work.input, firstRow = work.firstRow, firstToken = work.firstToken
             let kvHead = task % cfg.headCountKV
-            let input = inputs[e]
-            let rows = min(rowsPerTask, input.tokens.count - firstRow)
-            let blockTokens = input.cache.blockTokens
+            // Fields read in place, as above: no copy of the input per task.
+            let rows = min(rowsPerTask, inputs[e].tokens.count - firstRow)
+            let startPosition = inputs[e].startPosition
+            let blocks = inputs[e].cache.blocks
+            let blockTokens = inputs[e].cache.blockTokens
             let layout = KVLayout(config: cfg, blockTokens: blockTokens)
             let keyBase = layout.keyOffset(layer: layer, slot: 0) + kvHead * hd
             let valueBase = layout.valueOffset(layer: layer, slot: 0) + kvHead * hd
@@ -265,12 +269,12 @@ public final class TransformerModel: @unchecked Sendable {
             func query(_ m: Int) -> UnsafeMutablePointer<Float> {
                 ws.q + (firstToken + firstRow + m / groups) * cfg.queryDim + (kvHead * groups + m % groups) * hd
             }
-            func visible(_ m: Int) -> Int { input.startPosition + firstRow + m / groups + 1 }
+            func visible(_ m: Int) -> Int { startPosition + firstRow + m / groups + 1 }
             let longest = visible(vectors - 1)
             var blockStart = 0
             var b = 0
             while blockStart < longest {
-                let keys = input.cache.blocks[b] + keyBase
+                let keys = blocks[b] + keyBase
                 for m in 0..<vectors {
                     let count = min(blockTokens, visible(m) - blockStart)
                     if count > 0 {
@@ -288,7 +292,7 @@ public final class TransformerModel: @unchecked Sendable {
             blockStart = 0
             b = 0
             while blockStart < longest {
-                let values = input.cache.blocks[b] + valueBase
+                let values = blocks[b] + valueBase
                 for m in 0..<vectors {
                     let count = min(blockTokens, visible(m) - blockStart)
                     if count > 0 {
