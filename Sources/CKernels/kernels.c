@@ -28,7 +28,9 @@ static void gemv_f16_portable(const uint16_t *w, size_t cols, size_t r0, size_t 
 }
 
 static void gemm_f16_small_portable(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                                    const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+                                    const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
+                                    int streaming) {
+    (void)streaming;
     for (size_t r = r0; r < r1; r++)
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_portable(w + r * cols, x + m * ldx, cols);
 }
@@ -128,15 +130,23 @@ GEMM_TILES_AVX512(3)
 GEMM_TILES_AVX512(1)
 
 static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                                  const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+                                  const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
+                                  int streaming) {
     // Inputs in groups of eight, each group one sweep over the rows (the caller keeps the rows
     // few enough to stay in L2 between groups); the last one or two rows take the one-row tile.
+    // With weights streaming from memory, two or three inputs take the one-row tile throughout:
+    // the product is then bound by reading the weights, which one row at a time does as fast as
+    // the one-input kernel and three interleaved rows did not (harness, 2 threads, 50 MB of f16
+    // rows: 2 inputs 3.4–4.0 → 2.5–2.9 ms, 3 inputs 3.4–3.7 → 2.7 ms; from 4 inputs on the
+    // three-row tile is as fast or faster). From cache, the three-row tile's register reuse wins
+    // (one-row tiles made 3-token passes of the 13 MB demo target 25 % slower).
     for (size_t first = 0; first < nx; first += 8) {
         const size_t n = nx - first < 8 ? nx - first : 8;
         const float *xg = x + first * ldx;
         float *yg = y + first * ldy;
         size_t r = r0;
-        for (; r + 3 <= r1; r += 3) gemm_f16_tiles_avx512_3[n](w, cols, r, xg, ldx, yg, ldy);
+        if (!streaming || n > 3)
+            for (; r + 3 <= r1; r += 3) gemm_f16_tiles_avx512_3[n](w, cols, r, xg, ldx, yg, ldy);
         for (; r < r1; r++) gemm_f16_tiles_avx512_1[n](w, cols, r, xg, ldx, yg, ldy);
     }
 }
@@ -192,7 +202,9 @@ AVX2 static void gemv_f16_avx2(const uint16_t *w, size_t cols, size_t r0, size_t
 }
 
 AVX2 static void gemm_f16_small_avx2(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                                     const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+                                     const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
+                                     int streaming) {
+    (void)streaming;
     for (size_t r = r0; r < r1; r++)
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_avx2(w + r * cols, x + m * ldx, cols);
 }
@@ -277,8 +289,8 @@ void sf_gemv_f32(const float *w, size_t cols, size_t r0, size_t r1, const float 
 }
 
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                       const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
-    DISPATCH(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy)
+                       const float *x, size_t ldx, size_t nx, float *y, size_t ldy, int streaming) {
+    DISPATCH(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy, streaming)
 }
 
 float sf_dot_f32(const float *a, const float *b, size_t n) { DISPATCH(sf_dot_f32, a, b, n) }

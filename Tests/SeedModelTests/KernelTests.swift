@@ -122,7 +122,11 @@ final class KernelTests: XCTestCase {
                     // Whole three-row tiles, then one or two rows left over, and a single row.
                     for (r0, r1) in [(0, rows), (1, 5), (0, 5), (5, 6)] {
                         var y = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
-                        sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &y, ldy)
+                        sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &y, ldy, 0)
+                        // Weights streaming from memory change the tile shape, never a result.
+                        var streamed = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
+                        sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &streamed, ldy, 1)
+                        XCTAssertEqual(streamed, y, "\(isa) cols \(cols) nx \(nx) rows \(r0)..<\(r1): streaming changed the output")
                         for m in 0..<maxInputs {
                             for r in 0..<ldy {
                                 let got = y[m * ldy + r]

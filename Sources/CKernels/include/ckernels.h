@@ -37,9 +37,12 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
 /// Each sweep over the rows takes 8 inputs: the product for a few rows at once (batched decode,
 /// speculative verification) costs nearly what one row costs when weights dominate. Keep the row
 /// range small (about 128 KB of weights) when n_x > 8, so that later sweeps read it from L2.
-/// ldx / ldy are the row strides of X and Y in floats.
+/// ldx / ldy are the row strides of X and Y in floats. `streaming` is nonzero when the weights
+/// are read from memory, not cache (a model larger than the last-level cache): 2 or 3 inputs
+/// then take one row at a time, which streams rows as fast as the one-input kernel (AVX-512;
+/// the other bodies, not measured, ignore it).
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
-                       const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
+                       const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
 
 /// Elements and bytes of one block of the quantized ggml type `type` (its GGUF type id); returns
 /// 0 for a type these kernels do not decode (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K are).

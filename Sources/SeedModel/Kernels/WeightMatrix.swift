@@ -68,8 +68,13 @@ public final class LinearKernels: @unchecked Sendable {
     /// Widened tile size in floats (≈ 512 KB: inside the L2 of the cores this was tuned on).
     static let tileFloats = 128 * 1024
 
-    public init(pool: ThreadPool) {
+    /// Whether this model's weights exceed the last-level cache, so that every product reads
+    /// them from memory (the f16 kernel then takes 2–3 inputs one row at a time).
+    public let weightsStream: Bool
+
+    public init(pool: ThreadPool, weightBytes: Int = 0) {
         self.pool = pool
+        weightsStream = weightBytes > CPUCache.lastLevelBytes
     }
 
     deinit {
@@ -88,7 +93,8 @@ public final class LinearKernels: @unchecked Sendable {
         if t == 0 { return }
         switch w.type {
         case .f16 where t <= LinearKernels.smallBatchLimit:
-            pool.chunks(w.rows, granule: 16) { r in Self.multiplyF16(w, x, rows: t, into: y, outputs: r) }
+            let streaming = weightsStream
+            pool.chunks(w.rows, granule: 16) { r in Self.multiplyF16(w, x, rows: t, into: y, outputs: r, streaming: streaming) }
         case .f32:
             let wp = w.data.assumingMemoryBound(to: Float.self)
             pool.chunks(w.rows, granule: 16) { r in
@@ -129,6 +135,7 @@ public final class LinearKernels: @unchecked Sendable {
             return
         }
         let parts = pool.threads
+        let streaming = weightsStream
         pool.run(count * parts) { task in
             let (w, y) = switch task / parts {
             case 0: (a, ya)
@@ -136,7 +143,7 @@ public final class LinearKernels: @unchecked Sendable {
             default: (c!, yc!)
             }
             let rows = ThreadPool.chunk(task % parts, of: w.rows, parts: parts, granule: 16)
-            if !rows.isEmpty { Self.multiplyF16(w, x, rows: t, into: y, outputs: rows) }
+            if !rows.isEmpty { Self.multiplyF16(w, x, rows: t, into: y, outputs: rows, streaming: streaming) }
         }
     }
 
@@ -145,8 +152,9 @@ public final class LinearKernels: @unchecked Sendable {
     private static func blockRows(_ w: WeightMatrix) -> Int { max(16, (128 << 10) / max(1, w.rowBytes)) }
 
     /// Outputs `outputs` of an f16 product of up to `smallBatchLimit` rows, on the calling thread.
+    /// Every tile shape sums each output in the same order, so `streaming` never changes a result.
     private static func multiplyF16(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int,
-                                    into y: UnsafeMutablePointer<Float>, outputs r: Range<Int>) {
+                                    into y: UnsafeMutablePointer<Float>, outputs r: Range<Int>, streaming: Bool) {
         let wp = w.data.assumingMemoryBound(to: UInt16.self)
         if t == 1 {
             sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
@@ -154,7 +162,8 @@ public final class LinearKernels: @unchecked Sendable {
         }
         let block = blockRows(w)
         for r0 in stride(from: r.lowerBound, to: r.upperBound, by: block) {
-            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows)
+            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows,
+                              streaming ? 1 : 0)
         }
     }
 

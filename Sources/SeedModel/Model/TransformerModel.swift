@@ -101,7 +101,7 @@ public final class TransformerModel: @unchecked Sendable {
         tokenizer = try loadTokenizer(from: file)
         weights = try ModelWeights(file: file, config: config)
         self.pool = pool
-        kernels = LinearKernels(pool: pool)
+        kernels = LinearKernels(pool: pool, weightBytes: weights.byteCount)
         ropeTable = RopeTable(config: config, frequencyFactors: weights.ropeFrequencyFactors)
     }
 
