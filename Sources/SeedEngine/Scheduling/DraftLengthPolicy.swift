@@ -89,9 +89,12 @@ struct DraftLengthPolicy {
         case anyLength
         /// 0 or the most: drafts that stop at their first unsure token set their own length
         /// each round, better than one k for the whole batch from estimates, so the policy only
-        /// decides whether to draft. Measured on the demo target's paper workload: searching
-        /// every k there made `auto` 4–5 % slower than both `seed` k = 6 and `autoregressive`;
-        /// choosing between 0 and 6 made it as fast as the faster of them.
+        /// decides whether to draft. Measured on the demo target's paper workload, where every
+        /// fixed k and plain batching are within a few percent: searching every k, `auto`
+        /// jumped between 1 and 6 and ran 4–5 % behind all of them; choosing between 0 and 6, it
+        /// was the fastest row in both of two pairs of runs. The price: on a large
+        /// compute-bound batch a short fixed k can do better (`seed` k = 2 was about 4 % ahead on
+        /// the benchmark target's level workload).
         case noneOrMost
     }
 
