@@ -74,7 +74,7 @@ INLINE AVX512 void scores_avx512_body(const float *q, const float *k, size_t str
                                                                acc[4 * (j % 4) + j / 4]);
             }
         }
-        const __mmask16 live = (__mmask16)((1u << n) - 1);
+        const __mmask16 live = lanes16(n);
         _mm512_mask_storeu_ps(scores + first, live, _mm512_mul_ps(hsum16_avx512(acc), scale_v));
     }
 }

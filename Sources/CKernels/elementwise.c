@@ -65,7 +65,7 @@ AVX512 static inline __m512 exp512(__m512 x) {
 
 AVX512 static void exp_f32_avx512(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i += 16) {
-        const __mmask16 live = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __mmask16 live = lanes16(n - i);
         _mm512_mask_storeu_ps(y + i, live, exp512(_mm512_maskz_loadu_ps(live, x + i)));
     }
 }
@@ -73,7 +73,7 @@ AVX512 static void exp_f32_avx512(const float *x, float *y, size_t n) {
 AVX512 static void swiglu_avx512(float *g, const float *u, size_t n) {
     const __m512 one = _mm512_set1_ps(1.0f);
     for (size_t i = 0; i < n; i += 16) {
-        const __mmask16 live = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __mmask16 live = lanes16(n - i);
         const __m512 a = _mm512_maskz_loadu_ps(live, g + i);
         const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), a));
         const __m512 silu = _mm512_div_ps(a, _mm512_add_ps(one, e));
@@ -85,20 +85,20 @@ AVX512 static void softmax_avx512(float *row, size_t n) {
     if (n == 0) return;
     __m512 top = _mm512_set1_ps(row[0]);
     for (size_t i = 0; i < n; i += 16) {
-        const __mmask16 live = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __mmask16 live = lanes16(n - i);
         top = _mm512_mask_max_ps(top, live, top, _mm512_maskz_loadu_ps(live, row + i));
     }
     const __m512 shift = _mm512_set1_ps(_mm512_reduce_max_ps(top));
     __m512 sum = _mm512_setzero_ps();
     for (size_t i = 0; i < n; i += 16) {
-        const __mmask16 live = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __mmask16 live = lanes16(n - i);
         const __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, row + i), shift));
         sum = _mm512_mask_add_ps(sum, live, sum, e);
         _mm512_mask_storeu_ps(row + i, live, e);
     }
     const __m512 inv = _mm512_set1_ps(1 / _mm512_reduce_add_ps(sum));
     for (size_t i = 0; i < n; i += 16) {
-        const __mmask16 live = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __mmask16 live = lanes16(n - i);
         _mm512_mask_storeu_ps(row + i, live, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, row + i), inv));
     }
 }

@@ -14,6 +14,13 @@
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
 #define AVX2 __attribute__((target("avx2,f16c,fma")))
 
+#ifdef SF_X86
+/// The lanes of a 16-float vector that hold one of the `left` elements still to do.
+static inline __mmask16 lanes16(size_t left) {
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+#endif
+
 enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
 
 /// The instruction set the entry points dispatch to (detected once, or forced by tests).

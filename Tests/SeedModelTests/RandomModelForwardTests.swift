@@ -264,7 +264,7 @@ final class RandomModelForwardTests: XCTestCase {
             let weights = try ModelWeights(file: file, config: config)
             defer { weights.deallocate() }
             let w = weights.layers[0].gate
-            let kernels = LinearKernels(pool: ThreadPool(threads: 2))
+            let kernels = LinearKernels(pool: ThreadPool(threads: 2), weightBytes: 0)
             let t = LinearKernels.preparedRowLimit + 45
             var rng = SystemRandomNumberGenerator()
             let x = (0..<t * w.cols).map { _ in Float.random(in: -1...1, using: &rng) }

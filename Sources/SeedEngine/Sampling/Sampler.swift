@@ -45,15 +45,24 @@ public struct Sampler: Sendable {
     /// softmax(logits)[index] at temperature 1; `scratch` holds at least `logits.count` floats.
     public static func softmaxProbability(of index: Int, _ logits: UnsafeBufferPointer<Float>,
                                           scratch: UnsafeMutableBufferPointer<Float>) -> Float {
+        precondition(scratch.count >= logits.count && index < logits.count)
+        let sum = exponentiate(logits, inverseTemperature: 1, into: scratch)
+        return scratch[index] / sum
+    }
+
+    /// out[i] = e^((logits[i] − max) / T), the unnormalised softmax at temperature T; returns
+    /// their sum. One vector exp over the vocabulary instead of a scalar expf per entry: a round
+    /// of speculative decoding computes this for every drafted and verified token.
+    private static func exponentiate(_ logits: UnsafeBufferPointer<Float>, inverseTemperature invT: Float,
+                                     into out: UnsafeMutableBufferPointer<Float>) -> Float {
         let n = logits.count
-        precondition(scratch.count >= n && index < n)
         var maxLogit = -Float.infinity
         for i in 0..<n { maxLogit = max(maxLogit, logits[i]) }
-        for i in 0..<n { scratch[i] = logits[i] - maxLogit }
-        if let base = scratch.baseAddress { sf_exp_f32(base, base, n) }
+        for i in 0..<n { out[i] = (logits[i] - maxLogit) * invT }
+        if let base = out.baseAddress { sf_exp_f32(base, base, n) }
         var sum: Float = 0
-        for i in 0..<n { sum += scratch[i] }
-        return scratch[index] / sum
+        for i in 0..<n { sum += out[i] }
+        return sum
     }
 
     /// Writes the warped distribution over the whole vocabulary into `probabilities`
@@ -66,15 +75,7 @@ public struct Sampler: Sendable {
             probabilities[Sampler.argmax(logits)] = 1
             return
         }
-        let invT = 1 / parameters.temperature
-        var maxLogit = -Float.infinity
-        for i in 0..<n { maxLogit = max(maxLogit, logits[i]) }
-        // One vector exp over the vocabulary instead of a scalar expf per entry: a round of
-        // speculative decoding computes such a distribution for every drafted and verified token.
-        for i in 0..<n { probabilities[i] = (logits[i] - maxLogit) * invT }
-        if let base = probabilities.baseAddress { sf_exp_f32(base, base, n) }
-        var sum: Float = 0
-        for i in 0..<n { sum += probabilities[i] }
+        var sum = Self.exponentiate(logits, inverseTemperature: 1 / parameters.temperature, into: probabilities)
         let k = parameters.topK > 0 ? min(parameters.topK, n) : n
         let filterP = parameters.topP < 1
         if k < n || filterP {

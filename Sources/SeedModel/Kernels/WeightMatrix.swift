@@ -72,7 +72,7 @@ public final class LinearKernels: @unchecked Sendable {
     /// them from memory (the f16 kernel then takes 2–3 inputs one row at a time).
     public let weightsStream: Bool
 
-    public init(pool: ThreadPool, weightBytes: Int = 0) {
+    public init(pool: ThreadPool, weightBytes: Int) {
         self.pool = pool
         weightsStream = weightBytes > CPUCache.lastLevelBytes
     }

@@ -20,10 +20,10 @@ struct BenchSpeculativeCommand: ParsableCommand {
               Each runs under sequential (requests one after another: the paper's baseline), \
               speculative (one after another, each with a draft), seed with k = 2, 4, 6 draft \
               tokens, batched autoregressive, and auto (deciding each round whether to draft, up \
-              to 6 tokens; its k is the mean a drafting request drafted a round). Rows are the median of --repetitions runs after one \
-              untimed warm-up run (in which auto also calibrates its pass costs); the runs are \
-              interleaved, one of every row per round, so that the machine's slow minutes fall \
-              on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \
+              to 6 tokens; its k is the mean a drafting request drafted a round). Rows are the \
+              median of --repetitions runs after one untimed warm-up run (in which auto also \
+              calibrates its pass costs); the runs are interleaved, one of every row per round, so \
+              that the machine's slow minutes fall on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \
               not draft; ×seq is the sequential row's wall time over this row's. One line per \
               finished round goes to stderr. The drafts are given with --draft (at least one); \
               the more instances, the more requests draft at once.
@@ -101,8 +101,8 @@ struct BenchSpeculativeCommand: ParsableCommand {
                                                   draftConfidence: draftConfidence) { StandardStreams.error($0 + "\n") }
         if json {
             let report = Report(model: modelPath, drafts: drafts.map { .init(path: $0.path, instances: $0.instances) },
-                                threads: models.target.pool.threads, draftConfidence: draftConfidence, puzzles: puzzlesPath, repetitions: repetitions,
-                                rows: result.rows)
+                                threads: models.target.pool.threads, draftConfidence: draftConfidence,
+                                puzzles: puzzlesPath, repetitions: repetitions, rows: result.rows)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]  // stable output, one line
             StandardStreams.output(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
