@@ -13,13 +13,18 @@
 #define EXP_LOG2E 1.44269504088896341f
 #define EXP_LN2_HI 0.693145751953125f
 #define EXP_LN2_LO 1.42860682030941723212e-6f
-#define EXP_TAYLOR_7(FMA, SET, p, r)          \
-    p = FMA(SET(1.0f / 5040), r, SET(1.0f / 720)); \
-    p = FMA(p, r, SET(1.0f / 120));           \
-    p = FMA(p, r, SET(1.0f / 24));            \
-    p = FMA(p, r, SET(1.0f / 6));             \
-    p = FMA(p, r, SET(0.5f));                 \
-    p = FMA(p, r, SET(1.0f));                 \
+// The shared core of the vector bodies, for a clamped x of vector type V: n = round(x / ln 2)
+// and p = e^r, r = x − n·ln 2. Each body then scales p by 2^n its own way.
+#define EXP_REDUCED(V, ROUND, MUL, FNMADD, FMA, SET, x, n, p)                 \
+    const V n = ROUND(MUL(x, SET(EXP_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); \
+    V r = FNMADD(n, SET(EXP_LN2_HI), x);                                     \
+    r = FNMADD(n, SET(EXP_LN2_LO), r);                                       \
+    V p = FMA(SET(1.0f / 5040), r, SET(1.0f / 720));                         \
+    p = FMA(p, r, SET(1.0f / 120));                                          \
+    p = FMA(p, r, SET(1.0f / 24));                                           \
+    p = FMA(p, r, SET(1.0f / 6));                                            \
+    p = FMA(p, r, SET(0.5f));                                                \
+    p = FMA(p, r, SET(1.0f));                                                \
     p = FMA(p, r, SET(1.0f));
 
 // ---------------------------------------------------------------------------------------------
@@ -54,12 +59,7 @@ static void softmax_portable(float *row, size_t n) {
 AVX512 static inline __m512 exp512(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-104.0f));
     x = _mm512_min_ps(x, _mm512_set1_ps(89.0f));  // e^89 overflows to +∞ as it should
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(EXP_LOG2E)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_HI), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_LO), r);
-    __m512 p;
-    EXP_TAYLOR_7(_mm512_fmadd_ps, _mm512_set1_ps, p, r)
+    EXP_REDUCED(__m512, _mm512_roundscale_ps, _mm512_mul_ps, _mm512_fnmadd_ps, _mm512_fmadd_ps, _mm512_set1_ps, x, n, p)
     return _mm512_scalef_ps(p, n);
 }
 
@@ -111,12 +111,7 @@ AVX512 static void softmax_avx512(float *row, size_t n) {
 AVX2 static inline __m256 exp256(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-87.3f));
     x = _mm256_min_ps(x, _mm256_set1_ps(88.3f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(EXP_LOG2E)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
-    __m256 p;
-    EXP_TAYLOR_7(_mm256_fmadd_ps, _mm256_set1_ps, p, r)
+    EXP_REDUCED(__m256, _mm256_round_ps, _mm256_mul_ps, _mm256_fnmadd_ps, _mm256_fmadd_ps, _mm256_set1_ps, x, n, p)
     const __m256i scale = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(scale));
 }
