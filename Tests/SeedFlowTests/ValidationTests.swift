@@ -38,6 +38,12 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(d.description, "\(w):16:3: unknown key 'bredth' in 'search' — did you mean 'breadth'?")
     }
 
+    func testDraftConfidenceOutOfRangeNamesTheLine() throws {
+        let d = try only([("  draft_tokens: 4", "  draft_tokens: 4\n  draft_confidence: 1.5")])
+        XCTAssertEqual(d.kind, .outOfRange)
+        XCTAssertEqual(d.description, "\(w):12:21: 'draft_confidence' must be from 0 to 1, got 1.5 — use a value in that range")
+    }
+
     func testUnknownTopLevelKey() throws {
         let d = try only([("name: test", "name: test\nouptut: { results: x.jsonl }")])
         XCTAssertEqual(d.description, "\(w):3:1: unknown key 'ouptut' at the top level — did you mean 'output'?")
