@@ -117,6 +117,13 @@ final class KernelTests: XCTestCase {
                 let reference = (0..<maxInputs).map { m in
                     (0..<rows).map { r in (0..<cols).map { half(w[r * cols + $0]) * Double(x[m * ldx + $0]) } }
                 }
+                // Each input alone: a batch's tiles sum their accumulators in groups, and every
+                // output must still come out bit-identical to the input's own one-input product.
+                let alone: [[Float]] = (0..<maxInputs).map { m in
+                    var y = [Float](repeating: Self.sentinel, count: rows)
+                    x.withUnsafeBufferPointer { sf_gemm_f16_small(w, cols, 0, rows, $0.baseAddress! + m * ldx, ldx, 1, &y, rows, 0) }
+                    return y
+                }
                 // 0 inputs must write nothing; 9 and more take the eight-at-a-time path repeatedly.
                 for nx in 0...maxInputs {
                     // Whole three-row tiles, then one or two rows left over, and a single row.
@@ -132,6 +139,7 @@ final class KernelTests: XCTestCase {
                                 let got = y[m * ldy + r]
                                 if m < nx, (r0..<r1).contains(r) {
                                     assertClose(got, reference[m][r], "\(isa) cols \(cols) nx \(nx) rows \(r0)..<\(r1) Y[\(m), \(r)]")
+                                    XCTAssertEqual(got, alone[m][r], "\(isa) cols \(cols) nx \(nx) rows \(r0)..<\(r1) Y[\(m), \(r)]: depends on the batch")
                                 } else {
                                     XCTAssertEqual(got, Self.sentinel, "\(isa) cols \(cols) nx \(nx) rows \(r0)..<\(r1): wrote Y[\(m), \(r)]")
                                 }
