@@ -196,22 +196,27 @@ GEMM_TILES_AVX512(1)
 static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1,
                                   const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
                                   int streaming) {
-    // Inputs in groups of eight, each group one sweep over the rows (the caller keeps the rows
-    // few enough to stay in L2 between groups); the last one or two rows take the one-row tile.
+    // Inputs in groups of at most eight, each group one sweep over the rows (the caller keeps
+    // the rows few enough to stay in L2 between groups); the last one or two rows take the
+    // one-row tile. The groups are as even as they can be: 9 inputs as 5 + 4, not 8 + 1, whose
+    // second sweep would widen every weight vector for a single FMA.
     // With weights streaming from memory, two or three inputs take the one-row tile throughout:
     // the product is then bound by reading the weights, which one row at a time does as fast as
     // the one-input kernel and three interleaved rows did not (harness, 2 threads, 50 MB of f16
     // rows: 2 inputs 3.4–4.0 → 2.5–2.9 ms, 3 inputs 3.4–3.7 → 2.7 ms; from 4 inputs on the
     // three-row tile is as fast or faster). From cache, the three-row tile's register reuse wins
-    // (one-row tiles made 3-token passes of the 13 MB demo target 25 % slower).
-    for (size_t first = 0; first < nx; first += 8) {
-        const size_t n = nx - first < 8 ? nx - first : 8;
+    // (one-row tiles made 3-token passes of the 13 MB demo target 25 % slower). Even groups
+    // leave at most three inputs only when there are at most three in all.
+    const size_t groups = (nx + 7) / 8;
+    for (size_t g = 0, first = 0; g < groups; g++) {
+        const size_t n = (nx - first) / (groups - g) + ((nx - first) % (groups - g) != 0);
         const float *xg = x + first * ldx;
         float *yg = y + first * ldy;
         size_t r = r0;
         if (!streaming || n > 3)
             for (; r + 3 <= r1; r += 3) gemm_f16_tiles_avx512_3[n](w, cols, r, xg, ldx, yg, ldy);
         for (; r < r1; r++) gemm_f16_tiles_avx512_1[n](w, cols, r, xg, ldx, yg, ldy);
+        first += n;
     }
 }
 
