@@ -92,3 +92,40 @@ final class DraftLengthPolicyTests: XCTestCase {
         XCTAssertEqual(few.best(requests: requests(3, drafted: 3), pending: 3, maxDraftTokens: 0), 0)
     }
 }
+
+/// When `auto` probes: only where drafting could pay, and further apart while probes confirm
+/// the choice not to draft.
+final class ProbeScheduleTests: XCTestCase {
+    private let certainButDear = DraftLengthPolicy(acceptance: [0.05], continuation: [0.5], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+                                                   targetCost: { 1e-3 + 1e-5 * Double($0) }, overheadPerToken: 0)
+
+    func testDraftingCouldPayOnlyWhereAPerfectDraftWouldWin() {
+        let few = (0..<3).map { _ in DraftLengthPolicy.Request(remaining: 100, draftModel: 0) }
+        // A pessimistic acceptance estimate keeps `best` at 0, but perfect drafts would win.
+        XCTAssertEqual(certainButDear.best(requests: few, pending: 3, maxDraftTokens: 6), 0)
+        XCTAssertTrue(certainButDear.draftingCouldPay(requests: few, pending: 3, maxDraftTokens: 6))
+        // 16 of 125 requests drafted on a compute-bound target: the undrafted requests set the
+        // rounds, so even perfect drafts only make each round longer.
+        let computeBound = DraftLengthPolicy(acceptance: [0.9], continuation: [1], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
+                                             targetCost: { 1e-4 * Double($0) }, overheadPerToken: 0)
+        let level = (0..<125).map { DraftLengthPolicy.Request(remaining: 40, draftModel: $0 < 16 ? 0 : nil) }
+        XCTAssertFalse(computeBound.draftingCouldPay(requests: level, pending: 125, maxDraftTokens: 6))
+        XCTAssertFalse(certainButDear.draftingCouldPay(requests: few, pending: 3, maxDraftTokens: 0))
+    }
+
+    func testProbesComeFurtherApartUntilAutoDraftsAgain() {
+        var schedule = ProbeSchedule()
+        func probeRounds(_ rounds: Range<Int>, couldPay: Bool = true) -> [Int] {
+            rounds.filter { schedule.probes(round: $0, draftingCouldPay: couldPay) }
+        }
+        // Gaps 32, 64, then 128 at most.
+        XCTAssertEqual(probeRounds(0..<500), [15, 47, 111, 239, 367, 495])
+        // A round that drafts by choice starts the gaps over.
+        schedule.drafted(round: 500)
+        XCTAssertEqual(probeRounds(501..<600), [516, 548])
+        // Never where drafting could not pay; the probe due waits for a round where it could.
+        schedule = ProbeSchedule()
+        XCTAssertEqual(probeRounds(0..<100, couldPay: false), [])
+        XCTAssertEqual(probeRounds(100..<101), [100])
+    }
+}

@@ -38,8 +38,8 @@ public final class Engine {
     /// so a round of 3 pending tokens pays far less than one of 3 × 5: priced per round, it
     /// made rounds without drafts look dear and `auto` drafted where batching alone was faster.
     private var overheadPerToken = 0.0
-    /// `auto` drafts at least once in this many rounds (see `chooseDraftTokens`).
-    static let probeInterval = 16
+    /// When `auto` drafts although it chose not to (see `ProbeSchedule`).
+    private var probes = ProbeSchedule()
     /// Called after every round with the requests still running (tests check cache contents).
     var roundObserver: (([RequestState]) -> Void)?
 
@@ -105,6 +105,7 @@ public final class Engine {
             try calibrate()
         }
         statistics = EngineStatistics()
+        probes = ProbeSchedule()
         statistics.drafts = drafts.map { EngineStatistics.Draft(name: $0.name) }
         statistics.requests = requests.count
 
@@ -238,11 +239,15 @@ public final class Engine {
         let context = target.config.contextLength
         var k = maxDraftTokens
         if configuration.strategy == .auto {
-            k = bestDraftTokens(active, maxDraftTokens: maxDraftTokens)
-            // Without drafting the acceptance estimate never changes, so a pessimistic one would
-            // stick: every `probeInterval`-th round drafts a little to keep it honest.
-            if k == 0, round % Self.probeInterval == Self.probeInterval - 1 {
-                k = min(2, maxDraftTokens)
+            let policy = draftLengthPolicy()
+            let requests = active.map { DraftLengthPolicy.Request(remaining: $0.remainingBudget, draftModel: $0.draft?.model) }
+            let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
+            k = policy.best(requests: requests, pending: pending, maxDraftTokens: maxDraftTokens)
+            if k > 0 {
+                probes.drafted(round: round)
+            } else if probes.probes(round: round, draftingCouldPay: policy.draftingCouldPay(
+                requests: requests, pending: pending, maxDraftTokens: maxDraftTokens)) {
+                k = min(ProbeSchedule.probeTokens, maxDraftTokens)
             }
         }
         for r in active {
@@ -252,17 +257,14 @@ public final class Engine {
         }
     }
 
-    /// `auto`: the k that finishes the active requests soonest by this round's estimate (see
-    /// `DraftLengthPolicy`), from the measured pass costs, acceptance rates and overhead.
-    private func bestDraftTokens(_ active: [RequestState], maxDraftTokens: Int) -> Int {
-        let policy = DraftLengthPolicy(acceptance: acceptance, continuation: continuation,
-                                       draftCost: { [draftCosts] m, tokens in draftCosts[m].cost(tokens: tokens) },
-                                       targetCost: { [targetCost] tokens in targetCost.cost(tokens: tokens) },
-                                       overheadPerToken: overheadPerToken,
-                                       choice: configuration.draftConfidence > 0 ? .noneOrMost : .anyLength)
-        let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
-        return policy.best(requests: active.map { .init(remaining: $0.remainingBudget, draftModel: $0.draft?.model) },
-                           pending: pending, maxDraftTokens: maxDraftTokens)
+    /// `auto`'s estimates for this round (see `DraftLengthPolicy`), from the measured pass
+    /// costs, acceptance and continuation rates and overhead.
+    private func draftLengthPolicy() -> DraftLengthPolicy {
+        DraftLengthPolicy(acceptance: acceptance, continuation: continuation,
+                          draftCost: { [draftCosts] m, tokens in draftCosts[m].cost(tokens: tokens) },
+                          targetCost: { [targetCost] tokens in targetCost.cost(tokens: tokens) },
+                          overheadPerToken: overheadPerToken,
+                          choice: configuration.draftConfidence > 0 ? .noneOrMost : .anyLength)
     }
 
     private func calibrate() throws {
