@@ -197,7 +197,7 @@ static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, siz
                                   const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
                                   int streaming) {
     // Inputs in groups of at most eight, each group one sweep over the rows (the caller keeps
-    // the rows few enough to stay in L2 between groups); the last one or two rows take the
+    // the rows few enough to stay in cache between groups); the last one or two rows take the
     // one-row tile. The groups are as even as they can be: 9 inputs as 5 + 4, not 8 + 1, whose
     // second sweep would widen every weight vector for a single FMA.
     // With weights streaming from memory, two or three inputs take the one-row tile throughout:
