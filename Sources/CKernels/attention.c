@@ -5,8 +5,6 @@
 #include "ckernels.h"
 #include "internal.h"
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
-#define AVX2 __attribute__((target("avx2,f16c,fma")))
 #define INLINE static inline __attribute__((always_inline))
 
 // 16 independent partial sums: vectorizes without reassociating a single float sum.
@@ -35,25 +33,6 @@ INLINE void accumulate_body(const float *w, const float *v, size_t stride, size_
 }
 
 #if defined(__x86_64__)
-// The sums of 16 vectors as one vector: halves, quarters, then pairs inside each quarter are added
-// across the vectors, 45 instructions where 16 separate reductions take about 130. Lane 4q + i
-// holds the sum of v[4i + q] (a 4 × 4 transpose of the order, which the caller undoes by
-// storing key j's sum in v[4 (j % 4) + j / 4]).
-AVX512 static inline __m512 hsum16_avx512(const __m512 v[16]) {
-    __m512 t[8], u[4];
-    for (int p = 0; p < 8; p++)  // quarters 0–1: v[2p], 2–3: v[2p + 1], 8 partial sums each
-        t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    for (int p = 0; p < 4; p++)  // quarter q: v[4p + q], 4 partial sums
-        u[p] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * p], t[2 * p + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                             _mm512_shuffle_f32x4(t[2 * p], t[2 * p + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-    // Quarter q: [v[q], v[4 + q], v[q], v[4 + q]] and [v[8 + q], v[12 + q], …], 2 partials each.
-    __m512 w0 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
-    __m512 w1 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
-    __m512d a = _mm512_castps_pd(w0), b = _mm512_castps_pd(w1);
-    return _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-}
-
 // Scores of up to 16 keys at a time: one accumulator per key, reduced together. One reduction
 // per key was most of the work (a 64-wide dot product is only 4 FMAs).
 INLINE AVX512 void scores_avx512_body(const float *q, const float *k, size_t stride, size_t count, size_t hd,

@@ -19,6 +19,50 @@
 static inline __mmask16 lanes16(size_t left) {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
+
+/// Horizontal sums of many vectors at once, pairing vectors at every step: three operations per
+/// sum where summing each vector on its own takes about eight. Every lane sum is formed in the
+/// order of _mm512_reduce_add_ps (lanes i and i + 8 first, then i and i + 4, i and i + 2,
+/// i and i + 1), so the two ways give bit-identical sums.
+
+/// Lanes i + (i + 8) of a in lanes 0–7, of b in lanes 8–15.
+AVX512 static inline __m512 fold_halves(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+}
+/// From two vectors of two half-folded sources each: the four 128-bit chunks, one source each,
+/// hold that source's lanes i + (i + 4): a's two sources, then b's.
+AVX512 static inline __m512 fold_quarters(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+}
+/// Per chunk, from [p0 p1 p2 p3] of a and of b: [a.p0+a.p2, a.p1+a.p3, b.p0+b.p2, b.p1+b.p3].
+AVX512 static inline __m512 fold_pairs(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE));
+}
+/// Per chunk, from [q0 q1 q2 q3] of a and of b: [a.q0+a.q1, a.q2+a.q3, b.q0+b.q1, b.q2+b.q3].
+AVX512 static inline __m512 fold_neighbours(__m512 a, __m512 b) {
+    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD));
+}
+
+/// The sums of v[0..<16]: lane 4c + j of the result is the sum of v[4j + c] (a 4 × 4 transpose
+/// of the order, which callers undo by storing the accumulator of sum s in v[4 (s % 4) + s / 4]
+/// or by reading sum s from lane 4 (s % 4) + s / 4).
+AVX512 static inline __m512 hsum16_avx512(const __m512 *v) {
+    __m512 h[8], q[4];
+    for (int i = 0; i < 8; i++) h[i] = fold_halves(v[2 * i], v[2 * i + 1]);
+    for (int i = 0; i < 4; i++) q[i] = fold_quarters(h[2 * i], h[2 * i + 1]);
+    return fold_neighbours(fold_pairs(q[0], q[1]), fold_pairs(q[2], q[3]));
+}
+
+/// The sums of v[0..<8]: lane 4c + j, for j < 2, is the sum of v[4j + c] (lanes with j ≥ 2 hold
+/// copies): the folds of hsum16_avx512, with a vector paired with itself where the other half
+/// of the group would have been.
+AVX512 static inline __m512 hsum8_avx512(const __m512 *v) {
+    __m512 h[4], q[2];
+    for (int i = 0; i < 4; i++) h[i] = fold_halves(v[2 * i], v[2 * i + 1]);
+    for (int i = 0; i < 2; i++) q[i] = fold_quarters(h[2 * i], h[2 * i + 1]);
+    __m512 p = fold_pairs(q[0], q[1]);
+    return fold_neighbours(p, p);
+}
 #endif
 
 enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };

@@ -74,63 +74,24 @@ AVX512 static void gemv_f16_avx512(const uint16_t *w, size_t cols, size_t r0, si
     for (size_t r = r0; r < r1; r++) y[r] = dot_f16_avx512(w + r * cols, x, cols);
 }
 
-// Horizontal sums of many accumulators at once. Summing each vector on its own (extract, add,
-// shuffle, add: eight dependent operations for one float) took a fifth of a three-row tile's time
-// at the demo target's 256 columns, as much as the first of its 16 chunks of products. Pairing
-// vectors at every step gives the same sums in three operations per float.
-//
-// Every lane sum is formed in the order of _mm512_reduce_add_ps, which the one-row and one-input
-// paths use: lanes i and i + 8 first, then i and i + 4, i and i + 2, i and i + 1. So an output
+// Horizontal sums of a tile's accumulators: `hsum16_avx512` and `hsum8_avx512` (internal.h)
+// sum 16 or 8 at once. Summing each vector on its own (extract, add, shuffle, add: eight
+// dependent operations for one float) took a fifth of a three-row tile's time at the demo
+// target's 256 columns, as much as the first of its 16 chunks of products. Every sum is formed
+// in the order of _mm512_reduce_add_ps, which the one-row and one-input paths use, so an output
 // is bit-identical whichever tile or group size produced it, and a request's result does not
 // depend on what else is in its batch.
-
-// Lanes i and i + 8 of a in lanes 0–7, of b in lanes 8–15.
-AVX512 static inline __m512 fold_halves(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
-}
-// From two vectors of two half-folded sources each: the four 128-bit chunks, one source each,
-// hold that source's lanes i + (i + 4): a's two sources, then b's.
-AVX512 static inline __m512 fold_quarters(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
-}
-// Per chunk, from [p0 p1 p2 p3] of a and of b: [a.p0+a.p2, a.p1+a.p3, b.p0+b.p2, b.p1+b.p3].
-AVX512 static inline __m512 fold_pairs(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x44), _mm512_shuffle_ps(a, b, 0xEE));
-}
-// Per chunk, from [q0 q1 q2 q3] of a and of b: [a.q0+a.q1, a.q2+a.q3, b.q0+b.q1, b.q2+b.q3].
-AVX512 static inline __m512 fold_neighbours(__m512 a, __m512 b) {
-    return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD));
-}
-
-// The sums of v[0..<16]: lane 4c + j of the result is the sum of v[4j + c].
-AVX512 static inline __m512 reduce16(const __m512 *v) {
-    __m512 h[8], q[4];
-    for (int i = 0; i < 8; i++) h[i] = fold_halves(v[2 * i], v[2 * i + 1]);
-    for (int i = 0; i < 4; i++) q[i] = fold_quarters(h[2 * i], h[2 * i + 1]);
-    return fold_neighbours(fold_pairs(q[0], q[1]), fold_pairs(q[2], q[3]));
-}
-
-// The sums of v[0..<8]: lane 4c + j, for j < 2, is the sum of v[4j + c] (lanes with j ≥ 2 hold
-// copies). The same folds as reduce16, with each vector paired with itself where the other
-// half of the group would have been.
-AVX512 static inline __m512 reduce8(const __m512 *v) {
-    __m512 h[4], q[2];
-    for (int i = 0; i < 4; i++) h[i] = fold_halves(v[2 * i], v[2 * i + 1]);
-    for (int i = 0; i < 2; i++) q[i] = fold_quarters(h[2 * i], h[2 * i + 1]);
-    __m512 p = fold_pairs(q[0], q[1]);
-    return fold_neighbours(p, p);
-}
 
 // Writes the sums of v[0..<n] to out[0..<n].
 AVX512 static inline void reduce_many(const __m512 *v, int n, float *out) {
     float lanes[16];
     int k = 0;
     for (; k + 16 <= n; k += 16) {
-        _mm512_storeu_ps(lanes, reduce16(v + k));
+        _mm512_storeu_ps(lanes, hsum16_avx512(v + k));
         for (int s = 0; s < 16; s++) out[k + s] = lanes[4 * (s & 3) + (s >> 2)];
     }
     if (k + 8 <= n) {
-        _mm512_storeu_ps(lanes, reduce8(v + k));
+        _mm512_storeu_ps(lanes, hsum8_avx512(v + k));
         for (int s = 0; s < 8; s++) out[k + s] = lanes[4 * (s & 3) + (s >> 2)];
         k += 8;
     }

@@ -72,8 +72,8 @@ final class OverrideTests: XCTestCase {
         let path = try workflowPath()
         let relative = "models/seedflow-demo-target.gguf"
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(FlowTestPaths.repoRoot.path)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(FlowTestPaths.repoRoot.path))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         let workflow = try loadWorkflow(path: path, overrides: ["models.target.path=\(relative)"])
         XCTAssertEqual(workflow.models.target.path, FlowTestPaths.target)
         let shipped = try loadWorkflow(path: "workflows/game24.yaml")
