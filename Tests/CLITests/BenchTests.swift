@@ -68,7 +68,7 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
         let puzzles = try Seedflow.temporaryFile(named: "puzzle.txt", contents: Data("4 5 6 10\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: puzzles) }
         let result = try Seedflow.run(["bench", "speculative", "-m", Seedflow.targetModel, "--draft", Seedflow.smallDraft,
-                                       "--puzzles", puzzles, "--workload", "paper", "--repetitions", "1", "--json"])
+                                       "--puzzles", puzzles, "--workload", "paper", "--repetitions", "3", "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let rows = try XCTUnwrap(try result.jsonObject()["rows"] as? [[String: Any]])
         XCTAssertEqual((try result.jsonObject()["draft_confidence"] as? NSNumber)?.doubleValue, 0.5, "the default is reported")
@@ -80,13 +80,17 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
             XCTAssertEqual(row["workload"] as? String, "paper")
             XCTAssertGreaterThan(try XCTUnwrap((row["wall_s"] as? NSNumber)?.doubleValue, strategy), 0)
             XCTAssertGreaterThan(try XCTUnwrap((row["tokens_per_s"] as? NSNumber)?.doubleValue, strategy), 0)
+            // Every run's time, and the row's is their median.
+            let samples = try XCTUnwrap(row["wall_samples_s"] as? [NSNumber], strategy).map(\.doubleValue)
+            XCTAssertEqual(samples.count, 3, strategy)
+            XCTAssertEqual(samples.sorted()[1], (row["wall_s"] as? NSNumber)?.doubleValue, strategy)
             if strategy == "sequential" || strategy == "autoregressive" {
                 XCTAssertTrue(row["acceptance"] is NSNull, strategy)
             } else {
                 XCTAssertNotNil(row["acceptance"] as? Double, strategy)
             }
         }
-        XCTAssertEqual(result.stderr.split(separator: "\n").filter { $0.hasPrefix("paper: round ") }.count, 1,
+        XCTAssertEqual(result.stderr.split(separator: "\n").filter { $0.hasPrefix("paper: round ") }.count, 3,
                        "a progress line per round of interleaved runs: \(result.stderr)")
     }
 
@@ -104,10 +108,12 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
         XCTAssertTrue(rows.allSatisfy { $0["speedup_over_sequential"] is NSNull }, "\(rows)")
         let table = try Seedflow.run(base + ["--strategy", "sequential", "--strategy", "autoregressive"])
         XCTAssertEqual(table.status, 0, table.stderr)
-        let lines = table.output.split(separator: "\n").filter { $0.hasPrefix("paper ") }
-        XCTAssertEqual(lines.count, 2, table.output)
-        XCTAssertTrue(lines.first?.hasSuffix(" 1.00") ?? false, "the sequential row is the baseline: \(table.output)")
-        XCTAssertFalse(lines.contains { $0.hasSuffix("-") }, "with sequential run, every row has a speed-up: \(table.output)")
+        XCTAssertTrue(table.output.contains("×seq  spread\n"), table.output)
+        // The last columns: ×seq, then the spread of the runs ("0 %" for a single run).
+        let rows2 = table.output.split(separator: "\n").filter { $0.hasPrefix("paper ") }.map { $0.split(separator: " ") }
+        XCTAssertEqual(rows2.count, 2, table.output)
+        XCTAssertEqual(rows2.first?.suffix(3).joined(separator: " "), "1.00 0 %", "the sequential row is the baseline: \(table.output)")
+        XCTAssertFalse(rows2.contains { $0.count < 3 || $0[$0.count - 3] == "-" }, "with sequential run, every row has a speed-up: \(table.output)")
     }
 
     func testSpeculativeRefusesBadSettings() throws {

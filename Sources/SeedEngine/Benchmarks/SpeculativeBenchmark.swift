@@ -22,6 +22,15 @@ public struct SpeculativeBenchmarkResult: Sendable, Codable {
         public var speedupOverSequential: Double?
         public var draftSeconds: Double
         public var verifySeconds: Double
+        /// Every timed run's wall seconds, in the order they ran: how far apart they are shows
+        /// how much of a difference between rows the machine's noise could explain.
+        public var wallSamples: [Double]
+
+        /// (slowest − fastest) / median wall time of the runs.
+        public var spread: Double {
+            guard let lo = wallSamples.min(), let hi = wallSamples.max(), wallSeconds > 0 else { return 0 }
+            return (hi - lo) / wallSeconds
+        }
 
         enum CodingKeys: String, CodingKey {
             case workload, strategy
@@ -34,6 +43,7 @@ public struct SpeculativeBenchmarkResult: Sendable, Codable {
             case speedupOverSequential = "speedup_over_sequential"
             case draftSeconds = "draft_s"
             case verifySeconds = "verify_s"
+            case wallSamples = "wall_samples_s"
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -49,6 +59,7 @@ public struct SpeculativeBenchmarkResult: Sendable, Codable {
             try c.encode(speedupOverSequential, forKey: .speedupOverSequential)
             try c.encode(draftSeconds, forKey: .draftSeconds)
             try c.encode(verifySeconds, forKey: .verifySeconds)
+            try c.encode(wallSamples, forKey: .wallSamples)
         }
     }
     public var rows: [Row]
@@ -168,7 +179,8 @@ public struct SpeculativeBenchmark {
                                   acceptance: drafting ? stats.acceptanceRate : nil,
                                   generatedTokens: stats.generatedTokens, targetPasses: stats.targetPasses,
                                   speedupOverSequential: sequentialWall.map { $0 / wall },
-                                  draftSeconds: stats.draftSeconds, verifySeconds: stats.verifySeconds))
+                                  draftSeconds: stats.draftSeconds, verifySeconds: stats.verifySeconds,
+                                  wallSamples: runs[i].map(\.wall)))
             }
         }
         return SpeculativeBenchmarkResult(rows: rows)

@@ -24,7 +24,9 @@ struct BenchSpeculativeCommand: ParsableCommand {
               median of --repetitions runs after one untimed warm-up run (in which auto also \
               calibrates its pass costs); the runs are interleaved, one of every row per round, so \
               that the machine's slow minutes fall on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \
-              not draft; ×seq is the sequential row's wall time over this row's. One line per \
+              not draft; ×seq is the sequential row's wall time over this row's; spread is the \
+              slowest run's wall time minus the fastest's over the median (rows closer than that \
+              are within the machine's noise). One line per \
               finished round goes to stderr. The drafts are given with --draft (at least one); \
               the more instances, the more requests draft at once.
               """,
@@ -47,7 +49,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
                 OptionSpec("json", help: """
                   Print one JSON object: rows (workload, strategy, draft_tokens, wall_s, \
                   tokens_per_s, acceptance, generated_tokens, target_passes, speedup_over_sequential, \
-                  draft_s, verify_s) and the settings.
+                  draft_s, verify_s, wall_samples_s: every run's wall time) and the settings.
                   """),
             ],
             examples: [
@@ -135,7 +137,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let pool = drafts.map { "\($0.path):\($0.instances)" }.joined(separator: ", ")
         var out = "target     \(modelPath) (\(threads) threads, median of \(repetitions))\n"
         out += "drafts     \(pool), confidence \(draftConfidence)\n"
-        out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq\n"
+        out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq  spread\n"
         for row in rows {
             let k = row.strategy == DecodingStrategy.auto.rawValue
                 ? String(format: "%.1f", row.draftTokens) : String(Int(row.draftTokens))
@@ -144,7 +146,8 @@ struct BenchSpeculativeCommand: ParsableCommand {
             out += row.strategy.padding(toLength: 14, withPad: " ", startingAt: 0)
             out += Self.rightAligned(k, 5) + String(format: " %9.2f %10.1f ", row.wallSeconds, row.tokensPerSecond)
             let speedup = row.speedupOverSequential.map { String(format: "%.2f", $0) } ?? "-"
-            out += Self.rightAligned(acceptance, 11) + " " + Self.rightAligned(speedup, 6) + "\n"
+            out += Self.rightAligned(acceptance, 11) + " " + Self.rightAligned(speedup, 6)
+            out += Self.rightAligned(String(format: "%.0f %%", 100 * row.spread), 8) + "\n"
         }
         return out
     }
