@@ -323,6 +323,8 @@ void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t r0, size_t r1,
     DISPATCH(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy, streaming)
 }
 
+int sf_gemm_f16_tiled(void) { return sf_isa() == ISA_AVX512; }
+
 float sf_dot_f32(const float *a, const float *b, size_t n) { DISPATCH(sf_dot_f32, a, b, n) }
 
 void sf_axpy_f32(float alpha, const float *x, float *y, size_t n) { DISPATCH(axpy_f32, alpha, x, y, n) }

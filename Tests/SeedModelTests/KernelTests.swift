@@ -1,4 +1,5 @@
 import CKernels
+@testable import SeedModel
 import Foundation
 import XCTest
 
@@ -42,6 +43,15 @@ final class KernelTests: XCTestCase {
             ran.append(name)
         }
         XCTAssertTrue(ran.contains("portable"), "the portable body must always be available")
+    }
+
+    /// Only the AVX-512 register tiles take large f16 batches; the one-dot-per-input loops of the
+    /// other instruction sets hand them to sgemm.
+    func testLargeBatchesTakeTheTilesOnlyWithAVX512() {
+        forEachISA { isa in
+            XCTAssertEqual(sf_gemm_f16_tiled() != 0, isa == "avx512", isa)
+            XCTAssertEqual(LinearKernels.smallBatchLimit, isa == "avx512" ? 1024 : 128, isa)
+        }
     }
 
     func testIsaSelection() {

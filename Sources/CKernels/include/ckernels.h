@@ -43,6 +43,9 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
 /// the other bodies, not measured, ignore it).
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
                        const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
+/// Whether sf_gemm_f16_small runs the AVX-512 register tiles, rather than the AVX2 or portable
+/// loops of one dot product per row and input (which widen each weight row once per input).
+int sf_gemm_f16_tiled(void);
 
 /// Elements and bytes of one block of the quantized ggml type `type` (its GGUF type id); returns
 /// 0 for a type these kernels do not decode (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K are).

@@ -37,12 +37,12 @@ public struct WeightMatrix: @unchecked Sendable {
 ///
 /// One input row (decode) is bound by the bytes of weights read, so it runs a fused kernel
 /// straight from the mapping: f16 widened in registers, quantized blocks unpacked in registers
-/// and multiplied in integers against the input rounded to 8 bits. A few rows (batched decode,
-/// verification) reuse each weight row, or unpacked block, for up to 8 inputs, in blocks of rows
-/// that stay in cache for the next 8. f16 products of many rows (prefill) widen one tile of
-/// weights at a time into a per-thread f32 buffer that stays in cache and hand it to
-/// `cblas_sgemm`: the widening is paid once per tile, not once per input row, and no f32 copy of
-/// the model ever exists.
+/// and multiplied in integers against the input rounded to 8 bits. More rows (batched decode,
+/// verification, prefill) reuse each weight row, or unpacked block, for up to 8 inputs, in
+/// blocks of rows that stay in cache for the next 8. f16 products of more rows than that kernel
+/// takes (`smallBatchLimit`) widen one tile of weights at a time into a per-thread f32 buffer
+/// that stays in cache and hand it to `cblas_sgemm`: the widening is paid once per tile, not
+/// once per input row, and no f32 copy of the model ever exists.
 public final class LinearKernels: @unchecked Sendable {
     public let pool: ThreadPool
     /// Per-thread tile buffers for the sgemm path.
@@ -52,11 +52,15 @@ public final class LinearKernels: @unchecked Sendable {
     private var prepared: UnsafeMutableRawPointer?
     private var preparedCapacity = 0
     /// f16 inputs of at most this many rows use the register-blocked kernel (up to 8 inputs per
-    /// sweep over a block of weight rows, which the later sweeps read from L1); more rows widen tiles
-    /// for sgemm. Measured in a standalone harness on weights beyond the cache (2 threads): the
-    /// blocked kernel is ahead up to 64 inputs (≈ 170 against 125 GFLOP/s at 32) and level
-    /// with sgemm at 128.
-    static let smallBatchLimit = 128
+    /// sweep over a block of weight rows, which the later sweeps read from L1); more rows widen
+    /// tiles for sgemm. The AVX-512 tiles were ahead of widen + sgemm at every size measured:
+    /// per decode step, alternating in one process (`bench batch`, 150 to 1000 rows), 0–11 % on
+    /// the benchmark target and 1–6 % on the demo target; `bench model` prefill of the 0.5B
+    /// shape, 256 to 1024 tokens, 7–39 %. So they take every product of up to 1024 rows.
+    /// The AVX2 and portable kernels compute one dot product per row and input, which sgemm
+    /// beats beyond a few inputs (a harness on weights beyond the cache, 2 threads: level at
+    /// 128), so they keep 128.
+    static var smallBatchLimit: Int { sf_gemm_f16_tiled() != 0 ? 1024 : 128 }
     /// Quantized weights take the 8-bit integer kernel (input rounded to 8 bits, as ggml does);
     /// where it cannot prepare its inputs (no AVX2), the exact portable kernel for up to 8 rows
     /// and widened tiles with sgemm beyond.
