@@ -36,7 +36,7 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
 /// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end); n_x = 0 writes nothing.
 /// Each sweep over the rows takes 8 inputs: the product for a few rows at once (batched decode,
 /// speculative verification) costs nearly what one row costs when weights dominate. Keep the row
-/// range small (about 128 KB of weights) when n_x > 8, so that later sweeps read it from L2.
+/// range small (a few tiles of rows) when n_x > 8, so that later sweeps read it from cache.
 /// ldx / ldy are the row strides of X and Y in floats. `streaming` is nonzero when the weights
 /// are read from memory, not cache (a model larger than the last-level cache): 2 or 3 inputs
 /// then take one row at a time, which streams rows as fast as the one-input kernel (AVX-512;

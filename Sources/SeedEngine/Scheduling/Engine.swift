@@ -25,13 +25,11 @@ public final class Engine {
 
     private var targetCost = PassCostModel()
     private var draftCosts: [PassCostModel]
-    /// Running per-token acceptance rate per draft model, from decayed counts (prior 0.7).
-    private var acceptance: [Double]
-    private var acceptanceEvidence: [(accepted: Double, trials: Double)]
+    /// Running per-token acceptance rate per draft model.
+    private var acceptance: [DecayedRate]
     /// Running share per draft model of its draft tokens sure enough to draft on (see
-    /// `EngineConfiguration.draftConfidence`), from decayed counts (prior 0.7).
-    private var continuation: [Double]
-    private var continuationEvidence: [(sure: Double, drafted: Double)]
+    /// `EngineConfiguration.draftConfidence`).
+    private var continuation: [DecayedRate]
     private var calibrated = false
     /// Seconds a round spends outside the model passes, per token of its target pass (running
     /// average). Most of it is deciding each verified position (its distribution, acceptance),
@@ -71,10 +69,8 @@ public final class Engine {
             return KVPool(config: d.model.config, memoryBytes: slots * perToken, blockTokens: configuration.blockTokens)
         }
         draftCosts = drafts.map { _ in PassCostModel() }
-        acceptance = drafts.map { _ in 0.7 }
-        acceptanceEvidence = drafts.map { _ in (accepted: 7.0, trials: 10.0) }
-        continuation = drafts.map { _ in 0.7 }
-        continuationEvidence = drafts.map { _ in (sure: 7.0, drafted: 10.0) }
+        acceptance = drafts.map { _ in DecayedRate() }
+        continuation = drafts.map { _ in DecayedRate() }
     }
 
     /// A quarter of physical memory, but no more than 256 full-context sequences need.
@@ -260,7 +256,7 @@ public final class Engine {
     /// `auto`'s estimates for this round (see `DraftLengthPolicy`), from the measured pass
     /// costs, acceptance and continuation rates and overhead.
     private func draftLengthPolicy() -> DraftLengthPolicy {
-        DraftLengthPolicy(acceptance: acceptance, continuation: continuation,
+        DraftLengthPolicy(acceptance: acceptance.map(\.rate), continuation: continuation.map(\.rate),
                           draftCost: { [draftCosts] m, tokens in draftCosts[m].cost(tokens: tokens) },
                           targetCost: { [targetCost] tokens in targetCost.cost(tokens: tokens) },
                           overheadPerToken: overheadPerToken,
@@ -324,9 +320,7 @@ public final class Engine {
             statistics.draftSeconds += elapsedSeconds(since: phaseStart)
             for r in members {
                 let sure = r.draftProbabilities.reduce(0) { $0 + ($1 >= configuration.draftConfidence ? 1 : 0) }
-                continuationEvidence[m].sure = 0.98 * continuationEvidence[m].sure + Double(sure)
-                continuationEvidence[m].drafted = 0.98 * continuationEvidence[m].drafted + Double(r.drafts.count)
-                continuation[m] = continuationEvidence[m].sure / continuationEvidence[m].drafted
+                continuation[m].record(hits: sure, trials: r.drafts.count)
             }
         }
     }
@@ -368,9 +362,7 @@ public final class Engine {
                 // Per-token acceptance: j accepted then one rejection (or none when all k passed).
                 // accepted/drafted would count the tokens after a rejection as failures too.
                 let trials = outcome.accepted + (outcome.accepted < r.drafts.count ? 1 : 0)
-                acceptanceEvidence[m].accepted = 0.98 * acceptanceEvidence[m].accepted + Double(outcome.accepted)
-                acceptanceEvidence[m].trials = 0.98 * acceptanceEvidence[m].trials + Double(trials)
-                acceptance[m] = acceptanceEvidence[m].accepted / acceptanceEvidence[m].trials
+                acceptance[m].record(hits: outcome.accepted, trials: trials)
                 r.statistics.draftedTokens += r.drafts.count
                 r.statistics.acceptedTokens += outcome.accepted
             }
@@ -387,6 +379,21 @@ public final class Engine {
                 r.draftCount = keep
             }
         }
+    }
+}
+
+/// A rate from decayed counts: each new observation weighs fully, older ones fade by 2 % per
+/// record, so the rate follows a draft model as the text it drafts changes. It starts at 0.7 with
+/// the weight of 10 trials.
+struct DecayedRate {
+    private var hits = 7.0
+    private var trials = 10.0
+
+    var rate: Double { hits / trials }
+
+    mutating func record(hits newHits: Int, trials newTrials: Int) {
+        hits = 0.98 * hits + Double(newHits)
+        trials = 0.98 * trials + Double(newTrials)
     }
 }
 

@@ -23,10 +23,10 @@ struct BenchSpeculativeCommand: ParsableCommand {
               to 6 tokens; its k is the mean a drafting request drafted a round). Rows are the \
               median of --repetitions runs after one untimed warm-up run (in which auto also \
               calibrates its pass costs); the runs are interleaved, one of every row per round, so \
-              that the machine's slow minutes fall on all rows alike. Acceptance is accepted / drafted tokens, '-' for rows that do \
-              not draft; ×seq is the sequential row's wall time over this row's; spread is the \
-              slowest run's wall time minus the fastest's over the median (rows closer than that \
-              are within the machine's noise). One line per \
+              that the machine's slow minutes fall on all rows alike. Acceptance is accepted / \
+              drafted tokens, '-' for rows that do not draft; ×seq is the sequential row's wall \
+              time over this row's; spread is the slowest run's wall time minus the fastest's over \
+              the median (rows closer than that are within the machine's noise). One line per \
               finished round goes to stderr. The drafts are given with --draft (at least one); \
               the more instances, the more requests draft at once.
               """,
