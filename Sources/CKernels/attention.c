@@ -124,3 +124,9 @@ void sf_attention_accumulate(const float *w, const float *v, size_t stride, size
 #endif
     accumulate_portable(w, v, stride, count, hd, out);
 }
+
+void sf_prefetch_rows(const float *base, size_t stride, size_t count, size_t hd) {
+    // One hint per 64-byte line of each row.
+    for (size_t s = 0; s < count; s++)
+        for (size_t d = 0; d < hd; d += 16) __builtin_prefetch(base + s * stride + d, 0, 3);
+}

@@ -91,6 +91,9 @@ void sf_attention_scores(const float *q, const float *k, size_t stride, size_t c
 /// out += Σ_s w[s] · (v + s·stride) over hd floats: one block of values.
 void sf_attention_accumulate(const float *w, const float *v, size_t stride, size_t count, size_t hd,
                              float *out);
+/// Asks for rows base + s·stride, s < count, of hd floats each to be brought into cache (a hint:
+/// it reads nothing and faults on nothing): the next block of keys or values.
+void sf_prefetch_rows(const float *base, size_t stride, size_t count, size_t hd);
 
 /// A pool of worker threads that run `fn(ctx, i)` for i in [0, n) together with the caller.
 /// Workers spin briefly between jobs (a decode step issues dozens) and then sleep.

@@ -271,10 +271,21 @@ public final class TransformerModel: @unchecked Sendable {
             }
             func visible(_ m: Int) -> Int { startPosition + firstRow + m / groups + 1 }
             let longest = visible(vectors - 1)
+            // The next block's keys (then values) are asked for while this block is computed.
+            // A head's rows are strided (the other KV heads' rows lie between them) and each block
+            // is a separate allocation, so the hardware prefetcher starts late on every block.
+            // Measured per decode step (bench batch, 16–64 sequences): 2–6 % faster on the demo
+            // target, 2–3 % on the benchmark one; asking for a whole sequence at once was not faster.
+            func prefetch(_ base: Int, block: Int) {
+                let first = block * blockTokens
+                if first < longest { sf_prefetch_rows(blocks[block] + base, kvDim, min(blockTokens, longest - first), hd) }
+            }
+            prefetch(keyBase, block: 0)
             var blockStart = 0
             var b = 0
             while blockStart < longest {
                 let keys = blocks[b] + keyBase
+                if blockStart + blockTokens < longest { prefetch(keyBase, block: b + 1) } else { prefetch(valueBase, block: 0) }
                 for m in 0..<vectors {
                     let count = min(blockTokens, visible(m) - blockStart)
                     if count > 0 {
@@ -293,6 +304,7 @@ public final class TransformerModel: @unchecked Sendable {
             b = 0
             while blockStart < longest {
                 let values = blocks[b] + valueBase
+                prefetch(valueBase, block: b + 1)
                 for m in 0..<vectors {
                     let count = min(blockTokens, visible(m) - blockStart)
                     if count > 0 {
