@@ -91,6 +91,20 @@ void sf_attention_scores(const float *q, const float *k, size_t stride, size_t c
 /// out += Σ_s w[s] · (v + s·stride) over hd floats: one block of values.
 void sf_attention_accumulate(const float *w, const float *v, size_t stride, size_t count, size_t hd,
                              float *out);
+/// A block of keys against the vectors of `rows` consecutive query positions × `heads` query heads
+/// that share its KV head: vector m (row m / heads, head m % heads) is at
+/// q + (m / heads)·q_row_stride + (m % heads)·hd, sees the block's first
+/// min(count, max(0, first_visible + m / heads)) keys (causal attention: a later row sees more),
+/// and gets their scores, as sf_attention_scores computes them, at scores + m·score_stride.
+void sf_attention_scores_rows(const float *q, size_t q_row_stride, size_t heads, size_t rows,
+                              const float *k, size_t stride, ptrdiff_t first_visible, size_t count,
+                              size_t hd, float scale, float *scores, size_t score_stride);
+/// The value sums for the same vectors: out_m += Σ_s w_m[s] · v_s over the keys vector m sees,
+/// as sf_attention_accumulate computes them, with w_m at w + m·w_stride and out_m at
+/// out + (m / heads)·out_row_stride + (m % heads)·hd.
+void sf_attention_accumulate_rows(const float *w, size_t w_stride, size_t heads, size_t rows,
+                                  const float *v, size_t stride, ptrdiff_t first_visible, size_t count,
+                                  size_t hd, float *out, size_t out_row_stride);
 /// Asks for rows base + s·stride, s < count, of hd floats each to be brought into cache (a hint:
 /// it reads nothing and faults on nothing): the next block of keys or values.
 void sf_prefetch_rows(const float *base, size_t stride, size_t count, size_t hd);
