@@ -204,6 +204,81 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    // MARK: requests that arrive mid-run
+
+    /// Requests that `onCompletion` returns join the round right after the completion that
+    /// brought them, come back after the given ones, and sample exactly what they sample alone.
+    func testRequestsArrivingMidRunJoinTheNextRoundAndSampleAsAlone() throws {
+        let m = try models()
+        let all = try demoPrompts(m)
+        let sampling = SamplingParameters(temperature: 1, seed: 5)
+        let given = requests(Array(all[0..<3]), maxTokens: 30, sampling: sampling, prefix: "given")
+        let arriving = requests(Array(all[25..<28]), maxTokens: 30, sampling: sampling, prefix: "arriving")
+        let e = try engine(m, .autoregressive)
+        var rounds = 0
+        e.roundObserver = { _ in rounds += 1 }
+        var roundsWhenBrought: [String: Int] = [:]
+        var toBring = arriving
+        let out = try e.generate(given) { _ in
+            guard !toBring.isEmpty else { return [] }
+            let next = toBring.removeFirst()
+            roundsWhenBrought[next.tag] = rounds
+            return [next]
+        }
+        XCTAssertEqual(out.map(\.tag), (given + arriving).map(\.tag), "given requests first, then arrivals in arrival order")
+        for c in out.suffix(arriving.count) {
+            XCTAssertEqual(c.statistics.admittedRound, roundsWhenBrought[c.tag], "\(c.tag) joins the next round")
+        }
+        XCTAssertEqual(e.statistics.requests, given.count + arriving.count)
+        for (c, request) in zip(out, given + arriving) {
+            let alone = try engine(m, .autoregressive).generate([request])[0]
+            XCTAssertEqual(c.tokenIDs, alone.tokenIDs, "\(request.tag) samples what it samples alone")
+        }
+        XCTAssertEqual(e.targetPool.sequenceCount, 0)
+        XCTAssertNil(e.targetPool.checkInvariants())
+    }
+
+    /// First come, first served holds for arrivals: they queue behind every request already waiting.
+    func testArrivalsQueueBehindWaitingRequests() throws {
+        let m = try models()
+        let all = try demoPrompts(m)
+        let given = requests(Array(all[0..<3]), maxTokens: 12, prefix: "given")
+        let late = requests(Array(all[25..<26]), maxTokens: 12, prefix: "late")
+        var finished: [String] = []
+        _ = try engine(m, .sequential).generate(given) { c in
+            finished.append(c.tag)
+            return c.tag == "given0" ? late : []
+        }
+        XCTAssertEqual(finished, ["given0", "given1", "given2", "late0"])
+    }
+
+    /// An error from `onCompletion` (or a bad request it returns) ends the run with that error,
+    /// frees every cache, and leaves the engine as good as new.
+    func testAnErrorFromOnCompletionEndsTheRunAndFreesTheCaches() throws {
+        struct Stop: Error {}
+        let m = try models()
+        let all = try demoPrompts(m)
+        let batch = requests(Array(all[0..<4] + all[25..<29]), maxTokens: 30)
+        let e = try engine(m, .seed, drafts: mixedPool(m))
+        func assertFreed(_ when: String) {
+            XCTAssertEqual(e.targetPool.sequenceCount, 0, when)
+            XCTAssertNil(e.targetPool.checkInvariants(), when)
+            for pool in e.draftPools {
+                XCTAssertEqual(pool.sequenceCount, 0, when)
+                XCTAssertNil(pool.checkInvariants(), when)
+            }
+        }
+        XCTAssertThrowsError(try e.generate(batch) { _ in throw Stop() }) { XCTAssertTrue($0 is Stop, "\($0)") }
+        assertFreed("after a thrown error")
+        let bad = GenerationRequest(tag: "bad", promptTokens: [], maxTokens: 4)
+        XCTAssertThrowsError(try e.generate(batch) { _ in [bad] }) { error in
+            XCTAssertEqual(error as? EngineError, .emptyPrompt(tag: "bad"))
+        }
+        assertFreed("after a bad arrival")
+        let fresh = try engine(m, .seed, drafts: mixedPool(m)).generate(batch)
+        XCTAssertEqual(try e.generate(batch).map(\.tokenIDs), fresh.map(\.tokenIDs))
+    }
+
     /// A KV budget for about two requests at a time: the rest wait, and all complete with the
     /// outputs an ample budget gives.
     func testTinyKVBudgetMakesRequestsWaitAndStillComplete() throws {
@@ -235,7 +310,7 @@ final class EngineTests: XCTestCase {
         let fits = GenerationRequest(tag: "small", promptTokens: prompt, maxTokens: 8)
         let huge = GenerationRequest(tag: "huge", promptTokens: prompt, maxTokens: 200)
         var completed = 0
-        XCTAssertThrowsError(try e.generate([fits, huge]) { _ in completed += 1 }) { error in
+        XCTAssertThrowsError(try e.generate([fits, huge]) { _ in completed += 1; return [] }) { error in
             guard case let .requestTooLarge(tag, _, bytesNeeded, poolBytes)? = error as? EngineError else {
                 return XCTFail("expected requestTooLarge, got \(error)")
             }

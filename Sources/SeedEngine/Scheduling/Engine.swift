@@ -90,14 +90,21 @@ public final class Engine {
 
     // MARK: running
 
-    /// Runs every request to completion and returns the completions in request order.
-    /// `onCompletion` is called as each one finishes (in finishing order).
+    /// Runs every request to completion and returns the completions in the order the requests
+    /// were given.
+    ///
+    /// `onCompletion` is called as each request finishes (in finishing order) and may return new
+    /// requests: they arrive mid-run and join the next round, behind every request already
+    /// waiting, and their completions follow the others' in the result. A caller whose next calls
+    /// depend on earlier answers (a tree search: a node's evaluations on its proposal) thereby
+    /// keeps the batch full instead of waiting for the slowest request of a step. An error thrown
+    /// by `onCompletion`, or by the engine, ends the run; the caches are freed first.
     public func generate(_ requests: [GenerationRequest],
-                         onCompletion: (Completion) -> Void = { _ in }) throws -> [Completion] {
+                         onCompletion: (Completion) throws -> [GenerationRequest] = { _ in [] }) throws -> [Completion] {
         let start = DispatchTime.now()
         let k = configuration.strategy.usesDrafts ? configuration.draftTokens : 0
         for request in requests { try validate(request, draftTokens: k) }
-        if configuration.strategy == .auto && !calibrated {
+        if configuration.strategy == .auto && !calibrated && !requests.isEmpty {
             try calibrate()
         }
         statistics = EngineStatistics()
@@ -105,6 +112,7 @@ public final class Engine {
         statistics.drafts = drafts.map { EngineStatistics.Draft(name: $0.name) }
         statistics.requests = requests.count
 
+        var requests = requests
         var results = [Completion?](repeating: nil, count: requests.count)
         var waiting = requests.indices.reversed().map { $0 }  // a stack: the next request is last
         var active: [RequestState] = []
@@ -112,83 +120,109 @@ public final class Engine {
         let vocabulary = target.config.vocabularySize
         var scratch = [Float](repeating: 0, count: vocabulary)
 
-        func finish(_ r: RequestState) {
+        func release(_ r: RequestState) {
             if let seq = r.targetSequence { targetPool.release(seq) }
             if let (m, seq) = r.draft {
                 draftPools[m].release(seq)
                 freeInstances[m] += 1
             }
+        }
+        /// Frees a finished request's caches and draft instance, and records its completion.
+        func retire(_ r: RequestState) -> Completion {
+            release(r)
             r.statistics.seconds = elapsedSeconds(since: start)
             let completion = r.completion()
             results[r.index] = completion
-            onCompletion(completion)
+            return completion
+        }
+        /// Hands a completion to the caller and queues the requests it returns.
+        func deliver(_ completion: Completion) throws {
+            for request in try onCompletion(completion) {
+                try validate(request, draftTokens: k)
+                waiting.insert(requests.count, at: 0)
+                requests.append(request)
+                results.append(nil)
+                statistics.requests += 1
+            }
         }
 
-        var round = 0
-        while !waiting.isEmpty || !active.isEmpty {
-            defer { round += 1 }
-            // Admission, first come first served, while the budget holds the request's worst case.
-            let maxActive = configuration.strategy.isSequential ? 1 : Int.max
-            while let next = waiting.last, active.count < maxActive,
-                  fits(requests[next], pool: targetPool, model: target, active: active.map { ($0.targetSequence, $0.targetReservation) }) {
-                waiting.removeLast()
-                if requests[next].maxTokens == 0 {
-                    finish(RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
-                                        maxDraftTokens: 0, contextLength: target.config.contextLength))
-                    continue
+        /// Rounds until no request is waiting or running.
+        func runRounds() throws {
+            var round = 0
+            while !waiting.isEmpty || !active.isEmpty {
+                defer { round += 1 }
+                // Admission, first come first served, while the budget holds the request's worst case.
+                let maxActive = configuration.strategy.isSequential ? 1 : Int.max
+                while let next = waiting.last, active.count < maxActive,
+                      fits(requests[next], pool: targetPool, model: target, active: active.map { ($0.targetSequence, $0.targetReservation) }) {
+                    waiting.removeLast()
+                    if requests[next].maxTokens == 0 {
+                        try deliver(retire(RequestState(index: next, request: requests[next], tokenizer: target.tokenizer,
+                                                        vocabulary: vocabulary, maxDraftTokens: 0,
+                                                        contextLength: target.config.contextLength)))
+                        continue
+                    }
+                    let r = RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
+                                         maxDraftTokens: k, contextLength: target.config.contextLength)
+                    let (seq, reused) = targetPool.startSequence(prompt: r.tokens)
+                    r.targetSequence = seq
+                    r.targetCount = reused
+                    r.targetReservation = reservation(for: r.request, pool: targetPool, draftTokens: k, context: target.config.contextLength)
+                    r.statistics.promptTokensReused = reused
+                    r.statistics.admittedRound = round
+                    active.append(r)
                 }
-                let r = RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
-                                     maxDraftTokens: k, contextLength: target.config.contextLength)
-                let (seq, reused) = targetPool.startSequence(prompt: r.tokens)
-                r.targetSequence = seq
-                r.targetCount = reused
-                r.targetReservation = reservation(for: r.request, pool: targetPool, draftTokens: k, context: target.config.contextLength)
-                r.statistics.promptTokensReused = reused
-                r.statistics.admittedRound = round
-                active.append(r)
-            }
-            // Validation guarantees a lone request fits the empty pool, so an empty batch here
-            // means only zero-token requests were admitted.
-            if active.isEmpty { continue }
+                // Validation guarantees a lone request fits the empty pool, so an empty batch here
+                // means only zero-token requests were admitted.
+                if active.isEmpty { continue }
 
-            // Draft instances, oldest request first.
-            if configuration.strategy.usesDrafts {
-                for r in active where r.draft == nil {
-                    guard let m = freeInstances.indices.first(where: { m in
-                        freeInstances[m] > 0 && fits(r.request, pool: draftPools[m], model: drafts[m].model,
-                            active: active.filter { $0.draft?.model == m }.map { ($0.draft?.sequence, $0.draftReservation) })
-                    }) else { break }
-                    freeInstances[m] -= 1
-                    let (seq, reused) = draftPools[m].startSequence(prompt: r.tokens)
-                    r.draft = (m, seq)
-                    r.statistics.draftAssignedRound = round
-                    r.draftCount = reused
-                    r.draftReservation = reservation(for: r.request, pool: draftPools[m], draftTokens: k,
-                                                     context: drafts[m].model.config.contextLength)
+                // Draft instances, oldest request first.
+                if configuration.strategy.usesDrafts {
+                    for r in active where r.draft == nil {
+                        guard let m = freeInstances.indices.first(where: { m in
+                            freeInstances[m] > 0 && fits(r.request, pool: draftPools[m], model: drafts[m].model,
+                                active: active.filter { $0.draft?.model == m }.map { ($0.draft?.sequence, $0.draftReservation) })
+                        }) else { break }
+                        freeInstances[m] -= 1
+                        let (seq, reused) = draftPools[m].startSequence(prompt: r.tokens)
+                        r.draft = (m, seq)
+                        r.statistics.draftAssignedRound = round
+                        r.draftCount = reused
+                        r.draftReservation = reservation(for: r.request, pool: draftPools[m], draftTokens: k,
+                                                         context: drafts[m].model.config.contextLength)
+                    }
                 }
-            }
 
-            let roundStart = DispatchTime.now()
-            let modelSecondsBefore = statistics.draftSeconds + statistics.verifySeconds
-            let targetTokensBefore = statistics.targetTokens
-            chooseDraftTokens(active, maxDraftTokens: k, round: round)
-            try draftPhase(active)
-            try verifyPhase(active, scratch: &scratch)
-            // What a round costs besides the model passes (sampling, acceptance, bookkeeping),
-            // per verified token: `auto` weighs it with the passes.
-            let modelSeconds = statistics.draftSeconds + statistics.verifySeconds - modelSecondsBefore
-            let overhead = max(0, elapsedSeconds(since: roundStart) - modelSeconds)
-                / Double(max(1, statistics.targetTokens - targetTokensBefore))
-            overheadPerToken = overheadPerToken == 0 ? overhead : 0.9 * overheadPerToken + 0.1 * overhead
+                let roundStart = DispatchTime.now()
+                let modelSecondsBefore = statistics.draftSeconds + statistics.verifySeconds
+                let targetTokensBefore = statistics.targetTokens
+                chooseDraftTokens(active, maxDraftTokens: k, round: round)
+                try draftPhase(active)
+                try verifyPhase(active, scratch: &scratch)
+                // What a round costs besides the model passes (sampling, acceptance, bookkeeping),
+                // per verified token: `auto` weighs it with the passes.
+                let modelSeconds = statistics.draftSeconds + statistics.verifySeconds - modelSecondsBefore
+                let overhead = max(0, elapsedSeconds(since: roundStart) - modelSeconds)
+                    / Double(max(1, statistics.targetTokens - targetTokensBefore))
+                overheadPerToken = overheadPerToken == 0 ? overhead : 0.9 * overheadPerToken + 0.1 * overhead
 
-            var stillActive: [RequestState] = []
-            for r in active {
-                if r.finishReason != nil { finish(r) } else { stillActive.append(r) }
+                let finished = active.filter { $0.finishReason != nil }
+                active.removeAll { $0.finishReason != nil }
+                let completions = finished.map(retire)
+                roundObserver?(active)
+                for completion in completions { try deliver(completion) }
             }
-            active = stillActive
-            roundObserver?(active)
         }
-        statistics.totalSeconds = elapsedSeconds(since: start)
+
+        defer { statistics.totalSeconds = elapsedSeconds(since: start) }
+        do {
+            try runRounds()
+        } catch {
+            // Finished requests are retired before their completions are delivered, so `active`
+            // holds exactly the requests whose caches are still held.
+            for r in active { release(r) }
+            throw error
+        }
         return results.map { $0! }
     }
 

@@ -77,9 +77,9 @@ public struct RunSummary: Sendable {
     }
 }
 
-/// Runs a workflow over its inputs: several inputs' searches at once, every model call of a
-/// step of all of them handed to the engine as one set, a result line appended the moment an
-/// input finishes.
+/// Runs a workflow over its inputs: several inputs' searches at once, their model calls sharing
+/// the engine's rounds, each step's calls joining as soon as the step before has come back, a
+/// result line appended the moment an input finishes.
 public final class WorkflowRunner {
     public let workflow: Workflow
     public let options: RunOptions
@@ -152,52 +152,86 @@ public final class WorkflowRunner {
         var summary = RunSummary(resultsPath: resultsPath, inputs: 0, skipped: inputs.count - todo.count, solved: 0,
                                  generatedTokens: 0, modelCalls: 0, wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0,
                                  strategy: strategy, interrupted: false, draftSeconds: 0, verifySeconds: 0, exampleSolved: nil)
-        var engineTotals = EngineStatistics()
+        // Inputs are searched `jobs` at a time, all in one run of the engine: when the last call
+        // of an input's step comes back, the input takes it in and its next step's calls join the
+        // engine's next round (and a finished input's place goes to the next input), so the
+        // batch stays full instead of waiting at every step for the slowest call of all inputs.
         var queue = todo.reversed().map { $0 }
-        var running: [SearchTask] = []
-        while !queue.isEmpty || !running.isEmpty {
-            if sf_interrupted() != 0 {
-                summary.interrupted = true
-                break
+        var running: [Int: SearchTask] = [:]
+        /// Each running input's calls of its current step, in order, and those back so far.
+        var stepCalls: [Int: [String]] = [:]
+        var returned: [Int: [String: Completion]] = [:]
+        var owner: [String: Int] = [:]
+
+        func report() {
+            let statistics = engine.statistics
+            progress(RunProgress(inputsDone: summary.inputs, inputsTotal: todo.count, running: running.count,
+                                 deepestLevel: running.values.map(\.level).max() ?? 0,
+                                 tokensPerSecond: Double(statistics.generatedTokens) / max(elapsedSince(start), 1e-9),
+                                 acceptance: statistics.draftedTokens > 0 ? statistics.acceptanceRate : nil))
+        }
+        func record(_ task: SearchTask) throws {
+            running[task.index] = nil
+            stepCalls[task.index] = nil
+            returned[task.index] = nil
+            let record = task.record(strategy: strategy.rawValue, provenance: provenance)
+            try results.append(record)
+            summary.inputs += 1
+            if record.solved {
+                summary.solved += 1
+                if summary.exampleSolved == nil { summary.exampleSolved = record }
             }
-            while running.count < jobs, let next = queue.popLast() {
-                running.append(SearchTask(index: next, input: inputs[next].input, fields: inputs[next].fields,
-                                          workflow: workflow, seed: workflow.decoding.seed, encode: encode))
+        }
+        /// The calls of `task`'s next step (a step that needs none is taken at once); a finished
+        /// task is recorded and its place given to the next input.
+        func nextCalls(_ task: SearchTask) throws -> [GenerationRequest] {
+            var calls = try task.requests()
+            while calls.isEmpty && !task.isDone {
+                try task.receive([])
+                calls = try task.requests()
             }
-            // Every running input's calls of its current step, as one set.
-            var requests: [GenerationRequest] = []
-            var owners: [Int] = []
-            for (t, task) in running.enumerated() {
-                let calls = try task.requests()
-                requests += calls
-                owners += Array(repeating: t, count: calls.count)
+            if task.isDone {
+                try record(task)
+                return try startInputs()
             }
-            let completions = try engine.generate(requests)
-            engineTotals.merge(engine.statistics)
-            var perTask = [[Completion]](repeating: [], count: running.count)
-            for (c, owner) in zip(completions, owners) { perTask[owner].append(c) }
-            var stillRunning: [SearchTask] = []
-            for (task, received) in zip(running, perTask) {
-                try task.receive(received)
-                if task.isDone {
-                    let record = task.record(strategy: strategy.rawValue, provenance: provenance)
-                    try results.append(record)
-                    summary.inputs += 1
-                    if record.solved {
-                        summary.solved += 1
-                        if summary.exampleSolved == nil { summary.exampleSolved = record }
-                    }
-                } else {
-                    stillRunning.append(task)
+            stepCalls[task.index] = calls.map(\.tag)
+            returned[task.index] = [:]
+            for call in calls { owner[call.tag] = task.index }
+            return calls
+        }
+        func startInputs() throws -> [GenerationRequest] {
+            var calls: [GenerationRequest] = []
+            while running.count < jobs, sf_interrupted() == 0, let next = queue.popLast() {
+                let task = SearchTask(index: next, input: inputs[next].input, fields: inputs[next].fields,
+                                      workflow: workflow, seed: workflow.decoding.seed, encode: encode)
+                running[next] = task
+                calls += try nextCalls(task)
+            }
+            return calls
+        }
+
+        do {
+            let first = try startInputs()
+            if !first.isEmpty {
+                _ = try engine.generate(first) { completion in
+                    if sf_interrupted() != 0 { throw RunInterrupted() }
+                    guard let index = owner.removeValue(forKey: completion.tag), let task = running[index],
+                          let calls = stepCalls[index] else { return [] }
+                    returned[index, default: [:]][completion.tag] = completion
+                    guard returned[index]?.count == calls.count, let back = returned[index] else { return [] }
+                    // The step's completions in the order of its calls, whatever order they finished in.
+                    try task.receive(calls.compactMap { back[$0] })
+                    let next = try nextCalls(task)
+                    report()
+                    return next
                 }
             }
-            running = stillRunning
-            let elapsed = elapsedSince(start)
-            progress(RunProgress(inputsDone: summary.inputs, inputsTotal: todo.count, running: running.count,
-                                 deepestLevel: running.map(\.level).max() ?? 0,
-                                 tokensPerSecond: Double(engineTotals.generatedTokens) / max(elapsed, 1e-9),
-                                 acceptance: engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil))
+        } catch is RunInterrupted {
+            // Inputs finished so far are written; the engine has freed its caches.
         }
+        // Only Ctrl-C ends a run with inputs left (errors are thrown).
+        summary.interrupted = !queue.isEmpty || !running.isEmpty
+        let engineTotals = engine.statistics
         summary.wallSeconds = elapsedSince(start)
         summary.generatedTokens = engineTotals.generatedTokens
         summary.modelCalls = engineTotals.requests
@@ -240,6 +274,9 @@ public final class WorkflowRunner {
         let blocksPerCall = engine.targetPool.blocksNeeded(tokens: target.config.contextLength) + 1
         return max(1, engine.targetPool.blockCount / max(1, callsPerLevel * blocksPerCall))
     }
+
+    /// Ctrl-C, seen between two completions: ends the engine's run.
+    private struct RunInterrupted: Error {}
 
     private func elapsedSince(_ start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

@@ -10,12 +10,13 @@ struct RunCommand: ParsableCommand {
             name: "run",
             abstract: "Run a workflow's tree search over its inputs and append one result line per input.",
             discussion: """
-              Every tree level's model calls of all running inputs go to the engine as one set, so \
-              speculative drafts and verification batches are shared. A results line (answer, solved, \
-              best path, the whole tree, tokens, time, provenance hashes) is appended the moment an \
-              input finishes; an existing results file is refused unless --resume (skip inputs already \
-              there) or --overwrite is given. Ctrl-C stops after the current step with everything \
-              finished so far written; a second Ctrl-C stops at once. A progress line is shown on \
+              The model calls of all running inputs share the engine's rounds, so speculative drafts \
+              and verification batches are shared, and an input's next step joins as soon as its last \
+              call is back. A results line (answer, solved, best path, the whole tree, tokens, time, \
+              provenance hashes) is appended the moment an input finishes; an existing results file is \
+              refused unless --resume (skip inputs already there) or --overwrite is given. Ctrl-C stops \
+              when the next model call finishes, with everything finished so far written; a second \
+              Ctrl-C stops at once. A progress line is shown on \
               stderr when it is a terminal, and a summary table at the end.
               """,
             options: [
