@@ -94,11 +94,13 @@ public final class Engine {
     /// were given.
     ///
     /// `onCompletion` is called as each request finishes (in finishing order) and may return new
-    /// requests: they arrive mid-run and join the next round, behind every request already
-    /// waiting, and their completions follow the others' in the result. A caller whose next calls
-    /// depend on earlier answers (a tree search: a node's evaluations on its proposal) thereby
-    /// keeps the batch full instead of waiting for the slowest request of a step. An error thrown
-    /// by `onCompletion`, or by the engine, ends the run; the caches are freed first.
+    /// requests: they arrive mid-run and queue behind every request already waiting (so they join
+    /// the next round unless the KV budget makes them wait), and their completions follow the
+    /// others' in the result. A caller whose next calls depend on earlier answers (a tree search:
+    /// a node's evaluations on its proposal) thereby keeps the batch full instead of waiting for
+    /// the slowest request of a step. Time spent in `onCompletion` is not the engine's: it is left
+    /// out of `statistics.totalSeconds`, and an arrival's `seconds` count from its arrival. An
+    /// error thrown by `onCompletion`, or by the engine, ends the run; the caches are freed first.
     public func generate(_ requests: [GenerationRequest],
                          onCompletion: (Completion) throws -> [GenerationRequest] = { _ in [] }) throws -> [Completion] {
         let start = DispatchTime.now()
@@ -113,6 +115,8 @@ public final class Engine {
         statistics.requests = requests.count
 
         var requests = requests
+        var arrivals = [DispatchTime](repeating: start, count: requests.count)
+        var callerSeconds = 0.0
         var results = [Completion?](repeating: nil, count: requests.count)
         var waiting = requests.indices.reversed().map { $0 }  // a stack: the next request is last
         var active: [RequestState] = []
@@ -130,17 +134,22 @@ public final class Engine {
         /// Frees a finished request's caches and draft instance, and records its completion.
         func retire(_ r: RequestState) -> Completion {
             release(r)
-            r.statistics.seconds = elapsedSeconds(since: start)
+            r.statistics.seconds = elapsedSeconds(since: arrivals[r.index])
             let completion = r.completion()
             results[r.index] = completion
             return completion
         }
         /// Hands a completion to the caller and queues the requests it returns.
         func deliver(_ completion: Completion) throws {
-            for request in try onCompletion(completion) {
+            let callStart = DispatchTime.now()
+            let arriving = try onCompletion(completion)
+            let now = DispatchTime.now()
+            callerSeconds += elapsedSeconds(since: callStart)
+            for request in arriving {
                 try validate(request, draftTokens: k)
                 waiting.insert(requests.count, at: 0)
                 requests.append(request)
+                arrivals.append(now)
                 results.append(nil)
                 statistics.requests += 1
             }
@@ -214,7 +223,7 @@ public final class Engine {
             }
         }
 
-        defer { statistics.totalSeconds = elapsedSeconds(since: start) }
+        defer { statistics.totalSeconds = elapsedSeconds(since: start) - callerSeconds }
         do {
             try runRounds()
         } catch {

@@ -31,6 +31,7 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
     public internal(set) var draftingRequestRounds = 0
     public internal(set) var draftSeconds = 0.0
     public internal(set) var verifySeconds = 0.0
+    /// The run's wall time, less the time spent in the caller's `onCompletion`.
     public internal(set) var totalSeconds = 0.0
 
     public var draftedTokens: Int { drafts.reduce(0) { $0 + $1.draftedTokens } }

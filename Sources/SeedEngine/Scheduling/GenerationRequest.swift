@@ -40,7 +40,8 @@ public struct CompletionStatistics: Sendable, Codable, Equatable {
     public var acceptedTokens = 0
     /// Target passes this request took part in.
     public var targetPasses = 0
-    /// From the call to `generate` until this request finished.
+    /// From the call to `generate` (or, for a request that arrived mid-run, its arrival) until
+    /// this request finished.
     public var seconds = 0.0
     /// The round in which the request was admitted, and in which it got a draft instance
     /// (nil: never). First come, first served means both follow request order.

@@ -179,7 +179,8 @@ public final class WorkflowRunner {
             summary.inputs += 1
             if record.solved {
                 summary.solved += 1
-                if summary.exampleSolved == nil { summary.exampleSolved = record }
+                // The first solved input in input order, whatever order inputs finish in.
+                if summary.exampleSolved.map({ record.index < $0.index }) ?? true { summary.exampleSolved = record }
             }
         }
         /// The calls of `task`'s next step (a step that needs none is taken at once); a finished
@@ -210,19 +211,26 @@ public final class WorkflowRunner {
             return calls
         }
 
+        var engineRan = false
         do {
             let first = try startInputs()
             if !first.isEmpty {
+                engineRan = true
                 _ = try engine.generate(first) { completion in
-                    if sf_interrupted() != 0 { throw RunInterrupted() }
                     guard let index = owner.removeValue(forKey: completion.tag), let task = running[index],
-                          let calls = stepCalls[index] else { return [] }
-                    returned[index, default: [:]][completion.tag] = completion
-                    guard returned[index]?.count == calls.count, let back = returned[index] else { return [] }
-                    // The step's completions in the order of its calls, whatever order they finished in.
-                    try task.receive(calls.compactMap { back[$0] })
-                    let next = try nextCalls(task)
-                    report()
+                          let calls = stepCalls[index] else {
+                        preconditionFailure("a completion no running input asked for: \(completion.tag)")
+                    }
+                    returned[index]?[completion.tag] = completion
+                    var next: [GenerationRequest] = []
+                    if let back = returned[index], back.count == calls.count {
+                        // The step's completions in the order of its calls, whatever order they finished in.
+                        try task.receive(calls.compactMap { back[$0] })
+                        next = try nextCalls(task)
+                        report()
+                    }
+                    // Checked after the completion is taken in, so an input it finished is written.
+                    if sf_interrupted() != 0 { throw RunInterrupted() }
                     return next
                 }
             }
@@ -231,7 +239,7 @@ public final class WorkflowRunner {
         }
         // Only Ctrl-C ends a run with inputs left (errors are thrown).
         summary.interrupted = !queue.isEmpty || !running.isEmpty
-        let engineTotals = engine.statistics
+        let engineTotals = engineRan ? engine.statistics : EngineStatistics()
         summary.wallSeconds = elapsedSince(start)
         summary.generatedTokens = engineTotals.generatedTokens
         summary.modelCalls = engineTotals.requests

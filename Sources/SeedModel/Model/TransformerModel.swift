@@ -245,8 +245,8 @@ public final class TransformerModel: @unchecked Sendable {
         // Attention. A task is one sequence's KV head and up to `rowsPerTask` of its query rows,
         // with every query head that shares that KV head: all their score rows are computed
         // block by block, so each block of keys and values is read from memory once, and the
-        // kernels load each key and value row once for up to four of the vectors (grouped-query
-        // heads, verification and prefill rows). Measured per pass (bench batch, 3–8 sequences of
+        // AVX-512 kernels load each key and value row once for up to four of the vectors
+        // (grouped-query heads, verification and prefill rows). Measured per pass (bench batch, 3–8 sequences of
         // 5–7 verification-shaped rows, interleaved in one process): 1–6 % faster on the demo
         // target than one vector at a time, no change on the benchmark target.
         let groups = cfg.headCount / cfg.headCountKV
