@@ -118,7 +118,8 @@ public final class Engine {
         var arrivals = [DispatchTime](repeating: start, count: requests.count)
         var callerSeconds = 0.0
         var results = [Completion?](repeating: nil, count: requests.count)
-        var waiting = requests.indices.reversed().map { $0 }  // a stack: the next request is last
+        // First come, first served, arrivals included: the requests from this index on are waiting.
+        var nextToAdmit = 0
         var active: [RequestState] = []
         var freeInstances = drafts.map(\.instances)
         let vocabulary = target.config.vocabularySize
@@ -147,7 +148,6 @@ public final class Engine {
             callerSeconds += elapsedSeconds(since: callStart)
             for request in arriving {
                 try validate(request, draftTokens: k)
-                waiting.insert(requests.count, at: 0)
                 requests.append(request)
                 arrivals.append(now)
                 results.append(nil)
@@ -158,13 +158,14 @@ public final class Engine {
         /// Rounds until no request is waiting or running.
         func runRounds() throws {
             var round = 0
-            while !waiting.isEmpty || !active.isEmpty {
+            while nextToAdmit < requests.count || !active.isEmpty {
                 defer { round += 1 }
                 // Admission, first come first served, while the budget holds the request's worst case.
                 let maxActive = configuration.strategy.isSequential ? 1 : Int.max
-                while let next = waiting.last, active.count < maxActive,
-                      fits(requests[next], pool: targetPool, model: target, active: active.map { ($0.targetSequence, $0.targetReservation) }) {
-                    waiting.removeLast()
+                while nextToAdmit < requests.count, active.count < maxActive,
+                      fits(requests[nextToAdmit], pool: targetPool, model: target, active: active.map { ($0.targetSequence, $0.targetReservation) }) {
+                    let next = nextToAdmit
+                    nextToAdmit += 1
                     if requests[next].maxTokens == 0 {
                         try deliver(retire(RequestState(index: next, request: requests[next], tokenizer: target.tokenizer,
                                                         vocabulary: vocabulary, maxDraftTokens: 0,

@@ -158,10 +158,8 @@ public final class WorkflowRunner {
         // batch stays full instead of waiting at every step for the slowest call of all inputs.
         var queue = todo.reversed().map { $0 }
         var running: [Int: SearchTask] = [:]
-        /// Each running input's calls of its current step, in order, and those back so far.
-        var stepCalls: [Int: [String]] = [:]
-        var returned: [Int: [String: Completion]] = [:]
-        var owner: [String: Int] = [:]
+        var steps: [Int: StepCalls] = [:]
+        var owner: [String: Int] = [:]  // call tag → input index
 
         func report() {
             let statistics = engine.statistics
@@ -172,8 +170,7 @@ public final class WorkflowRunner {
         }
         func record(_ task: SearchTask) throws {
             running[task.index] = nil
-            stepCalls[task.index] = nil
-            returned[task.index] = nil
+            steps[task.index] = nil
             let record = task.record(strategy: strategy.rawValue, provenance: provenance)
             try results.append(record)
             summary.inputs += 1
@@ -195,8 +192,7 @@ public final class WorkflowRunner {
                 try record(task)
                 return try startInputs()
             }
-            stepCalls[task.index] = calls.map(\.tag)
-            returned[task.index] = [:]
+            steps[task.index] = StepCalls(tags: calls.map(\.tag))
             for call in calls { owner[call.tag] = task.index }
             return calls
         }
@@ -218,14 +214,14 @@ public final class WorkflowRunner {
                 engineRan = true
                 _ = try engine.generate(first) { completion in
                     guard let index = owner.removeValue(forKey: completion.tag), let task = running[index],
-                          let calls = stepCalls[index] else {
+                          steps[index] != nil else {
                         preconditionFailure("a completion no running input asked for: \(completion.tag)")
                     }
-                    returned[index]?[completion.tag] = completion
+                    steps[index]?.back[completion.tag] = completion
                     var next: [GenerationRequest] = []
-                    if let back = returned[index], back.count == calls.count {
+                    if let step = steps[index], step.back.count == step.tags.count {
                         // The step's completions in the order of its calls, whatever order they finished in.
-                        try task.receive(calls.compactMap { back[$0] })
+                        try task.receive(step.tags.compactMap { step.back[$0] })
                         next = try nextCalls(task)
                         report()
                     }
@@ -281,6 +277,12 @@ public final class WorkflowRunner {
             + search.breadth * 8 * search.evaluate.samples
         let blocksPerCall = engine.targetPool.blocksNeeded(tokens: target.config.contextLength) + 1
         return max(1, engine.targetPool.blockCount / max(1, callsPerLevel * blocksPerCall))
+    }
+
+    /// An input's calls of its current step, in order, and those back so far.
+    private struct StepCalls {
+        var tags: [String]
+        var back: [String: Completion] = [:]
     }
 
     /// Ctrl-C, seen between two completions: ends the engine's run.

@@ -246,9 +246,10 @@ public final class TransformerModel: @unchecked Sendable {
         // with every query head that shares that KV head: all their score rows are computed
         // block by block, so each block of keys and values is read from memory once, and the
         // AVX-512 kernels load each key and value row once for up to four of the vectors
-        // (grouped-query heads, verification and prefill rows). Measured per pass (bench batch, 3–8 sequences of
-        // 5–7 verification-shaped rows, interleaved in one process): 1–6 % faster on the demo
-        // target than one vector at a time, no change on the benchmark target.
+        // (grouped-query heads, verification and prefill rows). Measured per pass (bench batch,
+        // 3–8 sequences of 5–7 verification-shaped rows, interleaved in one process): 1–6 %
+        // faster on the demo target than one vector at a time in seven of eight pairs, no change
+        // on the benchmark target.
         let groups = cfg.headCount / cfg.headCountKV
         let rowsPerTask = Self.attentionRowsPerTask
         let tasks = ws.attentionTasks

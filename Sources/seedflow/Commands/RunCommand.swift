@@ -16,8 +16,8 @@ struct RunCommand: ParsableCommand {
               provenance hashes) is appended the moment an input finishes; an existing results file is \
               refused unless --resume (skip inputs already there) or --overwrite is given. Ctrl-C stops \
               when the next model call finishes, with everything finished so far written; a second \
-              Ctrl-C stops at once. A progress line is shown on \
-              stderr when it is a terminal, and a summary table at the end.
+              Ctrl-C stops at once. A progress line is shown on stderr when it is a terminal, and a \
+              summary table at the end.
               """,
             options: [
                 WorkflowOptions.set,
