@@ -53,16 +53,6 @@ AVX512 static inline __m512 hsum16_avx512(const __m512 *v) {
     return fold_neighbours(fold_pairs(q[0], q[1]), fold_pairs(q[2], q[3]));
 }
 
-/// The sums of v[0..<8]: lane 4c + j, for j < 2, is the sum of v[4j + c] (lanes with j ≥ 2 hold
-/// copies): the folds of hsum16_avx512, with a vector paired with itself where the other half
-/// of the group would have been.
-AVX512 static inline __m512 hsum8_avx512(const __m512 *v) {
-    __m512 h[4], q[2];
-    for (int i = 0; i < 4; i++) h[i] = fold_halves(v[2 * i], v[2 * i + 1]);
-    for (int i = 0; i < 2; i++) q[i] = fold_quarters(h[2 * i], h[2 * i + 1]);
-    __m512 p = fold_pairs(q[0], q[1]);
-    return fold_neighbours(p, p);
-}
 #endif
 
 enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };

@@ -35,6 +35,22 @@ static void gemm_f16_small_portable(const uint16_t *w, size_t cols, size_t r0, s
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_portable(w + r * cols, x + m * ldx, cols);
 }
 
+// The panel product in the order of the AVX-512 tiles: each output is the first column's
+// product, then one fused multiply-add per column, so the two bodies give the same bits.
+static void gemm_f16_panels_portable(const uint16_t *pw, size_t cols, size_t r0, size_t r1,
+                                     const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
+                                     int streaming) {
+    (void)streaming;
+    for (size_t m = 0; m < nx; m++)
+        for (size_t r = r0; r < r1; r++) {
+            const uint16_t *column = pw + r / 16 * 16 * cols + r % 16;
+            const float *xm = x + m * ldx;
+            float s = cols ? half_to_float(column[0]) * xm[0] : 0;
+            for (size_t i = 1; i < cols; i++) s = fmaf(half_to_float(column[i * 16]), xm[i], s);
+            y[m * ldy + r] = s;
+        }
+}
+
 float sf_dot_f32_portable(const float *a, const float *b, size_t n) {
     float s = 0;
     for (size_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -56,128 +72,122 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
     for (; i < n; i++) dst[i] = half_to_float(src[i]);
 }
 
-AVX512 static inline float dot_f16_avx512(const uint16_t *w, const float *x, size_t n) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
-        a1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16))), _mm512_loadu_ps(x + i + 16), a1);
-    }
-    for (; i + 16 <= n; i += 16)
-        a0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i))), _mm512_loadu_ps(x + i), a0);
-    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-    for (; i < n; i++) s += half_to_float(w[i]) * x[i];
-    return s;
-}
+// f16 weights in panels: 16 rows side by side, column by column (`sf_pack_f16_panels`). One
+// load widens one column of 16 rows, and a broadcast input element multiplies all of them, so
+// each accumulator holds 16 finished outputs. Row-major tiles had each accumulator hold 16
+// partial sums of one output, folded across lanes at the end: at the demo target's 256 columns
+// (16 products per accumulator) the folds and scattered stores were a quarter of a tile's time
+// in a workflow run, and a standalone harness (one core, in cache, 24–64 inputs) measured the
+// panel tile at 110–113 GFLOP/s, the FMA peak, against 95–99 for the row-major one (1.13–1.16×;
+// 1.03× at 768 columns).
+//
+// Every output is summed in column order, one FMA after the first product, whatever tile, group
+// or row range computes it: a request's logits do not depend on what else is in its batch, and
+// the portable body gives the same bits.
 
-AVX512 static void gemv_f16_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
-    for (size_t r = r0; r < r1; r++) y[r] = dot_f16_avx512(w + r * cols, x, cols);
-}
-
-// Horizontal sums of a tile's accumulators: `hsum16_avx512` and `hsum8_avx512` (internal.h)
-// sum 16 or 8 at once. Summing each vector on its own (extract, add, shuffle, add: eight
-// dependent operations for one float) took a fifth of a three-row tile's time at the demo
-// target's 256 columns, as much as the first of its 16 chunks of products. Every sum is formed
-// in the order of _mm512_reduce_add_ps, which the one-row and one-input paths use, so an output
-// is bit-identical whichever tile or group size produced it, and a request's result does not
-// depend on what else is in its batch.
-
-// Writes the sums of v[0..<n] to out[0..<n].
-AVX512 static inline void reduce_many(const __m512 *v, int n, float *out) {
-    float lanes[16];
-    int k = 0;
-    for (; k + 16 <= n; k += 16) {
-        _mm512_storeu_ps(lanes, hsum16_avx512(v + k));
-        for (int s = 0; s < 16; s++) out[k + s] = lanes[4 * (s & 3) + (s >> 2)];
-    }
-    if (k + 8 <= n) {
-        _mm512_storeu_ps(lanes, hsum8_avx512(v + k));
-        for (int s = 0; s < 8; s++) out[k + s] = lanes[4 * (s & 3) + (s >> 2)];
-        k += 8;
-    }
-    for (; k < n; k++) out[k] = _mm512_reduce_add_ps(v[k]);
-}
-
-// R weight rows against N inputs per call, instantiated for each (R, N) so the R·N accumulators
-// stay in registers (3 × 8 = 24 of the 32, plus 3 weight vectors and one input). Every input
-// load feeds R FMAs and every widened weight vector N: three rows per sweep keep the load and
-// convert ports below the one 512-bit FMA per cycle Zen 4 retires, where two rows did not
-// (measured in a standalone harness, 2 threads, 24–64 inputs: ≈ 170–180 GFLOP/s against
-// ≈ 145 for two rows). Rows stream from memory when the weights exceed the cache: each tile
-// asks for the rows two tiles ahead (measured: 1.5× from DRAM, no loss in cache).
-#define GEMM_TILE_AVX512(R, N)                                                                      \
-    AVX512 static void gemm_f16_tile_avx512_##R##_##N(const uint16_t *w, size_t cols, size_t r,   \
-                                                       const float *x, size_t ldx, float *y,       \
-                                                       size_t ldy) {                               \
-        const uint16_t *wr = w + r * cols;                                                         \
-        __m512 acc[N * R], wv[R];                                                                  \
-        /* The first chunk sets the accumulators: zeroing them instead compiles to a memset of   \
-           the array on the stack, 3 % of a verification pass. */                                  \
-        size_t i = 16;                                                                             \
-        if (cols >= 16) {                                                                          \
-            for (int a = 0; a < R; a++) wv[a] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wr + a * cols))); \
-            for (int m = 0; m < N; m++) {                                                          \
-                __m512 xv = _mm512_loadu_ps(x + m * ldx);                                          \
-                for (int a = 0; a < R; a++) acc[m * R + a] = _mm512_mul_ps(wv[a], xv);             \
-            }                                                                                      \
+// P panels against N inputs per call, instantiated for each (P, N) so the P·N accumulators stay
+// in registers (3 × 8 = 24 of the 32). Each widened column feeds N FMAs and each broadcast input
+// element P. Panels stream from memory when the weights exceed the cache: each tile asks for
+// the panels two tiles ahead, one cache line (two columns) per panel at a time.
+#define PANEL_TILE_AVX512(P, N)                                                                     \
+    AVX512 static void panel_tile_avx512_##P##_##N(const uint16_t *pw, size_t cols, const float *x, \
+                                                   size_t ldx, float *y, size_t ldy,              \
+                                                   const __mmask16 *mask) {                       \
+        const size_t stride = 16 * cols;                                                           \
+        __m512 acc[P * N], wv[P];                                                                  \
+        /* The first column sets the accumulators: zeroing them compiles to a memset of the       \
+           array on the stack. */                                                                  \
+        if (cols == 0) {                                                                           \
+            for (int k = 0; k < P * N; k++) acc[k] = _mm512_setzero_ps();                          \
         } else {                                                                                   \
-            i = 0;                                                                                 \
-            for (int k = 0; k < N * R; k++) acc[k] = _mm512_setzero_ps();                          \
-        }                                                                                          \
-        for (; i + 16 <= cols; i += 16) {                                                          \
-            for (int a = 0; a < R; a++) {                                                          \
-                _mm_prefetch((const char *)(wr + a * cols + i + 2 * R * cols), _MM_HINT_T0);       \
-                wv[a] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(wr + a * cols + i))); \
-            }                                                                                      \
+            for (int a = 0; a < P; a++) wv[a] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride))); \
             for (int m = 0; m < N; m++) {                                                          \
-                __m512 xv = _mm512_loadu_ps(x + m * ldx + i);                                      \
-                for (int a = 0; a < R; a++) acc[m * R + a] = _mm512_fmadd_ps(wv[a], xv, acc[m * R + a]); \
+                const __m512 xv = _mm512_set1_ps(x[m * ldx]);                                      \
+                for (int a = 0; a < P; a++) acc[m * P + a] = _mm512_mul_ps(wv[a], xv);             \
             }                                                                                      \
         }                                                                                          \
-        float sums[N * R];                                                                         \
-        reduce_many(acc, N * R, sums);                                                             \
-        for (int m = 0; m < N; m++)                                                                \
-            for (int a = 0; a < R; a++) {                                                          \
-                float s = sums[m * R + a];                                                         \
-                for (size_t j = i; j < cols; j++) s += half_to_float(wr[a * cols + j]) * x[m * ldx + j]; \
-                y[m * ldy + r + a] = s;                                                            \
+        for (size_t i = 1; i < cols; i++) {                                                        \
+            if (i & 1)                                                                             \
+                for (int a = 0; a < P; a++)                                                        \
+                    _mm_prefetch((const char *)(pw + (2 * P + a) * stride + (i + 1) * 16), _MM_HINT_T0); \
+            for (int a = 0; a < P; a++)                                                            \
+                wv[a] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride + i * 16))); \
+            for (int m = 0; m < N; m++) {                                                          \
+                const __m512 xv = _mm512_set1_ps(x[m * ldx + i]);                                  \
+                for (int a = 0; a < P; a++) acc[m * P + a] = _mm512_fmadd_ps(wv[a], xv, acc[m * P + a]); \
             }                                                                                      \
+        }                                                                                          \
+        for (int m = 0; m < N; m++)                                                                \
+            for (int a = 0; a < P; a++) _mm512_mask_storeu_ps(y + m * ldy + 16 * a, mask[a], acc[m * P + a]); \
     }
-#define GEMM_TILES_AVX512(R)                                                                       \
-    GEMM_TILE_AVX512(R, 1) GEMM_TILE_AVX512(R, 2) GEMM_TILE_AVX512(R, 3) GEMM_TILE_AVX512(R, 4)     \
-    GEMM_TILE_AVX512(R, 5) GEMM_TILE_AVX512(R, 6) GEMM_TILE_AVX512(R, 7) GEMM_TILE_AVX512(R, 8)     \
-    static void (*const gemm_f16_tiles_avx512_##R[9])(const uint16_t *, size_t, size_t, const float *, \
-                                                      size_t, float *, size_t) = {                  \
-        NULL, gemm_f16_tile_avx512_##R##_1, gemm_f16_tile_avx512_##R##_2,                          \
-        gemm_f16_tile_avx512_##R##_3, gemm_f16_tile_avx512_##R##_4, gemm_f16_tile_avx512_##R##_5,  \
-        gemm_f16_tile_avx512_##R##_6, gemm_f16_tile_avx512_##R##_7, gemm_f16_tile_avx512_##R##_8};
-GEMM_TILES_AVX512(3)
-GEMM_TILES_AVX512(1)
+#define PANEL_TILES_AVX512(P)                                                                      \
+    PANEL_TILE_AVX512(P, 1) PANEL_TILE_AVX512(P, 2) PANEL_TILE_AVX512(P, 3) PANEL_TILE_AVX512(P, 4) \
+    PANEL_TILE_AVX512(P, 5) PANEL_TILE_AVX512(P, 6) PANEL_TILE_AVX512(P, 7) PANEL_TILE_AVX512(P, 8) \
+    static void (*const panel_tiles_avx512_##P[9])(const uint16_t *, size_t, const float *, size_t, \
+                                                   float *, size_t, const __mmask16 *) = {          \
+        NULL, panel_tile_avx512_##P##_1, panel_tile_avx512_##P##_2, panel_tile_avx512_##P##_3,     \
+        panel_tile_avx512_##P##_4, panel_tile_avx512_##P##_5, panel_tile_avx512_##P##_6,          \
+        panel_tile_avx512_##P##_7, panel_tile_avx512_##P##_8};
+PANEL_TILES_AVX512(3)
+PANEL_TILES_AVX512(1)
 
-static void gemm_f16_small_avx512(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                                  const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
-                                  int streaming) {
-    // Inputs in groups of at most eight, each group one sweep over the rows (the caller keeps
-    // the rows few enough to stay in cache between groups); the last one or two rows take the
-    // one-row tile. The groups are as even as they can be: 9 inputs as 5 + 4, not 8 + 1, whose
-    // second sweep would widen every weight vector for a single FMA.
-    // With weights streaming from memory, two or three inputs take the one-row tile throughout:
-    // the product is then bound by reading the weights, which one row at a time does as fast as
-    // the one-input kernel and three interleaved rows did not (harness, 2 threads, 50 MB of f16
-    // rows: 2 inputs 3.4–4.0 → 2.5–2.9 ms, 3 inputs 3.4–3.7 → 2.7 ms; from 4 inputs on the
-    // three-row tile is as fast or faster). From cache, the three-row tile's register reuse wins
-    // (one-row tiles made 3-token passes of the 13 MB demo target 25 % slower). Even groups
-    // leave at most three inputs only when there are at most three in all.
+// One input (decode): P panels side by side, so that P independent FMA chains hide the FMA
+// latency (each output's sum is one chain, in column order). No software prefetch: the P
+// sequential streams are what the hardware prefetcher follows best.
+#define PANEL_ROW_AVX512(P)                                                                         \
+    AVX512 static void panel_row_avx512_##P(const uint16_t *pw, size_t cols, const float *x, float *y, \
+                                            const __mmask16 *mask) {                               \
+        const size_t stride = 16 * cols;                                                           \
+        __m512 acc[P];                                                                             \
+        if (cols == 0) {                                                                           \
+            for (int a = 0; a < P; a++) acc[a] = _mm512_setzero_ps();                              \
+        } else {                                                                                   \
+            const __m512 xv = _mm512_set1_ps(x[0]);                                                \
+            for (int a = 0; a < P; a++)                                                            \
+                acc[a] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride))), xv); \
+        }                                                                                          \
+        for (size_t i = 1; i < cols; i++) {                                                        \
+            const __m512 xv = _mm512_set1_ps(x[i]);                                                \
+            for (int a = 0; a < P; a++)                                                            \
+                acc[a] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride + i * 16))), xv, acc[a]); \
+        }                                                                                          \
+        for (int a = 0; a < P; a++) _mm512_mask_storeu_ps(y + 16 * a, mask[a], acc[a]);            \
+    }
+PANEL_ROW_AVX512(8)
+
+AVX512 static void gemm_f16_panels_avx512(const uint16_t *pw, size_t cols, size_t r0, size_t r1,
+                                          const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
+                                          int streaming) {
+    if (r0 >= r1 || nx == 0) return;
+    const size_t stride = 16 * cols, last = (r1 + 15) / 16;
+    // Tiles of three panels, each swept by every group of inputs while it is in L1 (48 rows of
+    // 256 columns: 24 KB) or L2. Groups of at most eight, as even as they can be: 9 inputs as
+    // 5 + 4, not 8 + 1, whose second sweep would widen every column for a single FMA. The last
+    // one or two panels take the one-panel tile; so do two or three inputs against weights
+    // streaming from memory, which one panel at a time reads as fast as the one-input product
+    // (the row-major tiles measured 25–35 % faster that way from DRAM).
     const size_t groups = (nx + 7) / 8;
-    for (size_t g = 0, first = 0; g < groups; g++) {
-        const size_t n = (nx - first) / (groups - g) + ((nx - first) % (groups - g) != 0);
-        const float *xg = x + first * ldx;
-        float *yg = y + first * ldy;
-        size_t r = r0;
-        if (!streaming || n > 3)
-            for (; r + 3 <= r1; r += 3) gemm_f16_tiles_avx512_3[n](w, cols, r, xg, ldx, yg, ldy);
-        for (; r < r1; r++) gemm_f16_tiles_avx512_1[n](w, cols, r, xg, ldx, yg, ldy);
-        first += n;
+    const int narrow = streaming && nx > 1 && nx <= 3;
+    for (size_t p = r0 / 16; p < last;) {
+        const size_t np = nx == 1 && last - p >= 8 ? 8 : (!narrow && last - p >= 3) ? 3 : 1;
+        __mmask16 mask[8];
+        for (size_t a = 0; a < np; a++) {
+            // The lanes of panel p + a inside [r0, r1).
+            const size_t lo = (p + a) * 16, from = r0 > lo ? r0 - lo : 0, to = r1 - lo < 16 ? r1 - lo : 16;
+            mask[a] = (__mmask16)(((1u << to) - 1) & ~((1u << from) - 1));
+        }
+        if (np == 8) {
+            panel_row_avx512_8(pw + p * stride, cols, x, y + p * 16, mask);
+            p += np;
+            continue;
+        }
+        for (size_t g = 0, first = 0; g < groups; g++) {
+            const size_t n = (nx - first) / (groups - g) + ((nx - first) % (groups - g) != 0);
+            (np == 3 ? panel_tiles_avx512_3 : panel_tiles_avx512_1)[n](
+                pw + p * stride, cols, x + first * ldx, ldx, y + first * ldy + p * 16, ldy, mask);
+            first += n;
+        }
+        p += np;
     }
 }
 
@@ -310,8 +320,18 @@ void sf_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = bf16_to_float(src[i]);
 }
 
+// Row-major f16 products: AVX-512 processors multiply panels instead (`sf_f16_panels_preferred`)
+// and run the AVX2 bodies here when asked.
+#ifdef SF_X86
+#define DISPATCH_ROW_MAJOR(name, ...)                                      \
+    if (sf_isa() >= ISA_AVX2) return name##_avx2(__VA_ARGS__);           \
+    return name##_portable(__VA_ARGS__);
+#else
+#define DISPATCH_ROW_MAJOR(name, ...) return name##_portable(__VA_ARGS__);
+#endif
+
 void sf_gemv_f16(const uint16_t *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
-    DISPATCH(gemv_f16, w, cols, r0, r1, x, y)
+    DISPATCH_ROW_MAJOR(gemv_f16, w, cols, r0, r1, x, y)
 }
 
 void sf_gemv_f32(const float *w, size_t cols, size_t r0, size_t r1, const float *x, float *y) {
@@ -320,10 +340,34 @@ void sf_gemv_f32(const float *w, size_t cols, size_t r0, size_t r1, const float 
 
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t r0, size_t r1,
                        const float *x, size_t ldx, size_t nx, float *y, size_t ldy, int streaming) {
-    DISPATCH(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy, streaming)
+    DISPATCH_ROW_MAJOR(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy, streaming)
 }
 
-int sf_gemm_f16_tiled(void) { return sf_isa() == ISA_AVX512; }
+int sf_f16_panels_preferred(void) { return sf_isa() == ISA_AVX512; }
+
+size_t sf_f16_panels_halves(size_t rows, size_t cols) { return (rows + 15) / 16 * 16 * cols; }
+
+void sf_pack_f16_panels(const uint16_t *w, size_t rows, size_t cols, size_t panel_begin, size_t panel_end,
+                        uint16_t *panels) {
+    for (size_t p = panel_begin; p < panel_end; p++) {
+        uint16_t *dst = panels + p * 16 * cols;
+        for (size_t l = 0; l < 16; l++) {
+            const size_t r = p * 16 + l;
+            if (r < rows)
+                for (size_t i = 0; i < cols; i++) dst[i * 16 + l] = w[r * cols + i];
+            else
+                for (size_t i = 0; i < cols; i++) dst[i * 16 + l] = 0;
+        }
+    }
+}
+
+void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t r0, size_t r1,
+                        const float *x, size_t ldx, size_t nx, float *y, size_t ldy, int streaming) {
+#ifdef SF_X86
+    if (sf_isa() == ISA_AVX512) return gemm_f16_panels_avx512(panels, cols, r0, r1, x, ldx, nx, y, ldy, streaming);
+#endif
+    gemm_f16_panels_portable(panels, cols, r0, r1, x, ldx, nx, y, ldy, streaming);
+}
 
 float sf_dot_f32(const float *a, const float *b, size_t n) { DISPATCH(sf_dot_f32, a, b, n) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 import XCTest
 
 final class InspectTests: XCTestCase {
@@ -44,6 +45,11 @@ final class InspectTests: XCTestCase {
         let weights = try XCTUnwrap(memory["mapped_weight_bytes"] as? Int)
         XCTAssertEqual(weights, types.compactMap { $0["bytes"] as? Int }.reduce(0, +))
         XCTAssertLessThanOrEqual(weights, try XCTUnwrap(fileSize))
+        // Every f16 matrix but the 512 × 256 embedding is repacked where the processor runs panels.
+        let f16 = try XCTUnwrap(types.first { $0["type"] as? String == "F16" }?["bytes"] as? Int)
+        let file = try GGUFFile(path: Seedflow.repoRoot.appendingPathComponent(Seedflow.targetModel).path)
+        XCTAssertEqual(memory["f16_panel_bytes"] as? Int, file.f16PanelBytes)
+        XCTAssertTrue([0, f16 - 512 * 256 * 2].contains(file.f16PanelBytes), "\(file.f16PanelBytes) of \(f16)")
     }
 
     /// A file with a vocabulary and no tensors, of an architecture seedflow cannot run.

@@ -45,12 +45,11 @@ final class KernelTests: XCTestCase {
         XCTAssertTrue(ran.contains("portable"), "the portable body must always be available")
     }
 
-    /// Only the AVX-512 register tiles take large f16 batches; the one-dot-per-input loops of the
-    /// other instruction sets hand them to sgemm.
-    func testLargeBatchesTakeTheTilesOnlyWithAVX512() {
+    /// Only AVX-512 processors repack f16 weights in panels; the one-dot-per-input loops of the
+    /// other instruction sets keep the file's rows and hand large batches to sgemm.
+    func testPanelsOnlyWithAVX512() {
         forEachISA { isa in
-            XCTAssertEqual(sf_gemm_f16_tiled() != 0, isa == "avx512", isa)
-            XCTAssertEqual(LinearKernels.smallBatchLimit, isa == "avx512" ? 1024 : 128, isa)
+            XCTAssertEqual(sf_f16_panels_preferred() != 0, isa == "avx512", isa)
         }
     }
 
@@ -127,23 +126,19 @@ final class KernelTests: XCTestCase {
                 let reference = (0..<maxInputs).map { m in
                     (0..<rows).map { r in (0..<cols).map { half(w[r * cols + $0]) * Double(x[m * ldx + $0]) } }
                 }
-                // Each input alone: a batch's tiles sum their accumulators in groups, and every
-                // output must still come out bit-identical to the input's own one-input product.
+                // Each input alone: every output of a batch must come out bit-identical to the
+                // input's own one-input product.
                 let alone: [[Float]] = (0..<maxInputs).map { m in
                     var y = [Float](repeating: Self.sentinel, count: rows)
                     x.withUnsafeBufferPointer { sf_gemm_f16_small(w, cols, 0, rows, $0.baseAddress! + m * ldx, ldx, 1, &y, rows, 0) }
                     return y
                 }
-                // 0 inputs must write nothing; 9 and more take the eight-at-a-time path repeatedly.
+                // 0 inputs must write nothing.
                 for nx in 0...maxInputs {
-                    // Whole three-row tiles, then one or two rows left over, and a single row.
+                    // All rows, inner ranges, and a single row.
                     for (r0, r1) in [(0, rows), (1, 5), (0, 5), (5, 6)] {
                         var y = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
                         sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &y, ldy, 0)
-                        // Weights streaming from memory change the tile shape, never a result.
-                        var streamed = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
-                        sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &streamed, ldy, 1)
-                        XCTAssertEqual(streamed, y, "\(isa) cols \(cols) nx \(nx) rows \(r0)..<\(r1): streaming changed the output")
                         for m in 0..<maxInputs {
                             for r in 0..<ldy {
                                 let got = y[m * ldy + r]
@@ -153,6 +148,82 @@ final class KernelTests: XCTestCase {
                                 } else {
                                     XCTAssertEqual(got, Self.sentinel, "\(isa) cols \(cols) nx \(nx) rows \(r0)..<\(r1): wrote Y[\(m), \(r)]")
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testPackF16Panels() {
+        for (rows, cols) in [(1, 1), (15, 3), (16, 5), (17, 2), (40, 7)] {
+            let w = randomHalves(rows * cols)
+            let panels = (rows + 15) / 16
+            XCTAssertEqual(sf_f16_panels_halves(rows, cols), panels * 16 * cols)
+            var packed = [UInt16](repeating: 0xFFFF, count: panels * 16 * cols + 5)
+            // Two disjoint ranges of panels, as two threads would pack them.
+            sf_pack_f16_panels(w, rows, cols, 0, panels / 2, &packed)
+            sf_pack_f16_panels(w, rows, cols, panels / 2, panels, &packed)
+            for p in 0..<panels {
+                for i in 0..<cols {
+                    for lane in 0..<16 {
+                        let r = p * 16 + lane
+                        XCTAssertEqual(packed[p * 16 * cols + i * 16 + lane], r < rows ? w[r * cols + i] : 0,
+                                       "rows \(rows) cols \(cols): panel \(p) column \(i) lane \(lane)")
+                    }
+                }
+            }
+            XCTAssertEqual(Array(packed[(panels * 16 * cols)...]), [UInt16](repeating: 0xFFFF, count: 5),
+                           "rows \(rows) cols \(cols): wrote past the panels")
+        }
+    }
+
+    /// The panel product against the reference, and every output bit-identical whatever else is
+    /// computed with it: alone or in a batch of up to 11 inputs (groups of 8 and uneven ones),
+    /// any row range (a range inside one panel, ranges crossing panels, tiles of 8, 3 and 1
+    /// panels), weights streaming or not, and on every instruction set (the portable body is
+    /// the AVX-512 one's reference, bit for bit).
+    func testGemmF16Panels() {
+        let maxInputs = 11
+        for (rows, cols) in [(5, 33), (16, 16), (37, 17), (70, 1), (130, 64), (150, 257), (48, 2)] {
+            let ldx = cols + 3, ldy = rows + 2
+            let w = randomHalves(rows * cols)
+            var packed = [UInt16](repeating: 0, count: sf_f16_panels_halves(rows, cols))
+            sf_pack_f16_panels(w, rows, cols, 0, (rows + 15) / 16, &packed)
+            let x = randomFloats(maxInputs * ldx)
+            func product(_ r0: Int, _ r1: Int, _ nx: Int, streaming: Int32) -> [Float] {
+                var y = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
+                sf_gemm_f16_panels(packed, cols, r0, r1, x, ldx, nx, &y, ldy, streaming)
+                return y
+            }
+            sf_kernel_force_isa("portable")
+            let portable = product(0, rows, maxInputs, streaming: 0)
+            sf_kernel_force_isa(nil)
+            // Each input alone, over all rows: the reference bits for everything below.
+            let alone: [[Float]] = (0..<maxInputs).map { m in
+                var y = [Float](repeating: Self.sentinel, count: rows)
+                x.withUnsafeBufferPointer { sf_gemm_f16_panels(packed, cols, 0, rows, $0.baseAddress! + m * ldx, ldx, 1, &y, rows, 0) }
+                return y
+            }
+            for m in 0..<maxInputs {
+                for r in 0..<rows {
+                    assertClose(alone[m][r], (0..<cols).map { half(w[r * cols + $0]) * Double(x[m * ldx + $0]) },
+                                "rows \(rows) cols \(cols) Y[\(m), \(r)]")
+                    XCTAssertEqual(portable[m * ldy + r].bitPattern, alone[m][r].bitPattern,
+                                   "rows \(rows) cols \(cols) Y[\(m), \(r)]: the portable body differs")
+                }
+            }
+            let ranges = [(0, rows), (1, rows - 1), (min(3, rows), min(9, rows)), (rows / 2, rows), (0, 0)]
+            for nx in 0...maxInputs {
+                for (r0, r1) in ranges where r0 <= r1 {
+                    for streaming: Int32 in [0, 1] {
+                        let y = product(r0, r1, nx, streaming: streaming)
+                        for m in 0..<maxInputs {
+                            for r in 0..<ldy {
+                                let want = m < nx && (r0..<r1).contains(r) ? alone[m][r] : Self.sentinel
+                                XCTAssertEqual(y[m * ldy + r].bitPattern, want.bitPattern,
+                                               "rows \(rows) cols \(cols) nx \(nx) rows \(r0)..<\(r1) streaming \(streaming): Y[\(m), \(r)]")
                             }
                         }
                     }

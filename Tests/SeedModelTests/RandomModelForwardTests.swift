@@ -282,4 +282,48 @@ final class RandomModelForwardTests: XCTestCase {
             XCTAssertEqual(Array(all[(280 * w.rows)..<(291 * w.rows)]), few, "\(type) rows 280..<291 of \(t) vs 11 at once")
         }
     }
+
+    /// f16 matrices that are multiplied get panels where the processor runs them (the embedding,
+    /// only looked up, never does; a tied output matrix gets its own), and a row's product is
+    /// bit-identical alone, in a verification-sized batch and in a prefill-sized one.
+    func testF16ProductsTakePanelsAndDoNotDependOnTheirRowCount() throws {
+        var spec = model("llama", .f16)
+        spec.tiedOutput = true
+        let path = try spec.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let file = try GGUFFile(path: path)
+        let weights = try ModelWeights(file: file, config: try ModelConfig(file: file))
+        defer { weights.deallocate() }
+        let panels = sf_f16_panels_preferred() != 0
+        XCTAssertNil(weights.tokenEmbedding.panels)
+        XCTAssertEqual(weights.output.panels != nil, panels)
+        for w in [weights.layers[0].query, weights.layers[0].key, weights.layers[0].gate, weights.layers[0].down] {
+            XCTAssertEqual(w.panels != nil, panels)
+        }
+        let packed = weights.layers.reduce(weights.output.panelBytes) { sum, l in
+            sum + [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down].reduce(0) { $0 + $1.panelBytes }
+        }
+        XCTAssertEqual(packed, file.f16PanelBytes, "what inspect reports")
+        XCTAssertEqual(packed > 0, panels)
+        let kernels = LinearKernels(pool: ThreadPool(threads: 2), weightBytes: 0)
+        for w in [weights.layers[0].gate, weights.layers[0].down, weights.output] {
+            let t = 300
+            var rng = SystemRandomNumberGenerator()
+            let x = (0..<t * w.cols).map { _ in Float.random(in: -1...1, using: &rng) }
+            var all = [Float](repeating: .nan, count: t * w.rows)
+            var few = [Float](repeating: .nan, count: 11 * w.rows)
+            var one = [Float](repeating: .nan, count: w.rows)
+            kernels.multiply(w, x, rows: t, into: &all)
+            x.withUnsafeBufferPointer { xp in
+                kernels.multiply(w, xp.baseAddress! + 280 * w.cols, rows: 11, into: &few)
+                for row in [0, 7, 200, 285, t - 1] {
+                    kernels.multiply(w, xp.baseAddress! + row * w.cols, rows: 1, into: &one)
+                    XCTAssertEqual(Array(all[(row * w.rows)..<((row + 1) * w.rows)]).map(\.bitPattern), one.map(\.bitPattern),
+                                   "\(w.rows)×\(w.cols) row \(row) of \(t) vs alone")
+                }
+            }
+            XCTAssertEqual(Array(all[(280 * w.rows)..<(291 * w.rows)]).map(\.bitPattern), few.map(\.bitPattern),
+                           "\(w.rows)×\(w.cols) rows 280..<291 of \(t) vs 11 at once")
+        }
+    }
 }

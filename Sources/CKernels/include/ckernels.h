@@ -34,18 +34,30 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
                  const float *x, float *y);
 
 /// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end); n_x = 0 writes nothing.
-/// Each sweep over the rows takes 8 inputs: the product for a few rows at once (batched decode,
-/// speculative verification) costs nearly what one row costs when weights dominate. Keep the row
-/// range small (a few tiles of rows) when n_x > 8, so that later sweeps read it from cache.
-/// ldx / ldy are the row strides of X and Y in floats. `streaming` is nonzero when the weights
-/// are read from memory, not cache (a model larger than the last-level cache): 2 or 3 inputs
-/// then take one row at a time, which streams rows as fast as the one-input kernel (AVX-512;
-/// the other bodies, not measured, ignore it).
+/// ldx / ldy are the row strides of X and Y in floats. One dot product per row and input: the
+/// AVX2 and portable bodies (AVX-512 processors multiply panels, below). `streaming` is ignored.
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
                        const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
-/// Whether sf_gemm_f16_small runs the AVX-512 register tiles, rather than the AVX2 or portable
-/// loops of one dot product per row and input (which widen each weight row once per input).
-int sf_gemm_f16_tiled(void);
+
+/// f16 weights repacked in panels of 16 rows, stored column by column (16 halves per column,
+/// the last panel padded with zero rows), for the AVX-512 products: `sf_f16_panels_preferred`
+/// says whether this processor runs them (elsewhere the portable body does, correctly but
+/// slowly). `sf_f16_panels_halves` is the size of the packed matrix in halves;
+/// `sf_pack_f16_panels` packs panels [panel_begin, panel_end) of the row-major W (disjoint
+/// ranges may run on different threads).
+int sf_f16_panels_preferred(void);
+size_t sf_f16_panels_halves(size_t rows, size_t cols);
+void sf_pack_f16_panels(const uint16_t *w, size_t rows, size_t cols, size_t panel_begin, size_t panel_end,
+                        uint16_t *panels);
+/// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end), W packed in panels.
+/// Every output is summed in column order (the first product, then one fused multiply-add per
+/// column), so it is bit-identical whatever the range, the number of inputs or the body. The
+/// AVX-512 body takes up to 8 inputs per sweep of a tile of three panels, so a few rows at once
+/// (batched decode, speculative verification) cost nearly what one costs when weights dominate.
+/// `streaming` is nonzero when the weights are read from memory, not cache (a model larger than
+/// the last-level cache): 2 or 3 inputs then take one panel at a time.
+void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t row_begin, size_t row_end,
+                        const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
 
 /// Elements and bytes of one block of the quantized ggml type `type` (its GGUF type id); returns
 /// 0 for a type these kernels do not decode (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K are).

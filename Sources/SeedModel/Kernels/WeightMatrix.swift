@@ -2,23 +2,34 @@ import CBLAS
 import CKernels
 
 /// A weight matrix as stored in the file: `rows` output features, each a row of `cols` inputs,
-/// in the file's own element type. It points into the memory-mapped file; no copy is made.
+/// in the file's own element type. It points into the memory-mapped file; the products of an
+/// f16 matrix on an AVX-512 processor read a packed copy instead (`panels`).
 public struct WeightMatrix: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
     public let cols: Int
     public let data: UnsafeRawPointer
     public let rowBytes: Int
+    /// The f16 rows repacked for the AVX-512 products, or nil (another type or processor, or a
+    /// matrix only looked up by row, like the token embedding).
+    let panels: F16Panels?
 
-    init(tensor: GGUFTensorInfo, file: GGUFFile) {
+    /// `forProducts`: the matrix will be multiplied, so an f16 one gets its panels where this
+    /// processor runs them.
+    init(tensor: GGUFTensorInfo, file: GGUFFile, forProducts: Bool) {
         type = tensor.type
         cols = tensor.rowLength
         rows = tensor.rowCount
         data = file.data(of: tensor).baseAddress!
         rowBytes = tensor.rowBytes
+        panels = forProducts && type == .f16 && sf_f16_panels_preferred() != 0
+            ? F16Panels(data.assumingMemoryBound(to: UInt16.self), rows: rows, cols: cols) : nil
     }
 
     public var byteCount: Int { rows * rowBytes }
+
+    /// Bytes of the panels, 0 without them.
+    var panelBytes: Int { panels == nil ? 0 : 2 * sf_f16_panels_halves(rows, cols) }
 
     /// Widens rows [first, first + count) to f32 into `dst` (count × cols floats).
     func dequantizeRows(_ first: Int, _ count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -33,13 +44,43 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 }
 
+extension GGUFFile {
+    /// Bytes of f16 panels a model loaded from this file keeps besides the mapping, on this
+    /// processor (0 where its products read the mapping): every f16 matrix is multiplied but the
+    /// token embedding, which is only looked up, unless the output reuses it.
+    public var f16PanelBytes: Int {
+        guard sf_f16_panels_preferred() != 0 else { return 0 }
+        let tiedOutput = tensor(named: "output.weight") == nil
+        return tensors.filter { $0.type == .f16 && $0.dimensions.count == 2 && ($0.name != "token_embd.weight" || tiedOutput) }
+            .reduce(0) { $0 + 2 * sf_f16_panels_halves($1.rowCount, $1.rowLength) }
+    }
+}
+
+/// An f16 matrix repacked in panels of 16 rows, stored column by column (`sf_pack_f16_panels`):
+/// the layout of the AVX-512 products, whose accumulators then hold finished outputs instead of
+/// partial sums to fold (see kernels.c). A class because it owns the copy, made once at load
+/// (the file's pages of the matrix are not read again).
+final class F16Panels: @unchecked Sendable {
+    let halves: UnsafeMutablePointer<UInt16>
+
+    init(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int) {
+        let count = max(1, sf_f16_panels_halves(rows, cols))
+        halves = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: count)
+        sf_pack_f16_panels(w, rows, cols, 0, (rows + 15) / 16, halves)
+    }
+
+    deinit { halves.deallocate() }
+}
+
 /// Matrix products against stored weights: Y[T × rows] = X[T × cols] · Wᵀ.
 ///
 /// One input row (decode) is bound by the bytes of weights read, so it runs a fused kernel
-/// straight from the mapping: f16 widened in registers, quantized blocks unpacked in registers
-/// and multiplied in integers against the input rounded to 8 bits. More rows (batched decode,
-/// verification, prefill) reuse each weight row, or unpacked block, for up to 8 inputs, in
-/// blocks of rows that stay in cache for the next 8. f16 products of more rows than that kernel
+/// over the stored weights: f16 widened in registers (from the panels on AVX-512, from the
+/// mapping elsewhere), quantized blocks unpacked in registers and multiplied in integers against
+/// the input rounded to 8 bits. More rows (batched decode, verification, prefill) reuse each
+/// widened panel column, weight row or unpacked block for up to 8 inputs, in blocks of rows that
+/// stay in cache for the next 8. f16 products of more rows than that kernel
 /// takes (`smallBatchLimit`) widen one tile of weights at a time into a per-thread f32 buffer
 /// that stays in cache and hand it to `cblas_sgemm`: the widening is paid once per tile, not
 /// once per input row, and no f32 copy of the model ever exists.
@@ -51,16 +92,15 @@ public final class LinearKernels: @unchecked Sendable {
     /// Inputs rounded to 8 bits for the quantized integer path (grown as needed, kept).
     private var prepared: UnsafeMutableRawPointer?
     private var preparedCapacity = 0
-    /// f16 inputs of at most this many rows use the register-blocked kernel (up to 8 inputs per
-    /// sweep over a block of weight rows, which the later sweeps read from L1); more rows widen
-    /// tiles for sgemm. The AVX-512 tiles were ahead of widen + sgemm at every size measured:
-    /// per decode step, alternating in one process (`bench batch`, 150 to 1000 rows), 0–11 % on
-    /// the benchmark target and 1–6 % on the demo target; `bench model` prefill of the 0.5B
-    /// shape, 256 to 1024 tokens, 7–39 %. So they take every product of up to 1024 rows.
-    /// The AVX2 and portable kernels compute one dot product per row and input, which sgemm
-    /// beats beyond a few inputs (a harness on weights beyond the cache, 2 threads: level at
-    /// 128), so they keep 128.
-    static var smallBatchLimit: Int { sf_gemm_f16_tiled() != 0 ? 1024 : 128 }
+    /// f16 products of at most this many rows use the register-blocked kernels; more rows widen
+    /// tiles for sgemm. The AVX-512 tiles were ahead of widen + sgemm at every size measured
+    /// (row-major tiles, before panels, which are faster still): per decode step, alternating in
+    /// one process (`bench batch`, 150 to 1000 rows), 0–11 % on the benchmark target and 1–6 %
+    /// on the demo target; `bench model` prefill of the 0.5B shape, 256 to 1024 tokens, 7–39 %.
+    /// So a matrix with panels takes every product of up to 1024 rows. The AVX2 and portable
+    /// kernels compute one dot product per row and input, which sgemm beats beyond a few inputs
+    /// (a harness on weights beyond the cache, 2 threads: level at 128), so they keep 128.
+    static func smallBatchLimit(_ w: WeightMatrix) -> Int { w.panels != nil ? 1024 : 128 }
     /// Quantized weights take the 8-bit integer kernel (input rounded to 8 bits, as ggml does);
     /// where it cannot prepare its inputs (no AVX2), the exact portable kernel for up to 8 rows
     /// and widened tiles with sgemm beyond.
@@ -96,7 +136,7 @@ public final class LinearKernels: @unchecked Sendable {
     public func multiply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int, into y: UnsafeMutablePointer<Float>) {
         if t == 0 { return }
         switch w.type {
-        case .f16 where t <= LinearKernels.smallBatchLimit:
+        case .f16 where t <= LinearKernels.smallBatchLimit(w):
             let streaming = weightsStream
             pool.chunks(w.rows, granule: 16) { r in Self.multiplyF16(w, x, rows: t, into: y, outputs: r, streaming: streaming) }
         case .f32:
@@ -131,8 +171,9 @@ public final class LinearKernels: @unchecked Sendable {
                          _ c: WeightMatrix? = nil, into yc: UnsafeMutablePointer<Float>? = nil,
                          input x: UnsafePointer<Float>, rows t: Int) {
         let count = c == nil ? 2 : 3
-        guard t > 0, t <= LinearKernels.smallBatchLimit, a.type == .f16, b.type == .f16,
-              c.map({ $0.type == .f16 }) ?? true, (c == nil) == (yc == nil) else {
+        guard t > 0, a.type == .f16, b.type == .f16, c.map({ $0.type == .f16 }) ?? true,
+              [a, b, c].allSatisfy({ $0.map { t <= LinearKernels.smallBatchLimit($0) } ?? true }),
+              (c == nil) == (yc == nil) else {
             multiply(a, x, rows: t, into: ya)
             multiply(b, x, rows: t, into: yb)
             if let c, let yc { multiply(c, x, rows: t, into: yc) }
@@ -156,18 +197,20 @@ public final class LinearKernels: @unchecked Sendable {
     /// others.
     private static func blockRows(_ w: WeightMatrix) -> Int { max(16, (128 << 10) / max(1, w.rowBytes)) }
 
-    /// Weight rows the f16 kernel takes at a time when there are more than 8 inputs: four
-    /// three-row tiles, which stay in L1 while every group of inputs sweeps them, so the weights
-    /// are read from memory at an even pace throughout the product instead of in bursts by each
-    /// block's first group. Measured per decode step, interleaved in one process (`bench batch`,
-    /// 15 and 21 sequences): 3–7 % faster than 128 KB blocks on the demo target and 1–5 % on the
-    /// benchmark target; 24 rows did about as well, and 8 or fewer inputs see no difference.
+    /// Weight rows the row-major f16 kernel takes at a time when there are more than 8 inputs:
+    /// few enough to stay in L1 while every input sweeps them. (Panels are blocked inside the
+    /// kernel: each tile of 48 rows is swept by every group of inputs.)
     static let f16BlockRows = 12
 
     /// Outputs `outputs` of an f16 product of up to `smallBatchLimit` rows, on the calling thread.
     /// Every tile shape sums each output in the same order, so `streaming` never changes a result.
     private static func multiplyF16(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows t: Int,
                                     into y: UnsafeMutablePointer<Float>, outputs r: Range<Int>, streaming: Bool) {
+        if let panels = w.panels {
+            sf_gemm_f16_panels(panels.halves, w.cols, r.lowerBound, r.upperBound, x, w.cols, t, y, w.rows,
+                               streaming ? 1 : 0)
+            return
+        }
         let wp = w.data.assumingMemoryBound(to: UInt16.self)
         if t == 1 {
             sf_gemv_f16(wp, w.cols, r.lowerBound, r.upperBound, x, y)
@@ -175,8 +218,7 @@ public final class LinearKernels: @unchecked Sendable {
         }
         let block = t <= 8 ? r.count : Self.f16BlockRows
         for r0 in stride(from: r.lowerBound, to: r.upperBound, by: block) {
-            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows,
-                              streaming ? 1 : 0)
+            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows, 0)
         }
     }
 

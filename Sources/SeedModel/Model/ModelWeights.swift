@@ -34,8 +34,8 @@ struct ModelWeights {
             }
             return t
         }
-        func matrix(_ name: String, cols: Int, rows: Int) throws -> WeightMatrix {
-            WeightMatrix(tensor: try tensor(name, [cols, rows]), file: file)
+        func matrix(_ name: String, cols: Int, rows: Int, forProducts: Bool = true) throws -> WeightMatrix {
+            WeightMatrix(tensor: try tensor(name, [cols, rows]), file: file, forProducts: forProducts)
         }
         func vector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float> {
             let t = try tensor(name, [n])
@@ -50,8 +50,9 @@ struct ModelWeights {
         do {
             let dim = c.embeddingLength
             ropeFrequencyFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)
-            tokenEmbedding = try matrix("token_embd.weight", cols: dim, rows: c.vocabularySize)
-            output = c.tiedOutput ? tokenEmbedding : try matrix("output.weight", cols: dim, rows: c.vocabularySize)
+            // Looked up by row, never multiplied: no panels (a tied output matrix gets its own).
+            tokenEmbedding = try matrix("token_embd.weight", cols: dim, rows: c.vocabularySize, forProducts: false)
+            output = try matrix(c.tiedOutput ? "token_embd.weight" : "output.weight", cols: dim, rows: c.vocabularySize)
             outputNorm = try vector("output_norm.weight", dim)
             var layers: [Layer] = []
             for i in 0..<c.blockCount {

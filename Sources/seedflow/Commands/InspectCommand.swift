@@ -72,6 +72,7 @@ struct ModelSummary {
     let tensorCount: Int
     let tensorGroups: [TensorGroup]
     let weightBytes: Int
+    let panelBytes: Int
 
     init(file: GGUFFile) throws {
         path = file.path
@@ -120,6 +121,7 @@ struct ModelSummary {
         tensorCount = file.tensors.count
         parameterCount = file.tensors.reduce(0) { $0 + $1.elementCount }
         weightBytes = file.tensors.reduce(0) { $0 + $1.byteCount }
+        panelBytes = file.f16PanelBytes
         var groups: [String: (count: Int, bytes: Int)] = [:]
         for tensor in file.tensors {
             groups[tensor.type.name, default: (0, 0)].count += 1
@@ -172,6 +174,7 @@ struct ModelSummary {
             ("memory", .object([
                 ("file_bytes", .int(fileSize)),
                 ("mapped_weight_bytes", .int(weightBytes)),
+                ("f16_panel_bytes", .int(panelBytes)),
                 ("kv_cache_bytes_at_context", .optional(kvCacheBytesAtContext)),
             ])),
         ])
@@ -204,6 +207,7 @@ struct ModelSummary {
             rows.append(("  \(group.type)", "\(group.count) tensors, \(Formatting.bytes(group.bytes))"))
         }
         var memory = "file \(Formatting.bytes(fileSize)), mapped weights \(Formatting.bytes(weightBytes))"
+        if panelBytes > 0 { memory += ", f16 matrices repacked for AVX-512 \(Formatting.bytes(panelBytes))" }
         if let kv = kvCacheBytesAtContext {
             memory += ", KV cache at full context \(Formatting.bytes(kv)) (f32, one sequence)"
         }
