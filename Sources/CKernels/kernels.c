@@ -28,9 +28,7 @@ static void gemv_f16_portable(const uint16_t *w, size_t cols, size_t r0, size_t 
 }
 
 static void gemm_f16_small_portable(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                                    const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
-                                    int streaming) {
-    (void)streaming;
+                                    const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
     for (size_t r = r0; r < r1; r++)
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_portable(w + r * cols, x + m * ldx, cols);
 }
@@ -87,12 +85,12 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
 
 // P panels against N inputs per call, instantiated for each (P, N) so the P·N accumulators stay
 // in registers (3 × 8 = 24 of the 32). Each widened column feeds N FMAs and each broadcast input
-// element P. Panels stream from memory when the weights exceed the cache: each tile asks for
-// the panels two tiles ahead, one cache line (two columns) per panel at a time.
+// element P. With `prefetch`, each tile asks for the panels two tiles ahead, one cache line (two
+// columns) per panel at a time.
 #define PANEL_TILE_AVX512(P, N)                                                                     \
     AVX512 static void panel_tile_avx512_##P##_##N(const uint16_t *pw, size_t cols, const float *x, \
                                                    size_t ldx, float *y, size_t ldy,              \
-                                                   const __mmask16 *mask) {                       \
+                                                   const __mmask16 *mask, int prefetch) {         \
         const size_t stride = 16 * cols;                                                           \
         __m512 acc[P * N], wv[P];                                                                  \
         /* The first column sets the accumulators: zeroing them compiles to a memset of the       \
@@ -107,7 +105,7 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
             }                                                                                      \
         }                                                                                          \
         for (size_t i = 1; i < cols; i++) {                                                        \
-            if (i & 1)                                                                             \
+            if ((i & 1) && prefetch)                                                               \
                 for (int a = 0; a < P; a++)                                                        \
                     _mm_prefetch((const char *)(pw + (2 * P + a) * stride + (i + 1) * 16), _MM_HINT_T0); \
             for (int a = 0; a < P; a++)                                                            \
@@ -124,7 +122,7 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
     PANEL_TILE_AVX512(P, 1) PANEL_TILE_AVX512(P, 2) PANEL_TILE_AVX512(P, 3) PANEL_TILE_AVX512(P, 4) \
     PANEL_TILE_AVX512(P, 5) PANEL_TILE_AVX512(P, 6) PANEL_TILE_AVX512(P, 7) PANEL_TILE_AVX512(P, 8) \
     static void (*const panel_tiles_avx512_##P[9])(const uint16_t *, size_t, const float *, size_t, \
-                                                   float *, size_t, const __mmask16 *) = {          \
+                                                   float *, size_t, const __mmask16 *, int) = {     \
         NULL, panel_tile_avx512_##P##_1, panel_tile_avx512_##P##_2, panel_tile_avx512_##P##_3,     \
         panel_tile_avx512_##P##_4, panel_tile_avx512_##P##_5, panel_tile_avx512_##P##_6,          \
         panel_tile_avx512_##P##_7, panel_tile_avx512_##P##_8};
@@ -160,16 +158,18 @@ AVX512 static void gemm_f16_panels_avx512(const uint16_t *pw, size_t cols, size_
                                           int streaming) {
     if (r0 >= r1 || nx == 0) return;
     const size_t stride = 16 * cols, last = (r1 + 15) / 16;
-    // Tiles of three panels, each swept by every group of inputs while it is in L1 (48 rows of
-    // 256 columns: 24 KB) or L2. Groups of at most eight, as even as they can be: 9 inputs as
-    // 5 + 4, not 8 + 1, whose second sweep would widen every column for a single FMA. The last
-    // one or two panels take the one-panel tile; so do two or three inputs against weights
-    // streaming from memory, which one panel at a time reads as fast as the one-input product
-    // (the row-major tiles measured 25–35 % faster that way from DRAM).
+    // One input: eight panels at a time. More: tiles of three panels, each swept by every group
+    // of inputs while it is in L1 (48 rows of 256 columns: 24 KB) or L2. Groups of at most
+    // eight, as even as they can be: 9 inputs as 5 + 4, not 8 + 1, whose second sweep would widen
+    // every column for a single FMA. The last one or two panels take the one-panel tile.
+    // The software prefetch pays from cache (demo target, 3–16 inputs: 2–5 % per decode step)
+    // and from memory with many inputs (benchmark target, 8–16: 4 %), but with 2 or 3 inputs
+    // against weights streaming from memory the hardware prefetcher does better alone (5–10 %).
+    // Measured per decode step, alternating in one process (`bench batch`).
     const size_t groups = (nx + 7) / 8;
-    const int narrow = streaming && nx > 1 && nx <= 3;
+    const int prefetch = !streaming || nx > 3;
     for (size_t p = r0 / 16; p < last;) {
-        const size_t np = nx == 1 && last - p >= 8 ? 8 : (!narrow && last - p >= 3) ? 3 : 1;
+        const size_t np = nx == 1 && last - p >= 8 ? 8 : last - p >= 3 ? 3 : 1;
         __mmask16 mask[8];
         for (size_t a = 0; a < np; a++) {
             // The lanes of panel p + a inside [r0, r1).
@@ -184,7 +184,7 @@ AVX512 static void gemm_f16_panels_avx512(const uint16_t *pw, size_t cols, size_
         for (size_t g = 0, first = 0; g < groups; g++) {
             const size_t n = (nx - first) / (groups - g) + ((nx - first) % (groups - g) != 0);
             (np == 3 ? panel_tiles_avx512_3 : panel_tiles_avx512_1)[n](
-                pw + p * stride, cols, x + first * ldx, ldx, y + first * ldy + p * 16, ldy, mask);
+                pw + p * stride, cols, x + first * ldx, ldx, y + first * ldy + p * 16, ldy, mask, prefetch);
             first += n;
         }
         p += np;
@@ -242,9 +242,7 @@ AVX2 static void gemv_f16_avx2(const uint16_t *w, size_t cols, size_t r0, size_t
 }
 
 AVX2 static void gemm_f16_small_avx2(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                                     const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
-                                     int streaming) {
-    (void)streaming;
+                                     const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
     for (size_t r = r0; r < r1; r++)
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_avx2(w + r * cols, x + m * ldx, cols);
 }
@@ -339,8 +337,8 @@ void sf_gemv_f32(const float *w, size_t cols, size_t r0, size_t r1, const float 
 }
 
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t r0, size_t r1,
-                       const float *x, size_t ldx, size_t nx, float *y, size_t ldy, int streaming) {
-    DISPATCH_ROW_MAJOR(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy, streaming)
+                       const float *x, size_t ldx, size_t nx, float *y, size_t ldy) {
+    DISPATCH_ROW_MAJOR(gemm_f16_small, w, cols, r0, r1, x, ldx, nx, y, ldy)
 }
 
 int sf_f16_panels_preferred(void) { return sf_isa() == ISA_AVX512; }

@@ -130,7 +130,7 @@ final class KernelTests: XCTestCase {
                 // input's own one-input product.
                 let alone: [[Float]] = (0..<maxInputs).map { m in
                     var y = [Float](repeating: Self.sentinel, count: rows)
-                    x.withUnsafeBufferPointer { sf_gemm_f16_small(w, cols, 0, rows, $0.baseAddress! + m * ldx, ldx, 1, &y, rows, 0) }
+                    x.withUnsafeBufferPointer { sf_gemm_f16_small(w, cols, 0, rows, $0.baseAddress! + m * ldx, ldx, 1, &y, rows) }
                     return y
                 }
                 // 0 inputs must write nothing.
@@ -138,7 +138,7 @@ final class KernelTests: XCTestCase {
                     // All rows, inner ranges, and a single row.
                     for (r0, r1) in [(0, rows), (1, 5), (0, 5), (5, 6)] {
                         var y = [Float](repeating: Self.sentinel, count: maxInputs * ldy)
-                        sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &y, ldy, 0)
+                        sf_gemm_f16_small(w, cols, r0, r1, x, ldx, nx, &y, ldy)
                         for m in 0..<maxInputs {
                             for r in 0..<ldy {
                                 let got = y[m * ldy + r]

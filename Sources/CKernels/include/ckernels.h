@@ -35,9 +35,9 @@ void sf_gemv_f32(const float *w, size_t cols, size_t row_begin, size_t row_end,
 
 /// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end); n_x = 0 writes nothing.
 /// ldx / ldy are the row strides of X and Y in floats. One dot product per row and input: the
-/// AVX2 and portable bodies (AVX-512 processors multiply panels, below). `streaming` is ignored.
+/// AVX2 and portable bodies (AVX-512 processors multiply panels, below).
 void sf_gemm_f16_small(const uint16_t *w, size_t cols, size_t row_begin, size_t row_end,
-                       const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
+                       const float *x, size_t ldx, size_t n_x, float *y, size_t ldy);
 
 /// f16 weights repacked in panels of 16 rows, stored column by column (16 halves per column,
 /// the last panel padded with zero rows), for the AVX-512 products: `sf_f16_panels_preferred`
@@ -55,7 +55,7 @@ void sf_pack_f16_panels(const uint16_t *w, size_t rows, size_t cols, size_t pane
 /// AVX-512 body takes up to 8 inputs per sweep of a tile of three panels, so a few rows at once
 /// (batched decode, speculative verification) cost nearly what one costs when weights dominate.
 /// `streaming` is nonzero when the weights are read from memory, not cache (a model larger than
-/// the last-level cache): 2 or 3 inputs then take one panel at a time.
+/// the last-level cache): 2 or 3 inputs then leave the prefetching to the hardware.
 void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t row_begin, size_t row_end,
                         const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
 

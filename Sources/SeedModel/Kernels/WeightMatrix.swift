@@ -113,7 +113,7 @@ public final class LinearKernels: @unchecked Sendable {
     static let tileFloats = 128 * 1024
 
     /// Whether this model's weights exceed the last-level cache, so that every product reads
-    /// them from memory (the f16 kernel then takes 2–3 inputs one row at a time).
+    /// them from memory (the f16 panel kernel then leaves 2–3 inputs' prefetching to the hardware).
     public let weightsStream: Bool
 
     public init(pool: ThreadPool, weightBytes: Int) {
@@ -218,7 +218,7 @@ public final class LinearKernels: @unchecked Sendable {
         }
         let block = t <= 8 ? r.count : Self.f16BlockRows
         for r0 in stride(from: r.lowerBound, to: r.upperBound, by: block) {
-            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows, 0)
+            sf_gemm_f16_small(wp, w.cols, r0, min(r.upperBound, r0 + block), x, w.cols, t, y, w.rows)
         }
     }
 
