@@ -171,9 +171,8 @@ public final class LinearKernels: @unchecked Sendable {
                          _ c: WeightMatrix? = nil, into yc: UnsafeMutablePointer<Float>? = nil,
                          input x: UnsafePointer<Float>, rows t: Int) {
         let count = c == nil ? 2 : 3
-        guard t > 0, a.type == .f16, b.type == .f16, c.map({ $0.type == .f16 }) ?? true,
-              [a, b, c].allSatisfy({ $0.map { t <= LinearKernels.smallBatchLimit($0) } ?? true }),
-              (c == nil) == (yc == nil) else {
+        func fits(_ w: WeightMatrix) -> Bool { w.type == .f16 && t <= LinearKernels.smallBatchLimit(w) }
+        guard t > 0, fits(a), fits(b), c.map(fits) ?? true, (c == nil) == (yc == nil) else {
             multiply(a, x, rows: t, into: ya)
             multiply(b, x, rows: t, into: yb)
             if let c, let yc { multiply(c, x, rows: t, into: yc) }
