@@ -263,24 +263,35 @@ final class RandomModelForwardTests: XCTestCase {
             let config = try ModelConfig(file: file)
             let weights = try ModelWeights(file: file, config: config)
             defer { weights.deallocate() }
-            let w = weights.layers[0].gate
-            let kernels = LinearKernels(pool: ThreadPool(threads: 2), weightBytes: 0)
+            // More rows than one rounding slice: rows on both sides of the slice boundary.
             let t = LinearKernels.preparedRowLimit + 45
-            var rng = SystemRandomNumberGenerator()
-            let x = (0..<t * w.cols).map { _ in Float.random(in: -1...1, using: &rng) }
-            var all = [Float](repeating: .nan, count: t * w.rows)
-            var few = [Float](repeating: .nan, count: 11 * w.rows)
-            var one = [Float](repeating: .nan, count: w.rows)
-            kernels.multiply(w, x, rows: t, into: &all)
-            x.withUnsafeBufferPointer { xp in
-                kernels.multiply(w, xp.baseAddress! + 280 * w.cols, rows: 11, into: &few)
-                for row in [0, 7, 200, 255, 256, 290, t - 1] {
-                    kernels.multiply(w, xp.baseAddress! + row * w.cols, rows: 1, into: &one)
-                    XCTAssertEqual(Array(all[(row * w.rows)..<((row + 1) * w.rows)]), one, "\(type) row \(row) of \(t) vs alone")
-                }
-            }
-            XCTAssertEqual(Array(all[(280 * w.rows)..<(291 * w.rows)]), few, "\(type) rows 280..<291 of \(t) vs 11 at once")
+            assertRowCountIndependence(weights.layers[0].gate, rows: t, alone: [0, 7, 200, 255, 256, 290, t - 1],
+                                       label: "\(type)")
         }
+    }
+
+    /// Multiplies `t` random rows at once, 11 of them (rows 280..<291) at once and the rows of
+    /// `alone` one at a time, and checks that each row's outputs are the same bits every way.
+    private func assertRowCountIndependence(_ w: WeightMatrix, rows t: Int, alone: [Int], label: String,
+                                            file: StaticString = #filePath, line: UInt = #line) {
+        let kernels = LinearKernels(pool: ThreadPool(threads: 2), weightBytes: 0)
+        var rng = SystemRandomNumberGenerator()
+        let x = (0..<t * w.cols).map { _ in Float.random(in: -1...1, using: &rng) }
+        var all = [Float](repeating: .nan, count: t * w.rows)
+        var few = [Float](repeating: .nan, count: 11 * w.rows)
+        var one = [Float](repeating: .nan, count: w.rows)
+        kernels.multiply(w, x, rows: t, into: &all)
+        func bits(_ rows: Range<Int>) -> [UInt32] { all[(rows.lowerBound * w.rows)..<(rows.upperBound * w.rows)].map(\.bitPattern) }
+        x.withUnsafeBufferPointer { xp in
+            kernels.multiply(w, xp.baseAddress! + 280 * w.cols, rows: 11, into: &few)
+            for row in alone {
+                kernels.multiply(w, xp.baseAddress! + row * w.cols, rows: 1, into: &one)
+                XCTAssertEqual(bits(row..<(row + 1)), one.map(\.bitPattern),
+                               "\(label) \(w.rows)×\(w.cols): row \(row) of \(t) vs alone", file: file, line: line)
+            }
+        }
+        XCTAssertEqual(bits(280..<291), few.map(\.bitPattern),
+                       "\(label) \(w.rows)×\(w.cols): rows 280..<291 of \(t) vs 11 at once", file: file, line: line)
     }
 
     /// f16 matrices that are multiplied get panels where the processor runs them (the embedding,
@@ -305,25 +316,8 @@ final class RandomModelForwardTests: XCTestCase {
         }
         XCTAssertEqual(packed, file.f16PanelBytes, "what inspect reports")
         XCTAssertEqual(packed > 0, panels)
-        let kernels = LinearKernels(pool: ThreadPool(threads: 2), weightBytes: 0)
         for w in [weights.layers[0].gate, weights.layers[0].down, weights.output] {
-            let t = 300
-            var rng = SystemRandomNumberGenerator()
-            let x = (0..<t * w.cols).map { _ in Float.random(in: -1...1, using: &rng) }
-            var all = [Float](repeating: .nan, count: t * w.rows)
-            var few = [Float](repeating: .nan, count: 11 * w.rows)
-            var one = [Float](repeating: .nan, count: w.rows)
-            kernels.multiply(w, x, rows: t, into: &all)
-            x.withUnsafeBufferPointer { xp in
-                kernels.multiply(w, xp.baseAddress! + 280 * w.cols, rows: 11, into: &few)
-                for row in [0, 7, 200, 285, t - 1] {
-                    kernels.multiply(w, xp.baseAddress! + row * w.cols, rows: 1, into: &one)
-                    XCTAssertEqual(Array(all[(row * w.rows)..<((row + 1) * w.rows)]).map(\.bitPattern), one.map(\.bitPattern),
-                                   "\(w.rows)×\(w.cols) row \(row) of \(t) vs alone")
-                }
-            }
-            XCTAssertEqual(Array(all[(280 * w.rows)..<(291 * w.rows)]).map(\.bitPattern), few.map(\.bitPattern),
-                           "\(w.rows)×\(w.cols) rows 280..<291 of \(t) vs 11 at once")
+            assertRowCountIndependence(w, rows: 300, alone: [0, 7, 200, 285, 299], label: "f16")
         }
     }
 }
