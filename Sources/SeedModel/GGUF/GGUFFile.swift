@@ -96,6 +96,18 @@ public final class GGUFFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base.map { $0 + tensor.fileOffset }, count: tensor.byteCount)
     }
 
+    /// Drops this process's mapped pages of the tensor (the whole pages inside it) once a copy
+    /// has been made: they leave the resident set, and are read from the file again if touched.
+    /// A hint; the data stays valid.
+    func releasePages(of tensor: GGUFTensorInfo) {
+        guard let base else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: base) + tensor.fileOffset
+        let first = (start + page - 1) / page * page, end = (start + tensor.byteCount) / page * page
+        guard end > first, let p = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        madvise(p, end - first, MADV_DONTNEED)
+    }
+
     // MARK: typed metadata access
 
     public func value(_ key: String) -> GGUFValue? { metadata[key] }
