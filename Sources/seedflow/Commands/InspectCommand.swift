@@ -207,7 +207,7 @@ struct ModelSummary {
             rows.append(("  \(group.type)", "\(group.count) tensors, \(Formatting.bytes(group.bytes))"))
         }
         var memory = "file \(Formatting.bytes(fileSize)), mapped weights \(Formatting.bytes(weightBytes))"
-        if panelBytes > 0 { memory += ", f16 matrices repacked for AVX-512 \(Formatting.bytes(panelBytes))" }
+        if panelBytes > 0 { memory += " (f16 matrices copied into AVX-512 panels at load: \(Formatting.bytes(panelBytes)))" }
         if let kv = kvCacheBytesAtContext {
             memory += ", KV cache at full context \(Formatting.bytes(kv)) (f32, one sequence)"
         }
