@@ -107,7 +107,8 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
         for (size_t i = 1; i < cols; i++) {                                                        \
             if ((i & 1) && prefetch)                                                               \
                 for (int a = 0; a < P; a++)                                                        \
-                    _mm_prefetch((const char *)(pw + (2 * P + a) * stride + (i + 1) * 16), _MM_HINT_T0); \
+                    /* Integer arithmetic: the address may lie past the panels (a hint never faults). */ \
+                    _mm_prefetch((const char *)((uintptr_t)pw + 2 * ((2 * P + a) * stride + (i + 1) * 16)), _MM_HINT_T0); \
             for (int a = 0; a < P; a++)                                                            \
                 wv[a] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride + i * 16))); \
             for (int m = 0; m < N; m++) {                                                          \
@@ -188,6 +189,25 @@ AVX512 static void gemm_f16_panels_avx512(const uint16_t *pw, size_t cols, size_
             first += n;
         }
         p += np;
+    }
+}
+
+// Rows [r0, r1) of packed panels widened back to row-major f32: each column of a panel is one
+// widened vector, scattered to its 16 rows.
+AVX512 static void f16_panels_to_f32_avx512(const uint16_t *pw, size_t cols, size_t r0, size_t r1, float *dst) {
+    const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32((int)cols));
+    for (size_t p = r0 / 16; p * 16 < r1; p++) {
+        const size_t lo = p * 16, from = r0 > lo ? r0 - lo : 0, to = r1 - lo < 16 ? r1 - lo : 16;
+        const __mmask16 mask = (__mmask16)(((1u << to) - 1) & ~((1u << from) - 1));
+        // Row lo + l goes to dst row lo + l - r0; lanes below `from` are masked off, so the base
+        // is computed without stepping before dst.
+        float *base = dst + (lo + from - r0) * cols;
+        const __m512i index = _mm512_sub_epi32(rows, _mm512_set1_epi32((int)(from * cols)));
+        for (size_t i = 0; i < cols; i++) {
+            const __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + p * 16 * cols + i * 16)));
+            _mm512_mask_i32scatter_ps(base + i, mask, index, v, 4);
+        }
     }
 }
 
@@ -357,6 +377,15 @@ void sf_pack_f16_panels(const uint16_t *w, size_t rows, size_t cols, size_t pane
                 for (size_t i = 0; i < cols; i++) dst[i * 16 + l] = 0;
         }
     }
+}
+
+void sf_f16_panels_to_f32(const uint16_t *panels, size_t cols, size_t r0, size_t r1, float *dst) {
+#ifdef SF_X86
+    // The scatter's 32-bit indices reach 16 rows: every index fits when 16 · cols does.
+    if (sf_isa() == ISA_AVX512 && 16 * cols < 0x7fffffffu) return f16_panels_to_f32_avx512(panels, cols, r0, r1, dst);
+#endif
+    for (size_t r = r0; r < r1; r++)
+        for (size_t i = 0; i < cols; i++) dst[(r - r0) * cols + i] = half_to_float(panels[r / 16 * 16 * cols + i * 16 + r % 16]);
 }
 
 void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t r0, size_t r1,

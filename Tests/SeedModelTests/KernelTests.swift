@@ -186,7 +186,9 @@ final class KernelTests: XCTestCase {
     /// the AVX-512 one's reference, bit for bit).
     func testGemmF16Panels() {
         let maxInputs = 11
-        for (rows, cols) in [(5, 33), (16, 16), (37, 17), (70, 1), (130, 64), (150, 257), (48, 2)] {
+        // 200 rows: a one-input product of all of them takes an 8-panel tile, then three- and
+        // one-panel ones; from row 20 the 8-panel tile starts past panel 0.
+        for (rows, cols) in [(5, 33), (16, 16), (37, 17), (70, 1), (130, 64), (150, 257), (48, 2), (200, 33)] {
             let ldx = cols + 3, ldy = rows + 2
             let w = randomHalves(rows * cols)
             var packed = [UInt16](repeating: 0, count: sf_f16_panels_halves(rows, cols))
@@ -214,7 +216,7 @@ final class KernelTests: XCTestCase {
                                    "rows \(rows) cols \(cols) Y[\(m), \(r)]: the portable body differs")
                 }
             }
-            let ranges = [(0, rows), (1, rows - 1), (min(3, rows), min(9, rows)), (rows / 2, rows), (0, 0)]
+            let ranges = [(0, rows), (1, rows - 1), (min(3, rows), min(9, rows)), (rows / 2, rows), (min(20, rows), rows), (0, 0)]
             for nx in 0...maxInputs {
                 for (r0, r1) in ranges where r0 <= r1 {
                     for streaming: Int32 in [0, 1] {
@@ -227,6 +229,25 @@ final class KernelTests: XCTestCase {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Rows widened back from panels are the file's rows, exactly, for any range.
+    func testF16PanelsToF32() {
+        forEachISA { isa in
+            for (rows, cols) in [(5, 3), (16, 16), (37, 17), (70, 1), (40, 100)] {
+                let w = randomHalves(rows * cols)
+                var packed = [UInt16](repeating: 0, count: sf_f16_panels_halves(rows, cols))
+                sf_pack_f16_panels(w, rows, cols, 0, (rows + 15) / 16, &packed)
+                for (r0, r1) in [(0, rows), (1, rows - 1), (rows - 1, rows), (min(17, rows), rows), (2, 2)] where r0 <= r1 {
+                    var dst = [Float](repeating: Self.sentinel, count: (r1 - r0) * cols + 3)
+                    sf_f16_panels_to_f32(packed, cols, r0, r1, &dst)
+                    let want = (r0..<r1).flatMap { r in (0..<cols).map { Float(Float16(bitPattern: w[r * cols + $0])) } }
+                    XCTAssertEqual(Array(dst[..<((r1 - r0) * cols)]), want, "\(isa) rows \(rows) cols \(cols) range \(r0)..<\(r1)")
+                    XCTAssertEqual(Array(dst[((r1 - r0) * cols)...]), [Float](repeating: Self.sentinel, count: 3),
+                                   "\(isa) rows \(rows) cols \(cols) range \(r0)..<\(r1): wrote past the rows")
                 }
             }
         }

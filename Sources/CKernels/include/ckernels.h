@@ -49,13 +49,16 @@ int sf_f16_panels_preferred(void);
 size_t sf_f16_panels_halves(size_t rows, size_t cols);
 void sf_pack_f16_panels(const uint16_t *w, size_t rows, size_t cols, size_t panel_begin, size_t panel_end,
                         uint16_t *panels);
+/// Rows [row_begin, row_end) of W, packed in panels, widened to row-major f32 in dst
+/// ((row_end − row_begin) × cols floats).
+void sf_f16_panels_to_f32(const uint16_t *panels, size_t cols, size_t row_begin, size_t row_end, float *dst);
 /// Y[m, r] = dot(W[r, :], X[m, :]) for m < n_x, r in [row_begin, row_end), W packed in panels.
 /// Every output is summed in column order (the first product, then one fused multiply-add per
 /// column), so it is bit-identical whatever the range, the number of inputs or the body. The
 /// AVX-512 body takes up to 8 inputs per sweep of a tile of three panels, so a few rows at once
 /// (batched decode, speculative verification) cost nearly what one costs when weights dominate.
 /// `streaming` is nonzero when the weights are read from memory, not cache (a model larger than
-/// the last-level cache): 2 or 3 inputs then leave the prefetching to the hardware.
+/// the last-level cache): up to 3 inputs then leave the prefetching to the hardware.
 void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t row_begin, size_t row_end,
                         const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
 

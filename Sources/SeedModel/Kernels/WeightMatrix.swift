@@ -14,16 +14,16 @@ public struct WeightMatrix: @unchecked Sendable {
     /// matrix only looked up by row, like the token embedding).
     let panels: F16Panels?
 
-    /// `forProducts`: the matrix will be multiplied, so an f16 one gets its panels where this
-    /// processor runs them.
-    init(tensor: GGUFTensorInfo, file: GGUFFile, forProducts: Bool) {
+    /// `packingOn`: the matrix will be multiplied, so an f16 one gets its panels, packed on this
+    /// pool, where this processor runs them.
+    init(tensor: GGUFTensorInfo, file: GGUFFile, packingOn pool: ThreadPool?) {
         type = tensor.type
         cols = tensor.rowLength
         rows = tensor.rowCount
         data = file.data(of: tensor).baseAddress!
         rowBytes = tensor.rowBytes
-        if forProducts && type == .f16 && sf_f16_panels_preferred() != 0 {
-            panels = F16Panels(data.assumingMemoryBound(to: UInt16.self), rows: rows, cols: cols)
+        if let pool, type == .f16, sf_f16_panels_preferred() != 0 {
+            panels = F16Panels(data.assumingMemoryBound(to: UInt16.self), rows: rows, cols: cols, pool: pool)
             // Packing read every page of the matrix; without this the process would hold the
             // weights twice (a 0.5B f16 model's peak resident memory went from 0.73 to 1.41 GB).
             file.releasePages(of: tensor)
@@ -39,6 +39,11 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// Widens rows [first, first + count) to f32 into `dst` (count × cols floats).
     func dequantizeRows(_ first: Int, _ count: Int, into dst: UnsafeMutablePointer<Float>) {
+        if let panels {
+            // From the copy: the mapping's pages were released.
+            sf_f16_panels_to_f32(panels.halves, cols, first, first + count, dst)
+            return
+        }
         if type == .f16 {
             // One call for the whole tile: rows are contiguous.
             sf_f16_to_f32((data + first * rowBytes).assumingMemoryBound(to: UInt16.self), dst, count * cols)
@@ -51,30 +56,35 @@ public struct WeightMatrix: @unchecked Sendable {
 }
 
 extension GGUFFile {
-    /// Bytes of f16 panels a model loaded from this file keeps besides the mapping, on this
-    /// processor (0 where its products read the mapping): every f16 matrix is multiplied but the
-    /// token embedding, which is only looked up, unless the output reuses it.
+    /// Bytes of f16 panels a model loaded from this file copies its f16 matrices into, on this
+    /// processor: those of `ModelWeights.productTensorNames`. 0 where the products read the
+    /// mapping, or for a file seedflow cannot load as a model.
     public var f16PanelBytes: Int {
-        guard sf_f16_panels_preferred() != 0 else { return 0 }
-        let tiedOutput = tensor(named: "output.weight") == nil
-        return tensors.filter { $0.type == .f16 && $0.dimensions.count == 2 && ($0.name != "token_embd.weight" || tiedOutput) }
-            .reduce(0) { $0 + 2 * sf_f16_panels_halves($1.rowCount, $1.rowLength) }
+        guard sf_f16_panels_preferred() != 0, let config = try? ModelConfig(file: self) else { return 0 }
+        return ModelWeights.productTensorNames(config).reduce(0) { sum, name in
+            guard let t = tensor(named: name), t.type == .f16 else { return sum }
+            return sum + 2 * sf_f16_panels_halves(t.rowCount, t.rowLength)
+        }
     }
 }
 
 /// An f16 matrix repacked in panels of 16 rows, stored column by column (`sf_pack_f16_panels`):
 /// the layout of the AVX-512 products, whose accumulators then hold finished outputs instead of
-/// partial sums to fold (see kernels.c). A class because it owns the copy, made once at load
-/// (the file's pages of the matrix are released then; only products of more than
-/// `smallBatchLimit` rows, which widen rows for sgemm, read them again).
+/// partial sums to fold (see kernels.c). A class because it owns the copy, made once at load;
+/// the file's pages of the matrix are released then, and everything that multiplies or widens
+/// the matrix reads the copy. (The token embedding is looked up from the mapping, so a tied
+/// output matrix gets back the pages of the tokens looked up.)
 final class F16Panels: @unchecked Sendable {
     let halves: UnsafeMutablePointer<UInt16>
 
-    init(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int) {
+    init(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int, pool: ThreadPool) {
         let count = max(1, sf_f16_panels_halves(rows, cols))
-        halves = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64)
+        let halves = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64)
             .bindMemory(to: UInt16.self, capacity: count)
-        sf_pack_f16_panels(w, rows, cols, 0, (rows + 15) / 16, halves)
+        pool.chunks((rows + 15) / 16) { panels in
+            sf_pack_f16_panels(w, rows, cols, panels.lowerBound, panels.upperBound, halves)
+        }
+        self.halves = halves
     }
 
     deinit { halves.deallocate() }

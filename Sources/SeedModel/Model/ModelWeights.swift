@@ -20,7 +20,16 @@ struct ModelWeights {
     let byteCount: Int
     private let norms: [UnsafeMutablePointer<Float>]
 
-    init(file: GGUFFile, config c: ModelConfig) throws {
+    /// The matrices a forward pass multiplies (and so packs into panels): every layer's
+    /// projections and the output, which is the token embedding when the output is tied.
+    static func productTensorNames(_ c: ModelConfig) -> [String] {
+        (0..<c.blockCount).flatMap { i in
+            ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
+        } + [c.tiedOutput ? "token_embd.weight" : "output.weight"]
+    }
+
+    /// `pool` packs the f16 matrices into panels where the processor runs them.
+    init(file: GGUFFile, config c: ModelConfig, pool: ThreadPool) throws {
         if file.tensors.isEmpty { throw ModelError.noWeights(path: file.path) }
         var norms: [UnsafeMutablePointer<Float>] = []
         func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
@@ -35,7 +44,7 @@ struct ModelWeights {
             return t
         }
         func matrix(_ name: String, cols: Int, rows: Int, forProducts: Bool = true) throws -> WeightMatrix {
-            WeightMatrix(tensor: try tensor(name, [cols, rows]), file: file, forProducts: forProducts)
+            WeightMatrix(tensor: try tensor(name, [cols, rows]), file: file, packingOn: forProducts ? pool : nil)
         }
         func vector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float> {
             let t = try tensor(name, [n])

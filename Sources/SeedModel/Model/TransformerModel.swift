@@ -99,7 +99,7 @@ public final class TransformerModel: @unchecked Sendable {
         self.file = file
         config = try ModelConfig(file: file)
         tokenizer = try loadTokenizer(from: file)
-        weights = try ModelWeights(file: file, config: config)
+        weights = try ModelWeights(file: file, config: config, pool: pool)
         self.pool = pool
         kernels = LinearKernels(pool: pool, weightBytes: weights.byteCount)
         ropeTable = RopeTable(config: config, frequencyFactors: weights.ropeFrequencyFactors)
