@@ -323,4 +323,28 @@ final class KVPoolStressTests: XCTestCase {
         XCTAssertEqual(pool.startSequence(prompt: Array(0..<9)).reused, 0)
         XCTAssertNil(pool.checkInvariants())
     }
+
+    /// Released full blocks stay cached, but once the cache holds more than
+    /// `cacheBeforeFreshMemory` blocks (and more than sequences hold) new blocks come from it,
+    /// oldest first, rather than from never-used memory; the newest cached prefixes still hit.
+    func testCacheGivesUpOldBlocksBeforeFreshMemoryIsTouched() throws {
+        let limit = KVPool.cacheBeforeFreshMemory
+        let pool = KVPool(layout: layout, blockCount: 10 * limit)
+        // One sequence at a time, each leaving 4 full blocks cached: without the bound the pool
+        // would touch 4 × 100 blocks.
+        var prompts: [[Int]] = []
+        for n in 0..<100 {
+            let prompt = (0..<16).map { 1000 * n + $0 }
+            let s = pool.startSequence(prompt: []).0
+            try append(pool, s, prompt)
+            pool.release(s)
+            prompts.append(prompt)
+            XCTAssertLessThanOrEqual(pool.metrics.blocksCached, limit + 4, "after \(n + 1) sequences")
+        }
+        XCTAssertLessThanOrEqual(pool.touchedBlocks, limit + 4 + 4)
+        XCTAssertGreaterThan(pool.metrics.evictions, 0)
+        XCTAssertEqual(pool.startSequence(prompt: prompts[99] + [7]).reused, 16, "the newest prefix is still cached")
+        XCTAssertEqual(pool.startSequence(prompt: prompts[0] + [7]).reused, 0, "the oldest was given up")
+        XCTAssertNil(pool.checkInvariants())
+    }
 }
