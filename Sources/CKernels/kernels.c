@@ -33,6 +33,9 @@ static void gemm_f16_small_portable(const uint16_t *w, size_t cols, size_t r0, s
         for (size_t m = 0; m < nx; m++) y[m * ldy + r] = dot_f16_portable(w + r * cols, x + m * ldx, cols);
 }
 
+// Panels (`sf_pack_f16_panels`): element (r, i) of the row-major matrix.
+static inline size_t panel_index(size_t r, size_t i, size_t cols) { return r / 16 * 16 * cols + i * 16 + r % 16; }
+
 // The panel product in the order of the AVX-512 tiles: each output is the first column's
 // product, then one fused multiply-add per column, so the two bodies give the same bits.
 static void gemm_f16_panels_portable(const uint16_t *pw, size_t cols, size_t r0, size_t r1,
@@ -41,10 +44,9 @@ static void gemm_f16_panels_portable(const uint16_t *pw, size_t cols, size_t r0,
     (void)streaming;
     for (size_t m = 0; m < nx; m++)
         for (size_t r = r0; r < r1; r++) {
-            const uint16_t *column = pw + r / 16 * 16 * cols + r % 16;
             const float *xm = x + m * ldx;
-            float s = cols ? half_to_float(column[0]) * xm[0] : 0;
-            for (size_t i = 1; i < cols; i++) s = fmaf(half_to_float(column[i * 16]), xm[i], s);
+            float s = cols ? half_to_float(pw[panel_index(r, 0, cols)]) * xm[0] : 0;
+            for (size_t i = 1; i < cols; i++) s = fmaf(half_to_float(pw[panel_index(r, i, cols)]), xm[i], s);
             y[m * ldy + r] = s;
         }
 }
@@ -82,6 +84,12 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
 // Every output is summed in column order, one FMA after the first product, whatever tile, group
 // or row range computes it: a request's logits do not depend on what else is in its batch, and
 // the portable body gives the same bits.
+
+/// The lanes of panel p (rows 16p…16p + 15) inside [r0, r1); the panel must overlap the range.
+static inline __mmask16 panel_lanes(size_t p, size_t r0, size_t r1) {
+    const size_t lo = p * 16, from = r0 > lo ? r0 - lo : 0, to = r1 - lo < 16 ? r1 - lo : 16;
+    return (__mmask16)(((1u << to) - 1) & ~((1u << from) - 1));
+}
 
 // P panels against N inputs per call, instantiated for each (P, N) so the P·N accumulators stay
 // in registers (3 × 8 = 24 of the 32). Each widened column feeds N FMAs and each broadcast input
@@ -130,29 +138,9 @@ AVX512 static void f16_to_f32_avx512(const uint16_t *src, float *dst, size_t n) 
 PANEL_TILES_AVX512(3)
 PANEL_TILES_AVX512(1)
 
-// One input (decode): P panels side by side, so that P independent FMA chains hide the FMA
-// latency (each output's sum is one chain, in column order). No software prefetch: the P
-// sequential streams are what the hardware prefetcher follows best.
-#define PANEL_ROW_AVX512(P)                                                                         \
-    AVX512 static void panel_row_avx512_##P(const uint16_t *pw, size_t cols, const float *x, float *y, \
-                                            const __mmask16 *mask) {                               \
-        const size_t stride = 16 * cols;                                                           \
-        __m512 acc[P];                                                                             \
-        if (cols == 0) {                                                                           \
-            for (int a = 0; a < P; a++) acc[a] = _mm512_setzero_ps();                              \
-        } else {                                                                                   \
-            const __m512 xv = _mm512_set1_ps(x[0]);                                                \
-            for (int a = 0; a < P; a++)                                                            \
-                acc[a] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride))), xv); \
-        }                                                                                          \
-        for (size_t i = 1; i < cols; i++) {                                                        \
-            const __m512 xv = _mm512_set1_ps(x[i]);                                                \
-            for (int a = 0; a < P; a++)                                                            \
-                acc[a] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(pw + a * stride + i * 16))), xv, acc[a]); \
-        }                                                                                          \
-        for (int a = 0; a < P; a++) _mm512_mask_storeu_ps(y + 16 * a, mask[a], acc[a]);            \
-    }
-PANEL_ROW_AVX512(8)
+// One input (decode): eight panels side by side, so that eight independent FMA chains hide the
+// FMA latency (each output's sum is one chain, in column order).
+PANEL_TILE_AVX512(8, 1)
 
 AVX512 static void gemm_f16_panels_avx512(const uint16_t *pw, size_t cols, size_t r0, size_t r1,
                                           const float *x, size_t ldx, size_t nx, float *y, size_t ldy,
@@ -172,13 +160,11 @@ AVX512 static void gemm_f16_panels_avx512(const uint16_t *pw, size_t cols, size_
     for (size_t p = r0 / 16; p < last;) {
         const size_t np = nx == 1 && last - p >= 8 ? 8 : last - p >= 3 ? 3 : 1;
         __mmask16 mask[8];
-        for (size_t a = 0; a < np; a++) {
-            // The lanes of panel p + a inside [r0, r1).
-            const size_t lo = (p + a) * 16, from = r0 > lo ? r0 - lo : 0, to = r1 - lo < 16 ? r1 - lo : 16;
-            mask[a] = (__mmask16)(((1u << to) - 1) & ~((1u << from) - 1));
-        }
+        for (size_t a = 0; a < np; a++) mask[a] = panel_lanes(p + a, r0, r1);
         if (np == 8) {
-            panel_row_avx512_8(pw + p * stride, cols, x, y + p * 16, mask);
+            // No software prefetch: eight sequential streams are what the hardware prefetcher
+            // follows best.
+            panel_tile_avx512_8_1(pw + p * stride, cols, x, ldx, y + p * 16, ldy, mask, 0);
             p += np;
             continue;
         }
@@ -198,8 +184,8 @@ AVX512 static void f16_panels_to_f32_avx512(const uint16_t *pw, size_t cols, siz
     const __m512i rows = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                             _mm512_set1_epi32((int)cols));
     for (size_t p = r0 / 16; p * 16 < r1; p++) {
-        const size_t lo = p * 16, from = r0 > lo ? r0 - lo : 0, to = r1 - lo < 16 ? r1 - lo : 16;
-        const __mmask16 mask = (__mmask16)(((1u << to) - 1) & ~((1u << from) - 1));
+        const size_t lo = p * 16, from = r0 > lo ? r0 - lo : 0;
+        const __mmask16 mask = panel_lanes(p, r0, r1);
         // Row lo + l goes to dst row lo + l - r0; lanes below `from` are masked off, so the base
         // is computed without stepping before dst.
         float *base = dst + (lo + from - r0) * cols;
@@ -367,16 +353,8 @@ size_t sf_f16_panels_halves(size_t rows, size_t cols) { return (rows + 15) / 16 
 
 void sf_pack_f16_panels(const uint16_t *w, size_t rows, size_t cols, size_t panel_begin, size_t panel_end,
                         uint16_t *panels) {
-    for (size_t p = panel_begin; p < panel_end; p++) {
-        uint16_t *dst = panels + p * 16 * cols;
-        for (size_t l = 0; l < 16; l++) {
-            const size_t r = p * 16 + l;
-            if (r < rows)
-                for (size_t i = 0; i < cols; i++) dst[i * 16 + l] = w[r * cols + i];
-            else
-                for (size_t i = 0; i < cols; i++) dst[i * 16 + l] = 0;
-        }
-    }
+    for (size_t r = panel_begin * 16; r < panel_end * 16; r++)
+        for (size_t i = 0; i < cols; i++) panels[panel_index(r, i, cols)] = r < rows ? w[r * cols + i] : 0;
 }
 
 void sf_f16_panels_to_f32(const uint16_t *panels, size_t cols, size_t r0, size_t r1, float *dst) {
@@ -385,7 +363,7 @@ void sf_f16_panels_to_f32(const uint16_t *panels, size_t cols, size_t r0, size_t
     if (sf_isa() == ISA_AVX512 && 16 * cols < 0x7fffffffu) return f16_panels_to_f32_avx512(panels, cols, r0, r1, dst);
 #endif
     for (size_t r = r0; r < r1; r++)
-        for (size_t i = 0; i < cols; i++) dst[(r - r0) * cols + i] = half_to_float(panels[r / 16 * 16 * cols + i * 16 + r % 16]);
+        for (size_t i = 0; i < cols; i++) dst[(r - r0) * cols + i] = half_to_float(panels[panel_index(r, i, cols)]);
 }
 
 void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t r0, size_t r1,

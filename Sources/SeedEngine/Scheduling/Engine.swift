@@ -166,14 +166,14 @@ public final class Engine {
                       fits(requests[nextToAdmit], pool: targetPool, model: target, active: active.map { ($0.targetSequence, $0.targetReservation) }) {
                     let next = nextToAdmit
                     nextToAdmit += 1
-                    if requests[next].maxTokens == 0 {
-                        try deliver(retire(RequestState(index: next, request: requests[next], tokenizer: target.tokenizer,
-                                                        vocabulary: vocabulary, maxDraftTokens: 0,
-                                                        contextLength: target.config.contextLength)))
+                    // A request for no tokens is finished on admission (and needs no draft rows).
+                    let empty = requests[next].maxTokens == 0
+                    let r = RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
+                                         maxDraftTokens: empty ? 0 : k, contextLength: target.config.contextLength)
+                    if empty {
+                        try deliver(retire(r))
                         continue
                     }
-                    let r = RequestState(index: next, request: requests[next], tokenizer: target.tokenizer, vocabulary: vocabulary,
-                                         maxDraftTokens: k, contextLength: target.config.contextLength)
                     let (seq, reused) = targetPool.startSequence(prompt: r.tokens)
                     r.targetSequence = seq
                     r.targetCount = reused

@@ -35,7 +35,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public var byteCount: Int { rows * rowBytes }
 
     /// Bytes of the panels, 0 without them.
-    var panelBytes: Int { panels == nil ? 0 : 2 * sf_f16_panels_halves(rows, cols) }
+    var panelBytes: Int { panels == nil ? 0 : F16Panels.byteCount(rows: rows, cols: cols) }
 
     /// Widens rows [first, first + count) to f32 into `dst` (count × cols floats).
     func dequantizeRows(_ first: Int, _ count: Int, into dst: UnsafeMutablePointer<Float>) {
@@ -63,7 +63,7 @@ extension GGUFFile {
         guard sf_f16_panels_preferred() != 0, let config = try? ModelConfig(file: self) else { return 0 }
         return ModelWeights.productTensorNames(config).reduce(0) { sum, name in
             guard let t = tensor(named: name), t.type == .f16 else { return sum }
-            return sum + 2 * sf_f16_panels_halves(t.rowCount, t.rowLength)
+            return sum + F16Panels.byteCount(rows: t.rowCount, cols: t.rowLength)
         }
     }
 }
@@ -77,10 +77,13 @@ extension GGUFFile {
 final class F16Panels: @unchecked Sendable {
     let halves: UnsafeMutablePointer<UInt16>
 
+    /// The size of the panels of a rows × cols matrix (the last panel padded to 16 rows).
+    static func byteCount(rows: Int, cols: Int) -> Int { 2 * sf_f16_panels_halves(rows, cols) }
+
     init(_ w: UnsafePointer<UInt16>, rows: Int, cols: Int, pool: ThreadPool) {
-        let count = max(1, sf_f16_panels_halves(rows, cols))
-        let halves = UnsafeMutableRawPointer.allocate(byteCount: count * 2, alignment: 64)
-            .bindMemory(to: UInt16.self, capacity: count)
+        let bytes = max(2, Self.byteCount(rows: rows, cols: cols))
+        let halves = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: bytes / 2)
         pool.chunks((rows + 15) / 16) { panels in
             sf_pack_f16_panels(w, rows, cols, panels.lowerBound, panels.upperBound, halves)
         }
