@@ -68,5 +68,9 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(tokenizer["model"] as? String, "gpt2")
         XCTAssertEqual(tokenizer["vocabulary_size"] as? Int, 50257)
         XCTAssertEqual(tokenizer["eos_token_id"] as? Int, 50256)
+        // Not a model seedflow loads: nothing would be copied into panels, and the text says nothing of them.
+        let memory = try XCTUnwrap(object["memory"] as? [String: Any])
+        XCTAssertEqual(memory["f16_panel_bytes"] as? Int, 0)
+        XCTAssertFalse(text.output.contains("panels"))
     }
 }
