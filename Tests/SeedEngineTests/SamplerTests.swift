@@ -55,6 +55,17 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(three.map { $0 > 0 }, [true, true, true, false])
     }
 
+    /// Top-p applies to what top-k kept, renormalised, as Hugging Face and llama.cpp do: after
+    /// top-2, 0.5/0.3/0.2 is 0.625/0.375, and p = 0.6 then keeps the first token alone.
+    func testTopPAppliesToTheDistributionTopKLeft() {
+        let logits = [0.5, 0.3, 0.2].map { Float(log($0)) }
+        XCTAssertEqual(distribution(logits, SamplingParameters(temperature: 1, topK: 2, topP: 0.6)), [1, 0, 0])
+        let both = distribution(logits, SamplingParameters(temperature: 1, topK: 2, topP: 0.7))
+        XCTAssertEqual(Double(both[0]), 0.625, accuracy: 1e-6)
+        XCTAssertEqual(Double(both[1]), 0.375, accuracy: 1e-6)
+        XCTAssertEqual(both[2], 0)
+    }
+
     func testSameSeedSameDrawsAndStreamsDiffer() {
         let logits: [Float] = (0..<50).map { Float($0 % 7) * 0.3 }
         func draws(seed: UInt64, tag: String) -> [Int] {

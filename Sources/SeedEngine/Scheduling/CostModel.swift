@@ -37,10 +37,14 @@ struct PassCostModel {
         // The first pass pays for page faults and cold caches: run it once untimed.
         for (index, tokens) in ([1] + Self.calibrationSizes.filter { $0 <= maxTokens }).enumerated() {
             let sequences = max(1, min(tokens, 8))
+            let lengths = (0..<sequences).map { s in tokens / sequences + (s < tokens % sequences ? 1 : 0) }
+            // A KV budget too small for a size ends calibration there: the sizes left out are
+            // priced from the curve's end and then from real passes.
+            if lengths.reduce(0, { $0 + pool.blocksNeeded(tokens: $1) }) > pool.freeBlocks { break }
             var ids: [SequenceID] = []
+            defer { for id in ids { pool.release(id) } }
             var inputs: [ForwardInput] = []
-            for s in 0..<sequences {
-                let n = tokens / sequences + (s < tokens % sequences ? 1 : 0)
+            for n in lengths {
                 let prompt = (0..<n).map { _ in Int(rng.next() % UInt64(model.config.vocabularySize)) }
                 let (id, _) = pool.startSequence(prompt: [])
                 inputs.append(ForwardInput(tokens: prompt, startPosition: 0, cache: try pool.append(id, tokens: prompt),
@@ -50,7 +54,6 @@ struct PassCostModel {
             let start = DispatchTime.now()
             _ = try model.forward(inputs)
             if index > 0 { calibrated[tokens] = elapsedSeconds(since: start) }
-            for id in ids { pool.release(id) }
         }
     }
 

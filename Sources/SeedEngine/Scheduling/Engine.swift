@@ -188,9 +188,21 @@ public final class Engine {
 
                 // Draft instances, oldest request first.
                 if configuration.strategy.usesDrafts {
+                    // A request that has outgrown its draft's context drafts no more: the
+                    // instance goes to a request that can use it.
+                    for r in active {
+                        if let (m, seq) = r.draft, !canDraft(r, model: m) {
+                            draftPools[m].release(seq)
+                            freeInstances[m] += 1
+                            r.draft = nil
+                        }
+                    }
                     for r in active where r.draft == nil {
+                        if !freeInstances.contains(where: { $0 > 0 }) { break }
+                        // Free instances of drafts too short for this request are for the next ones.
+                        if !freeInstances.indices.contains(where: { freeInstances[$0] > 0 && canDraft(r, model: $0) }) { continue }
                         guard let m = freeInstances.indices.first(where: { m in
-                            freeInstances[m] > 0 && fits(r.request, pool: draftPools[m], model: drafts[m].model,
+                            freeInstances[m] > 0 && canDraft(r, model: m) && fits(r.request, pool: draftPools[m], model: drafts[m].model,
                                 active: active.filter { $0.draft?.model == m }.map { ($0.draft?.sequence, $0.draftReservation) })
                         }) else { break }
                         freeInstances[m] -= 1
@@ -272,6 +284,12 @@ public final class Engine {
         return pool.freeBlocks - promised >= need
     }
 
+    /// Whether draft model `m` can still propose a token for `r`: its first drafting step reads
+    /// every committed token, so they must all fit the draft's context.
+    private func canDraft(_ r: RequestState, model m: Int) -> Bool {
+        r.tokens.count <= drafts[m].model.config.contextLength
+    }
+
     // MARK: rounds
 
     /// Sets each request's k for this round.
@@ -291,9 +309,16 @@ public final class Engine {
             }
         }
         for r in active {
-            // Never draft past the context: the pending token and k drafts must all fit.
+            guard let (m, _) = r.draft else {
+                r.k = 0
+                continue
+            }
+            // Never draft past either context: the target verifies the pending token and k drafts
+            // (positions up to tokens + k − 1); the draft reads draft i at position tokens + i − 1
+            // to propose draft i + 1, the last one at tokens + k − 2.
             let room = context - r.tokens.count
-            r.k = r.draft == nil ? 0 : max(0, min(k, room, r.remainingBudget - 1))
+            let draftRoom = drafts[m].model.config.contextLength - r.tokens.count + 1
+            r.k = max(0, min(k, room, draftRoom, r.remainingBudget - 1))
         }
     }
 
@@ -501,7 +526,11 @@ final class RequestState {
     /// returns it with the draft's probability of it (greedy: its softmax at temperature 1, the
     /// one-hot q saying nothing about how sure the draft is).
     func proposeDraftToken(_ logits: UnsafeBufferPointer<Float>, step: Int) -> (token: Int, probability: Float) {
-        draftDistributions.withUnsafeMutableBufferPointer { all in
+        // A draft whose vocabulary is padded past the target's proposes target ids only: q is its
+        // distribution renormalised over them, still the distribution the token is drawn from,
+        // so acceptance stays exact.
+        let logits = logits.count > vocabulary ? UnsafeBufferPointer(rebasing: logits[0..<vocabulary]) : logits
+        return draftDistributions.withUnsafeMutableBufferPointer { all in
             if request.sampling.isGreedy {
                 let token = Sampler.argmax(logits)
                 return (token, Sampler.softmaxProbability(of: token, logits, scratch: all))

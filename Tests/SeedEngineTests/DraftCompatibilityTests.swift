@@ -1,0 +1,119 @@
+import Foundation
+import XCTest
+import SeedModel
+@testable import SeedEngine
+
+/// Drafts that differ from their target in ways real model families do: a shorter context (a
+/// 2k-token draft for a 4k-token target), a vocabulary padded past the target's, and the small
+/// KV budgets `auto` calibrates in.
+final class DraftCompatibilityTests: XCTestCase {
+    static func model(seed: UInt64, context: Int, tokenizer: GGUFFile? = nil) throws -> TransformerModel {
+        var m = RandomModel(embeddingLength: 64, blockCount: 2, headCount: 2, headCountKV: 2, feedForwardLength: 128)
+        m.seed = seed
+        m.contextLength = context
+        m.tokenizerSource = tokenizer
+        let path = try m.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try TransformerModel(path: path)
+    }
+
+    /// A vocabulary-only GGUF: the random models' vocabulary plus `extra` padding tokens.
+    static func paddedTokenizer(extra: Int) throws -> GGUFFile {
+        let vocab = RandomModel.vocabulary + (0..<extra).map { "<pad\($0)>" }
+        var w = GGUFWriter()
+        w.set("general.architecture", "llama")
+        w.set("tokenizer.ggml.model", "llama")
+        w.set("tokenizer.ggml.tokens", strings: vocab)
+        w.set("tokenizer.ggml.scores", .array(.float32, vocab.indices.map { .float32(-Float($0)) }))
+        w.set("tokenizer.ggml.token_type", .array(.int32, vocab.indices.map { id in
+            .int32(id == 0 ? 2 : id < 3 ? 3 : id < 259 ? 6 : id < RandomModel.vocabulary.count ? 1 : 5)
+        }))
+        w.set("tokenizer.ggml.bos_token_id", uint32: 1)
+        w.set("tokenizer.ggml.eos_token_id", uint32: 2)
+        w.set("tokenizer.ggml.unknown_token_id", uint32: 0)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString).gguf").path
+        try w.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try GGUFFile(path: path)
+    }
+
+    private func prompt(_ n: Int, offset: Int = 0) -> [Int] { (0..<n).map { 3 + ($0 * 7 + offset) % 290 } }
+
+    private func greedyReference(_ target: TransformerModel, _ requests: [GenerationRequest]) throws -> [[Int]] {
+        try Engine(target: target, configuration: EngineConfiguration(strategy: .autoregressive, kvMemoryBytes: 8 << 20))
+            .generate(requests).map(\.tokenIDs)
+    }
+
+    /// A request that grows past its draft's context keeps going on the target alone, with the
+    /// same greedy tokens; before, the draft's pass past its context failed the whole run.
+    func testARequestOutgrowingItsDraftsContextFinishesOnTheTarget() throws {
+        let target = try Self.model(seed: 1, context: 64), draft = try Self.model(seed: 2, context: 32)
+        for strategy in [DecodingStrategy.seed, .speculative, .auto] {
+            let engine = try Engine(target: target, drafts: [DraftModel(model: draft, name: "short")],
+                                    configuration: EngineConfiguration(strategy: strategy, draftTokens: 4,
+                                                                       kvMemoryBytes: 8 << 20, draftConfidence: 0))
+            let request = GenerationRequest(tag: "a", promptTokens: prompt(20), maxTokens: 40)
+            let out = try engine.generate([request])
+            XCTAssertEqual(out[0].tokenIDs, try greedyReference(target, [request])[0], "\(strategy)")
+            XCTAssertEqual(out[0].tokenIDs.count, 40, "\(strategy): stopped early")
+            if strategy != .auto { XCTAssertGreaterThan(out[0].statistics.draftedTokens, 0, "\(strategy)") }
+            XCTAssertEqual(engine.targetPool.sequenceCount, 0)
+            XCTAssertEqual(engine.draftPools[0].sequenceCount, 0)
+        }
+    }
+
+    /// A prompt longer than the draft's context never gets a draft instance, and does not hold
+    /// up the requests behind it: the one instance goes to the next request that fits.
+    func testAPromptLongerThanTheDraftsContextLeavesTheInstanceToTheNextRequest() throws {
+        let target = try Self.model(seed: 1, context: 64), draft = try Self.model(seed: 2, context: 32)
+        let engine = try Engine(target: target, drafts: [DraftModel(model: draft, instances: 1, name: "short")],
+                                configuration: EngineConfiguration(strategy: .seed, draftTokens: 4,
+                                                                   kvMemoryBytes: 8 << 20, draftConfidence: 0))
+        let requests = [GenerationRequest(tag: "long", promptTokens: prompt(40), maxTokens: 10),
+                        GenerationRequest(tag: "short", promptTokens: prompt(8, offset: 5), maxTokens: 10)]
+        let out = try engine.generate(requests)
+        XCTAssertEqual(out.map(\.tokenIDs), try greedyReference(target, requests))
+        XCTAssertNil(out[0].statistics.draftAssignedRound)
+        XCTAssertEqual(out[0].statistics.draftedTokens, 0)
+        XCTAssertEqual(out[1].statistics.draftAssignedRound, 0)
+        XCTAssertGreaterThan(out[1].statistics.draftedTokens, 0)
+    }
+
+    /// A draft whose vocabulary is padded past the target's (accepted up to 128 tokens apart)
+    /// proposes target ids only. Greedy: the target's tokens; sampled: no id outside the
+    /// target's vocabulary (before, both crashed on a distribution sized for the target).
+    func testADraftWithAPaddedVocabularyProposesTargetTokensOnly() throws {
+        let target = try Self.model(seed: 1, context: 128)
+        let draft = try Self.model(seed: 2, context: 128, tokenizer: try Self.paddedTokenizer(extra: 64))
+        XCTAssertEqual(draft.config.vocabularySize, target.config.vocabularySize + 64)
+        let engine = try Engine(target: target, drafts: [DraftModel(model: draft, name: "padded")],
+                                configuration: EngineConfiguration(strategy: .seed, draftTokens: 4, kvMemoryBytes: 8 << 20,
+                                                                   draftConfidence: 0))
+        let greedy = GenerationRequest(tag: "g", promptTokens: prompt(10), maxTokens: 20)
+        XCTAssertEqual(try engine.generate([greedy])[0].tokenIDs, try greedyReference(target, [greedy])[0])
+        let sampled = (0..<4).map {
+            GenerationRequest(tag: "s\($0)", promptTokens: prompt(10, offset: $0),
+                              sampling: SamplingParameters(temperature: 1.5, seed: 3), maxTokens: 30)
+        }
+        let out = try engine.generate(sampled)
+        XCTAssertGreaterThan(engine.statistics.draftedTokens, 0)
+        for c in out { XCTAssertTrue(c.tokenIDs.allSatisfy { $0 < target.config.vocabularySize }, "\(c.tokenIDs)") }
+    }
+
+    /// `auto` times calibration passes of up to 256 tokens in the run's own pools. A budget that
+    /// holds the request but not those passes calibrates what fits, and leaves no sequence
+    /// behind (before, the run failed and every later one on the engine with it).
+    func testAutoCalibratesWithinASmallKVBudget() throws {
+        let target = try Self.model(seed: 1, context: 256), draft = try Self.model(seed: 2, context: 256)
+        let perBlock = KVLayout(config: target.config, blockTokens: 16).bytesPerToken * 16
+        let engine = try Engine(target: target, drafts: [DraftModel(model: draft, name: "d")],
+                                configuration: EngineConfiguration(strategy: .auto, draftTokens: 4, kvMemoryBytes: 10 * perBlock))
+        let request = GenerationRequest(tag: "a", promptTokens: prompt(10), maxTokens: 20)
+        for _ in 0..<2 {
+            let out = try engine.generate([request])
+            XCTAssertEqual(out[0].tokenIDs, try greedyReference(target, [request])[0])
+            XCTAssertEqual(engine.targetPool.sequenceCount, 0)
+            XCTAssertEqual(engine.draftPools[0].sequenceCount, 0)
+        }
+    }
+}
