@@ -81,6 +81,51 @@ final class WorkflowCommandTests: XCTestCase {
                           "--set", "search.breadth=1", "--set", "search.evaluate.samples=1"] + extra)
     }
 
+    /// --overwrite never deletes what is not a results file, and a run that fails before its
+    /// first result leaves no empty file behind to block the next one.
+    func testOverwriteRefusesADirectoryAndAFailedRunLeavesNoFile() throws {
+        let kept = directory + "/d"
+        try FileManager.default.createDirectory(atPath: kept + "/inner", withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: URL(fileURLWithPath: kept + "/inner/f"))
+        assertFails(try runGame24(kept, ["--overwrite"]), status: 3, mentioning: ["\(kept) is a directory", "give --results the path of a file"])
+        XCTAssertEqual(try String(contentsOfFile: kept + "/inner/f", encoding: .utf8), "keep")
+
+        let results = directory + "/failed.jsonl"
+        assertFails(try runGame24(results, ["--set", "chat.template=auto"]), status: 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: results), "no empty results file is left")
+        XCTAssertEqual(try runGame24(results).status, 0, "and the next run needs no --resume")
+    }
+
+    /// One input the model cannot take is recorded with why, the others run, and the exit
+    /// status says the run is incomplete.
+    func testAnInputLongerThanTheContextFailsAloneWithStatus4() throws {
+        let long = Array(repeating: "7", count: 400).joined(separator: " ")
+        let inputs = try write("inputs.txt", "1 2 2 6\n\(long)\n")
+        let results = directory + "/long.jsonl"
+        let result = try Seedflow.run(["run", "workflows/game24.yaml", "--results", results, "--set", "inputs.file=\(inputs)",
+                                       "--set", "search.breadth=1", "--set", "search.evaluate.samples=1"])
+        XCTAssertEqual(result.status, 4, result.stderr)
+        XCTAssertTrue(result.output.contains("failed"), result.output)
+        for fragment in ["1 input could not run", "input 1 (\(inputs):2)", "propose.txt", "context holds 256"] {
+            XCTAssertTrue(result.stderr.contains(fragment), "'\(fragment)' in: \(result.stderr)")
+        }
+        XCTAssertEqual(try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").count, 2)
+    }
+
+    /// A missing workflow file is a missing file (3); a directory is named as one; a KV budget
+    /// beyond the machine's memory is refused before anything is allocated.
+    func testMissingWorkflowsDirectoriesAndOversizedBudgets() throws {
+        assertFails(try Seedflow.run(["run", "no-such.yaml"]), status: 3, mentioning: ["no-such.yaml' not found"])
+        assertFails(try Seedflow.run(["validate", "workflows"]), status: 3, mentioning: ["it is a directory"])
+        assertFails(try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-f", "prompts"]), status: 3,
+                    mentioning: ["it is a directory, not a text file"])
+        let huge = "\(ProcessInfo.processInfo.physicalMemory / (1 << 30) + 64)GiB"
+        assertFails(try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-p", "x", "--kv-memory", huge]), status: 2,
+                    mentioning: ["more than this machine's", "--kv-memory"])
+        assertFails(try Seedflow.run(["validate", "workflows/game24.yaml", "--set", "models.kv_cache.memory=\(huge)"]), status: 1,
+                    mentioning: ["'memory' is", "more than this machine's"])
+    }
+
     func testRunResumeAndCompare() throws {
         let a = directory + "/a.jsonl"
         let result = try runGame24(a)

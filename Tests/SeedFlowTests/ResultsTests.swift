@@ -31,9 +31,9 @@ final class ResultsTests: XCTestCase {
 
     func testExistingFileIsRefusedWithoutResume() throws {
         let path = try temporaryPath("run.jsonl")
-        let file = try ResultsFile(path: path, resume: false)
+        let file = try ResultsFile(path: path, mode: .create)
         try file.append(record(0, solved: true))
-        XCTAssertThrowsError(try ResultsFile(path: path, resume: false)) { error in
+        XCTAssertThrowsError(try ResultsFile(path: path, mode: .create)) { error in
             XCTAssertEqual(error as? ResultsError, .exists(path: path))
             XCTAssertTrue("\(error)".contains("--resume"))
         }
@@ -43,7 +43,7 @@ final class ResultsTests: XCTestCase {
     func testResumeSkipsFinishedAndDropsATornLastLine() throws {
         let path = try temporaryPath("run.jsonl")
         do {
-            let file = try ResultsFile(path: path, resume: false)
+            let file = try ResultsFile(path: path, mode: .create)
             try file.append(record(0, solved: true))
             try file.append(record(1, solved: false))
         }
@@ -53,7 +53,7 @@ final class ResultsTests: XCTestCase {
         handle.write(Data("{\"index\":2,\"inp".utf8))
         try handle.close()
 
-        let resumed = try ResultsFile(path: path, resume: true)
+        let resumed = try ResultsFile(path: path, mode: .resume)
         XCTAssertEqual(resumed.finishedIndices, [0, 1])
         try resumed.append(record(2, solved: true))
         let all = try ResultsFile.read(path: path)
@@ -71,9 +71,120 @@ final class ResultsTests: XCTestCase {
         }
     }
 
+    /// --overwrite replaces a results file, never anything else at its path, and only once a new
+    /// result is written: a run that fails first leaves the old results.
+    func testOverwriteReplacesOnlyARegularFileAndOnlyOnItsFirstResult() throws {
+        let path = try temporaryPath("run.jsonl")
+        do {
+            let file = try ResultsFile(path: path, mode: .create)
+            try file.append(record(0, solved: true))
+            try file.append(record(1, solved: true))
+        }
+        do {
+            let file = try ResultsFile(path: path, mode: .overwrite)
+            XCTAssertEqual(try ResultsFile.read(path: path).count, 2, "nothing written yet: the old results stay")
+            file.abandon()
+        }
+        XCTAssertEqual(try ResultsFile.read(path: path).count, 2, "abandon keeps a file this run did not create")
+        do {
+            let file = try ResultsFile(path: path, mode: .overwrite)
+            try file.append(record(5, solved: false))
+        }
+        XCTAssertEqual(try ResultsFile.read(path: path).map(\.index), [5])
+
+        let directory = URL(fileURLWithPath: try temporaryPath("dir")).path
+        try FileManager.default.createDirectory(atPath: directory + "/inner", withIntermediateDirectories: true)
+        for mode in [ResultsOpenMode.create, .resume, .overwrite] {
+            XCTAssertThrowsError(try ResultsFile(path: directory, mode: mode)) { error in
+                XCTAssertEqual(error as? ResultsError, .notAFile(path: directory, kind: "a directory"))
+                XCTAssertTrue("\(error)".contains("give --results the path of a file"), "\(error)")
+            }
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: directory + "/inner"), "the directory must survive")
+        XCTAssertThrowsError(try ResultsFile(path: "/dev/null", mode: .overwrite)) { error in
+            XCTAssertEqual(error as? ResultsError, .notAFile(path: "/dev/null", kind: "a device or other special file"))
+        }
+    }
+
+    /// Results go through a symbolic link to the file it names; the link stays a link.
+    func testResultsAreWrittenThroughASymbolicLink() throws {
+        let real = try temporaryPath("real.jsonl")
+        let link = URL(fileURLWithPath: real).deletingLastPathComponent().appendingPathComponent("link.jsonl").path
+        do { try ResultsFile(path: real, mode: .create).append(record(0, solved: true)) }
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        do { try ResultsFile(path: link, mode: .overwrite).append(record(1, solved: true)) }
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), real)
+        XCTAssertEqual(try ResultsFile.read(path: real).map(\.index), [1])
+    }
+
+    /// Two runs on one results file: the second is refused while the first holds it.
+    func testASecondRunOnTheSameFileIsRefused() throws {
+        let path = try temporaryPath("run.jsonl")
+        let first = try ResultsFile(path: path, mode: .create)
+        try first.append(record(0, solved: true))
+        XCTAssertThrowsError(try ResultsFile(path: path, mode: .resume)) { error in
+            XCTAssertEqual(error as? ResultsError, .busy(path: path))
+        }
+        XCTAssertEqual(try ResultsFile.read(path: path).count, 1)
+        _ = first
+    }
+
+    /// A run that fails before its first result removes the file it created, so running again
+    /// needs no --resume.
+    func testAbandonRemovesAnEmptyFileTheRunCreated() throws {
+        let path = try temporaryPath("run.jsonl")
+        try ResultsFile(path: path, mode: .create).abandon()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+        let file = try ResultsFile(path: path, mode: .create)
+        try file.append(record(0, solved: true))
+        file.abandon()
+        XCTAssertEqual(try ResultsFile.read(path: path).count, 1, "a file with results is never removed")
+    }
+
+    /// --resume on a file that is not a results file is refused, not truncated; a torn last line
+    /// of a real one is dropped and counted.
+    func testResumeRefusesTextAndCountsADroppedLine() throws {
+        let notes = try temporaryPath("notes.txt")
+        try Data("my important notes, no newline at end".utf8).write(to: URL(fileURLWithPath: notes))
+        XCTAssertThrowsError(try ResultsFile(path: notes, mode: .resume)) { error in
+            guard case .unreadable(notes, 1, _)? = error as? ResultsError else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try String(contentsOfFile: notes, encoding: .utf8), "my important notes, no newline at end")
+
+        let path = try temporaryPath("run.jsonl")
+        do { try ResultsFile(path: path, mode: .create).append(record(0, solved: true)) }
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"index\":1,".utf8))
+        try handle.close()
+        let resumed = try ResultsFile(path: path, mode: .resume)
+        XCTAssertEqual(resumed.droppedBytes, 11)
+        XCTAssertEqual(resumed.existingLines, [1])
+    }
+
+    /// A damaged line is explained in words, not with the decoder's internals; blank lines,
+    /// white space included, are skipped.
+    func testDamagedLinesAreExplainedAndBlankLinesSkipped() throws {
+        let path = try temporaryPath("bad.jsonl")
+        var good = String(decoding: try JSONEncoder().encode(record(0, solved: true)), as: UTF8.self)
+        good += "\n   \n\t\n"
+        try Data((good + "{\"index\": 3}\n").utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ResultsFile.read(path: path)) { error in
+            XCTAssertEqual(error as? ResultsError, .unreadable(path: path, line: 4, reason: "it has no \"input\" field"))
+            XCTAssertFalse("\(error)".contains("DecodingError"))
+        }
+        try Data((good + "not json\n").utf8).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try ResultsFile.read(path: path)) { error in
+            XCTAssertEqual(error as? ResultsError, .unreadable(path: path, line: 4, reason: "it is not JSON"))
+        }
+        XCTAssertThrowsError(try ResultsFile.read(path: URL(fileURLWithPath: path).deletingLastPathComponent().path)) { error in
+            guard case .notAFile? = error as? ResultsError else { return XCTFail("\(error)") }
+        }
+    }
+
     func testCompareFindsInputsSolvedByOneRunOnly() throws {
         let a = try temporaryPath("a.jsonl"), b = try temporaryPath("b.jsonl")
-        let fa = try ResultsFile(path: a, resume: false), fb = try ResultsFile(path: b, resume: false)
+        let fa = try ResultsFile(path: a, mode: .create), fb = try ResultsFile(path: b, mode: .create)
         for i in 0..<4 {
             try fa.append(record(i, solved: i != 3))
             try fb.append(record(i, solved: i != 1))

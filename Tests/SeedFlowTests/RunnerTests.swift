@@ -223,6 +223,58 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try Self.records(path).count, Self.puzzles.count)
     }
 
+    /// One input whose prompt is longer than the model's context does not cost the others: its
+    /// line records why, every other input runs, and the summary counts it as failed.
+    func testAnInputTooLongForTheContextIsRecordedAndTheOthersRun() throws {
+        let long = Array(repeating: "7", count: 400).joined(separator: " ")
+        let inputs = [Self.puzzles[0], long, Self.puzzles[1]]
+        let (summary, _, path) = try run(inputs: inputs, overrides: Self.cheap)
+        XCTAssertEqual(summary.inputs, 3)
+        XCTAssertEqual(summary.failures.count, 1)
+        let failure = try XCTUnwrap(summary.failures.first)
+        XCTAssertTrue(failure.hasPrefix("input 1 ("), failure)
+        XCTAssertTrue(failure.contains(".txt:2)"), "names the inputs file and line: \(failure)")
+        let records = try Self.records(path)
+        XCTAssertEqual(records.map(\.index), [0, 1, 2])
+        let error = try XCTUnwrap(records[1].error)
+        XCTAssertTrue(error.contains("the generate step's prompt (") && error.contains("propose.txt"), error)
+        XCTAssertTrue(error.contains("context holds 256") && error.contains("shorten the input or the prompt"), error)
+        XCTAssertFalse(records[1].solved)
+        XCTAssertNil(records[0].error)
+        XCTAssertTrue(records[0].solved && records[2].solved, "the other inputs ran as always")
+        XCTAssertTrue(summary.render().contains("failed"), summary.render())
+    }
+
+    /// --resume continues the same run only: a file whose inputs, strategy or overrides differ
+    /// is refused, naming the line and the difference, and left as it was.
+    func testResumeRefusesAResultsFileOfADifferentRun() throws {
+        let path = scratch.directory + "/resume-other.jsonl"
+        _ = try run(overrides: Self.cheap, options: RunOptions(limit: 1, overrides: Self.cheap), results: path)
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        func refused(_ inputs: [String], _ options: RunOptions, mentions text: String) {
+            XCTAssertThrowsError(try run(inputs: inputs, overrides: Self.cheap, options: options, results: path)) { error in
+                guard case .differentRun(path, 1, let what)? = error as? ResultsError else { return XCTFail("\(error)") }
+                XCTAssertTrue(what.contains(text), what)
+                XCTAssertTrue("\(error)".contains("--results NEW.jsonl"), "\(error)")
+            }
+            XCTAssertEqual(try? String(contentsOfFile: path, encoding: .utf8), before)
+        }
+        refused(["9 9 9 9"] + Self.puzzles, RunOptions(resume: true, overrides: Self.cheap), mentions: "input 0 is '\(Self.puzzles[0])' there but '9 9 9 9'")
+        refused(Self.puzzles, RunOptions(resume: true, strategy: .autoregressive, overrides: Self.cheap), mentions: "strategy seed")
+        refused(Self.puzzles, RunOptions(resume: true, overrides: Self.cheap + ["search.depth=2"]),
+                mentions: "--set search.depth=2")
+    }
+
+    /// Inputs files written on Windows (CRLF) give one input a line, as LF files do.
+    func testCRLFInputsFilesAreSplitIntoLines() throws {
+        let lines = try scratch.write("crlf.txt", "1 1 3 4\r\n4 5 6 10\r\n\r\n")
+        XCTAssertEqual(try WorkflowRunner.readInputs(InputsSection(file: lines, format: .lines, fields: [])).map(\.input), ["1 1 3 4", "4 5 6 10"])
+        let jsonl = try scratch.write("crlf.jsonl", "{\"input\": \"1 1 3 4\"}\r\n{\"input\": \"2 2 2 2\"}\r\n")
+        let read = try WorkflowRunner.readInputs(InputsSection(file: jsonl, format: .jsonl, fields: []))
+        XCTAssertEqual(read.map(\.input), ["1 1 3 4", "2 2 2 2"])
+        XCTAssertEqual(read.map(\.line), [1, 2])
+    }
+
     // MARK: other searches
 
     func testDepthFirstSearchRunsAndRecordsItsTree() throws {

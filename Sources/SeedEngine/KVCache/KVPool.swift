@@ -1,3 +1,4 @@
+import Foundation
 import SeedModel
 
 /// A handle on one sequence of a `KVPool`.
@@ -30,7 +31,8 @@ public enum KVPoolError: Error, Equatable, Sendable, CustomStringConvertible, Lo
     public var errorDescription: String? { description }
 }
 
-func formatBytes(_ bytes: Int) -> String {
+/// A byte count in the largest binary unit it reaches (e.g. "1.5 GiB"), for messages.
+public func formatBytes(_ bytes: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var value = Double(bytes)
     var unit = 0
@@ -101,10 +103,21 @@ public final class KVPool: @unchecked Sendable {
 
     /// The blocks' memory, shared by the pool and its sequences so that a block table handed to a
     /// forward pass keeps it alive.
+    /// Mapped without reserving swap (MAP_NORESERVE): the budget is a bound, and pages become
+    /// memory only when a block is first written, so a budget near the machine's memory (which
+    /// the engine checks it does not exceed) is not refused by the kernel's overcommit heuristic.
     final class BlockMemory {
         let base: UnsafeMutablePointer<Float>
-        init(floats: Int) { base = .allocate(capacity: floats) }
-        deinit { base.deallocate() }
+        private let bytes: Int
+        init(floats: Int) {
+            bytes = max(1, floats * MemoryLayout<Float>.size)
+            let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            guard let address, address != MAP_FAILED else {
+                fatalError("cannot map \(formatBytes(bytes)) for the KV cache (\(String(cString: strerror(errno)))) — give a smaller KV budget")
+            }
+            base = address.bindMemory(to: Float.self, capacity: floats)
+        }
+        deinit { munmap(base, bytes) }
     }
 
     private final class Sequence {
@@ -471,3 +484,6 @@ public final class KVPool: @unchecked Sendable {
 }
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif

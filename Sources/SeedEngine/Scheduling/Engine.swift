@@ -61,6 +61,10 @@ public final class Engine {
         self.drafts = drafts
         self.configuration = configuration
         let budget = configuration.kvMemoryBytes ?? Self.defaultKVBudget(target: target)
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        guard budget <= memory else {
+            throw EngineError.badOption("a KV budget of \(formatBytes(budget)) is more than this machine's \(formatBytes(memory)) of memory — give less with --kv-memory (workflow: models.kv_cache.memory); it bounds the cache, which takes memory only as it fills, and the default is a quarter of memory")
+        }
         targetPool = KVPool(config: target.config, memoryBytes: budget, blockTokens: configuration.blockTokens)
         // Drafts get the same number of token slots as the target (their tokens are cheaper).
         let slots = targetPool.blockCount * configuration.blockTokens
@@ -249,6 +253,19 @@ public final class Engine {
     }
 
     // MARK: admission
+
+    /// Why `request` cannot run on this engine (empty, longer than the context, more than the KV
+    /// budget holds), or nil: lets a caller with many requests drop one instead of the whole run.
+    public func problem(with request: GenerationRequest) -> EngineError? {
+        do {
+            try validate(request, draftTokens: configuration.strategy.usesDrafts ? configuration.draftTokens : 0)
+            return nil
+        } catch let error as EngineError {
+            return error
+        } catch {
+            return .badOption("\(error)")
+        }
+    }
 
     private func validate(_ request: GenerationRequest, draftTokens: Int) throws {
         let context = target.config.contextLength

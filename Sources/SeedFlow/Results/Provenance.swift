@@ -22,9 +22,28 @@ public struct Provenance: Codable, Sendable, Equatable {
     public var prompts: [String: String]
     public var models: [ModelFile]
     public var git: Git?
+    /// The `--set` overrides the run applied to the workflow file (nil: none).
+    public var overrides: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case workflowSHA256 = "workflow_sha256", prompts, models, git
+        case workflowSHA256 = "workflow_sha256", prompts, models, git, overrides
+    }
+
+    /// What makes two runs differ in their results, in words, or nil when they ran the same
+    /// workflow, prompts, models and overrides (the code's version aside). Models are compared by
+    /// content (or size and time when unhashed), not path, so a moved checkout still matches.
+    public func difference(from other: Provenance) -> String? {
+        if workflowSHA256 != other.workflowSHA256 { return "the workflow file has changed since" }
+        if (overrides ?? []) != (other.overrides ?? []) {
+            func list(_ o: [String]?) -> String { (o ?? []).isEmpty ? "none" : (o ?? []).map { "--set \($0)" }.joined(separator: " ") }
+            return "its overrides were \(list(overrides)), this run's are \(list(other.overrides))"
+        }
+        if let name = Set(prompts.keys).union(other.prompts.keys).sorted().first(where: { prompts[$0] != other.prompts[$0] }) {
+            return "the prompt file \(name) has changed since"
+        }
+        func identity(_ m: ModelFile) -> String { m.sha256 ?? "\(m.bytes)/\(m.modified ?? 0)" }
+        if models.map(identity) != other.models.map(identity) { return "the model files have changed since" }
+        return nil
     }
 
     /// Files up to this size are hashed; larger model files are identified by size and mtime.

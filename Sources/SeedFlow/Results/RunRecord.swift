@@ -17,15 +17,19 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public var provenance: Provenance?
     /// Why the search ended without an answer, when it did (e.g. "no state reached the goal").
     public var note: String?
+    /// Why the input could not be searched to the end (e.g. a prompt longer than the model's
+    /// context), when that happened; the run went on with the other inputs.
+    public var error: String?
 
     enum CodingKeys: String, CodingKey {
         case index, input, answer, solved
         case bestPath = "best_path"
-        case tree, statistics, strategy, seed, provenance, note
+        case tree, statistics, strategy, seed, provenance, note, error
     }
 
     public init(index: Int, input: String, answer: String?, solved: Bool, bestPath: [String], tree: [TreeNodeRecord],
-                statistics: RunStatistics, strategy: String, seed: UInt64, provenance: Provenance?, note: String? = nil) {
+                statistics: RunStatistics, strategy: String, seed: UInt64, provenance: Provenance?, note: String? = nil,
+                error: String? = nil) {
         self.index = index
         self.input = input
         self.answer = answer
@@ -37,6 +41,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.seed = seed
         self.provenance = provenance
         self.note = note
+        self.error = error
     }
 }
 

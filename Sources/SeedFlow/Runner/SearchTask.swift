@@ -48,6 +48,8 @@ final class SearchTask {
     private(set) var solved = false
     private(set) var chosen: Int?
     private(set) var note: String?
+    /// Why the search could not go on (a call the engine cannot run), when that ended it.
+    private(set) var error: String?
     private(set) var statistics = RunStatistics()
     private(set) var level = 0
     let started = DispatchTime.now()
@@ -125,6 +127,24 @@ final class SearchTask {
             break
         }
         return out
+    }
+
+    /// The step and prompt file a call of the current phase is for, in words.
+    func describeCall(_ tag: String) -> String {
+        let (step, template): (String, PromptTemplate?) = switch pending[tag] {
+        case .generate?: ("generate", workflow.search.generate.prompt)
+        case .evaluate?: ("evaluate", workflow.search.evaluate.prompt)
+        case .finish?: ("finish", workflow.finish?.prompt)
+        case nil: ("a", nil)
+        }
+        return "the \(step) step's prompt" + (template?.path.map { " (\($0))" } ?? "")
+    }
+
+    /// Ends the search without an answer: one of its calls cannot run on this engine.
+    func fail(_ reason: String) {
+        pending.removeAll()
+        phase = .done
+        error = reason
     }
 
     private func request(tag: String, prompt: String, sampling: StepSampling) -> GenerationRequest {
@@ -488,6 +508,7 @@ final class SearchTask {
         }
         return RunRecord(index: index, input: input, answer: answer, solved: solved,
                          bestPath: chosen.map { path(to: $0).map { nodes[$0].thought } } ?? [],
-                         tree: tree, statistics: stats, strategy: strategy, seed: seed, provenance: provenance, note: note)
+                         tree: tree, statistics: stats, strategy: strategy, seed: seed, provenance: provenance, note: note,
+                         error: error)
     }
 }

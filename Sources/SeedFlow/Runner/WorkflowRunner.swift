@@ -13,18 +13,24 @@ public struct RunOptions: Sendable {
     public var resume: Bool
     /// Where result lines go, instead of the workflow's `output.results`.
     public var resultsPath: String?
+    /// Replace an existing results file (once the first new result is written).
+    public var overwrite: Bool
     /// Overrides `decoding.strategy`.
     public var strategy: DecodingStrategy?
     public var threads: Int
+    /// The `--set` overrides applied to the workflow, recorded in every result's provenance.
+    public var overrides: [String]
 
-    public init(limit: Int? = nil, jobs: Int? = nil, resume: Bool = false, resultsPath: String? = nil,
-                strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads) {
+    public init(limit: Int? = nil, jobs: Int? = nil, resume: Bool = false, overwrite: Bool = false, resultsPath: String? = nil,
+                strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads, overrides: [String] = []) {
         self.limit = limit
         self.jobs = jobs
         self.resume = resume
+        self.overwrite = overwrite
         self.resultsPath = resultsPath
         self.strategy = strategy
         self.threads = threads
+        self.overrides = overrides
     }
 }
 
@@ -44,6 +50,11 @@ public struct RunSummary: Sendable {
     public var inputs: Int
     public var skipped: Int
     public var solved: Int
+    /// Inputs whose search could not run to the end, each as "input N (file:line): why"; their
+    /// result lines carry the reason as `error`.
+    public var failures: [String] = []
+    /// Bytes of an unfinished last line that resuming dropped from the results file.
+    public var droppedBytes = 0
     public var generatedTokens: Int
     public var modelCalls: Int
     public var wallSeconds: Double
@@ -62,6 +73,9 @@ public struct RunSummary: Sendable {
         var rows: [(String, String)] = [
             ("inputs", skipped > 0 ? "\(inputs) (+\(skipped) already in the results file)" : "\(inputs)"),
             ("solved", inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"),
+        ]
+        if !failures.isEmpty { rows.append(("failed", "\(failures.count) (could not run; see \"error\" in their result lines)")) }
+        rows += [
             ("strategy", strategy.rawValue),
             ("model calls", "\(modelCalls)"),
             ("generated tokens", "\(generatedTokens)"),
@@ -102,20 +116,23 @@ public final class WorkflowRunner {
     }
 
     /// The inputs of the workflow, each with its JSONL fields.
-    public static func readInputs(_ section: InputsSection) throws -> [(input: String, fields: [String: String])] {
+    public static func readInputs(_ section: InputsSection) throws -> [(input: String, fields: [String: String], line: Int)] {
         let text: String
         do {
             text = try String(contentsOfFile: section.file, encoding: .utf8)
         } catch {
             throw WorkflowRunError.inputs(path: section.file, line: 0, problem: "cannot read: \(error.localizedDescription)")
         }
-        var out: [(String, [String: String])] = []
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        var out: [(String, [String: String], Int)] = []
+        // Split on "\n" as bytes: a Swift String keeps "\r\n" as one character, which a split
+        // on "\n" would never find in a file written on Windows.
+        for (number, bytes) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let line = String(decoding: bytes, as: UTF8.self)
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             switch section.format {
             case .lines:
-                out.append((trimmed, [:]))
+                out.append((trimmed, [:], number + 1))
             case .jsonl:
                 guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
                     throw WorkflowRunError.inputs(path: section.file, line: number + 1, problem: "not a JSON object")
@@ -126,7 +143,7 @@ public final class WorkflowRunner {
                         fields[key] = String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self)
                     }
                 }
-                out.append((fields["input"] ?? trimmed, fields))
+                out.append((fields["input"] ?? trimmed, fields, number + 1))
             }
         }
         return out
@@ -136,13 +153,25 @@ public final class WorkflowRunner {
     /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
     public func run(progress: (RunProgress) -> Void = { _ in }) throws -> RunSummary {
         let resultsPath = options.resultsPath ?? workflow.output.results
-        let results = try ResultsFile(path: resultsPath, resume: options.resume)
+        let results = try ResultsFile(path: resultsPath, mode: options.resume ? .resume : options.overwrite ? .overwrite : .create)
+        do {
+            return try run(into: results, progress: progress)
+        } catch {
+            results.abandon()
+            throw error
+        }
+    }
+
+    private func run(into results: ResultsFile, progress: (RunProgress) -> Void) throws -> RunSummary {
+        let resultsPath = results.path
         var inputs = try Self.readInputs(workflow.inputs)
         if let limit = options.limit { inputs = Array(inputs.prefix(limit)) }
+        var provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
+                                        modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
+        provenance.overrides = options.overrides.isEmpty ? nil : options.overrides
+        try checkResumable(results, inputs: inputs.map(\.input), provenance: provenance)
         let finished = results.finishedIndices
         let todo = inputs.indices.filter { !finished.contains($0) }
-        let provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
-                                        modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
         let jobs = max(1, options.jobs ?? defaultJobs())
         let encode = try promptEncoder()
 
@@ -152,6 +181,7 @@ public final class WorkflowRunner {
         var summary = RunSummary(resultsPath: resultsPath, inputs: 0, skipped: inputs.count - todo.count, solved: 0,
                                  generatedTokens: 0, modelCalls: 0, wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0,
                                  strategy: strategy, interrupted: false, draftSeconds: 0, verifySeconds: 0, exampleSolved: nil)
+        summary.droppedBytes = results.droppedBytes
         // Inputs are searched `jobs` at a time, all in one run of the engine: when the last call
         // of an input's step comes back, the input takes it in and its next step's calls join the
         // engine's next round (and a finished input's place goes to the next input), so the
@@ -174,6 +204,9 @@ public final class WorkflowRunner {
             let record = task.record(strategy: strategy.rawValue, provenance: provenance)
             try results.append(record)
             summary.inputs += 1
+            if let error = record.error {
+                summary.failures.append("input \(task.index) (\(workflow.inputs.file):\(inputs[task.index].line)): \(error)")
+            }
             if record.solved {
                 summary.solved += 1
                 // The first solved input in input order, whatever order inputs finish in.
@@ -187,6 +220,11 @@ public final class WorkflowRunner {
             while calls.isEmpty && !task.isDone {
                 try task.receive([])
                 calls = try task.requests()
+            }
+            // A call the engine cannot take (a prompt longer than the context, say) ends this
+            // input's search with the reason in its result line; the other inputs go on.
+            if let (call, problem) = calls.lazy.compactMap({ call in self.engine.problem(with: call).map { (call, $0) } }).first {
+                task.fail(Self.explain(problem, call: task.describeCall(call.tag)))
             }
             if task.isDone {
                 try record(task)
@@ -244,6 +282,38 @@ public final class WorkflowRunner {
         summary.draftSeconds = engineTotals.draftSeconds
         summary.verifySeconds = engineTotals.verifySeconds
         return summary
+    }
+
+    /// Refuses to resume a results file written by a different run: other inputs at the same
+    /// positions, another strategy or seed, a changed workflow, prompt, model or override.
+    private func checkResumable(_ results: ResultsFile, inputs: [String], provenance: Provenance) throws {
+        for (record, line) in zip(results.existing, results.existingLines) {
+            let what: String?
+            if record.index < inputs.count, record.input != inputs[record.index] {
+                what = "input \(record.index) is '\(record.input)' there but '\(inputs[record.index])' in \(workflow.inputs.file)"
+            } else if record.strategy != strategy.rawValue {
+                what = "it was decoded with strategy \(record.strategy), this run with \(strategy.rawValue)"
+            } else if record.seed != workflow.decoding.seed {
+                what = "its seed is \(record.seed), this run's \(workflow.decoding.seed)"
+            } else {
+                what = record.provenance?.difference(from: provenance)
+            }
+            if let what { throw ResultsError.differentRun(path: results.path, line: line, what: what) }
+        }
+    }
+
+    /// Why a call cannot run, for its input's result line.
+    static func explain(_ problem: EngineError, call: String) -> String {
+        switch problem {
+        case let .promptTooLong(_, tokens, context):
+            return "\(call) renders to \(tokens) tokens for this input, but the model's context holds \(context) — shorten the input or the prompt, or use a model with a longer context"
+        case let .requestTooLarge(_, tokens, bytesNeeded, poolBytes):
+            return "\(call) needs \(formatBytes(bytesNeeded)) of KV cache for \(tokens) tokens, but the budget is \(formatBytes(poolBytes)) — raise models.kv_cache.memory (e.g. --set models.kv_cache.memory=4GiB)"
+        case .emptyPrompt:
+            return "\(call) renders to no tokens for this input"
+        default:
+            return "\(call): \(problem.description)"
+        }
     }
 
     /// Turns a rendered prompt into tokens: as it is, or as the user turn of the model's chat

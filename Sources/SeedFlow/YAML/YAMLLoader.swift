@@ -89,6 +89,10 @@ public enum YAMLLoader {
     }
 
     static func readBounded(path: String, limit: Int) throws(YAMLError) -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw .unreadable(path: path, reason: "it is a directory, not a YAML file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             throw .unreadable(path: path, reason: reason)

@@ -47,7 +47,6 @@ struct RunCommand: ParsableCommand {
     let path: String
     let overrides: [String]
     let options: RunOptions
-    let overwrite: Bool
     let showTree: Bool
     let json: Bool
 
@@ -68,23 +67,21 @@ struct RunCommand: ParsableCommand {
         options.resultsPath = arguments.string("results")
         options.resume = arguments.flag("resume")
         options.threads = try CommonOptions.threadCount(arguments)
-        overwrite = arguments.flag("overwrite")
-        if options.resume && overwrite { throw arguments.error("--resume and --overwrite contradict each other: choose one") }
+        options.overrides = overrides
+        options.overwrite = arguments.flag("overwrite")
+        if options.resume && options.overwrite { throw arguments.error("--resume and --overwrite contradict each other: choose one") }
         self.options = options
         showTree = arguments.flag("show-tree")
         json = arguments.flag("json")
     }
 
     func run() throws {
+        try InputFiles.checkWorkflowExists(path)
         let workflow: Workflow
         do {
             workflow = try loadWorkflow(path: path, overrides: overrides)
         } catch {
             throw WorkflowCommandError.invalid(error.description)
-        }
-        let resultsPath = options.resultsPath ?? workflow.output.results
-        if overwrite, FileManager.default.fileExists(atPath: resultsPath) {
-            try FileManager.default.removeItem(atPath: resultsPath)
         }
         let runner = try WorkflowRunner(workflow: workflow, options: options)
         let showProgress = isatty(2) == 1 && !json
@@ -95,6 +92,9 @@ struct RunCommand: ParsableCommand {
                                          p.inputsTotal, p.running, p.deepestLevel, p.tokensPerSecond) + acceptance)
         }
         if showProgress { StandardStreams.error("\r\u{1B}[K") }
+        if summary.droppedBytes > 0 {
+            StandardStreams.error("seedflow: note: \(summary.resultsPath) ended in an unfinished line (\(summary.droppedBytes) bytes, from a run stopped mid-write); it was dropped and its input ran again\n")
+        }
         if json {
             let object = JSONValue.object([
                 ("results", .string(summary.resultsPath)),
@@ -109,6 +109,7 @@ struct RunCommand: ParsableCommand {
                 ("tokens_per_target_pass", .double(summary.tokensPerTargetPass)),
                 ("draft_s", .double(summary.draftSeconds)),
                 ("verify_s", .double(summary.verifySeconds)),
+                ("failed", .int(summary.failures.count)),
                 ("interrupted", .bool(summary.interrupted)),
             ])
             StandardStreams.output(object.serialized() + "\n")
@@ -119,6 +120,17 @@ struct RunCommand: ParsableCommand {
             }
         }
         if summary.interrupted { throw RunInterrupted() }
+        if !summary.failures.isEmpty { throw RunInputsFailed(failures: summary.failures) }
+    }
+}
+
+/// Inputs that could not run: the others ran and every result is written; the exit status says
+/// the run is incomplete (4: an input the model cannot take).
+struct RunInputsFailed: Error, LocalizedError {
+    var failures: [String]
+    var errorDescription: String? {
+        "\(failures.count) input\(failures.count == 1 ? "" : "s") could not run (the others ran; every result is in the results file):\n  "
+            + failures.joined(separator: "\n  ")
     }
 }
 

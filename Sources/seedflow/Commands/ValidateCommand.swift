@@ -30,6 +30,7 @@ struct ValidateCommand: ParsableCommand {
     }
 
     func run() throws {
+        try InputFiles.checkWorkflowExists(path)
         let report = validateWorkflow(path: path, overrides: overrides)
         guard report.isValid else { throw WorkflowCommandError.invalid(report.text) }
         StandardStreams.output(report.text + "\n")
@@ -69,6 +70,7 @@ struct GraphCommand: ParsableCommand {
     }
 
     func run() throws {
+        try InputFiles.checkWorkflowExists(path)
         do {
             StandardStreams.output(try renderGraph(path: path, overrides: overrides, format: format))
         } catch {

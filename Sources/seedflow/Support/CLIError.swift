@@ -1,5 +1,6 @@
 import Foundation
 import SeedEngine
+import SeedFlow
 
 /// Failures of a well-formed command line: the input it names is missing or unusable.
 /// Each message says what was wrong and what to do next.
@@ -25,7 +26,13 @@ enum CLIError: Error, Equatable {
     static func exitStatus(for error: any Error) -> Int32 {
         if let error = error as? CLIError { return error.exitCode }
         if error is RunInterrupted { return 130 }
-        if error is GenerationError { return 4 }
+        if error is GenerationError || error is RunInputsFailed { return 4 }
+        if let error = error as? ResultsError {
+            switch error {
+            case .notAFile, .unreadable: return 3
+            case .exists, .busy, .cannotWrite, .differentRun: return 1
+            }
+        }
         if let error = error as? EngineError {
             switch error {
             case .emptyPrompt, .promptTooLong, .requestTooLarge: return 4

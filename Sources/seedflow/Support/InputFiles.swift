@@ -14,10 +14,24 @@ enum InputFiles {
         }
     }
 
+    /// Fails early when a workflow path names nothing or a directory, so that a missing file is
+    /// reported as one (exit status 3) rather than as a workflow with problems.
+    static func checkWorkflowExists(_ path: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLIError.fileNotFound(path: path)
+        }
+        if isDirectory.boolValue {
+            throw CLIError.unreadableFile(path: path, reason: "it is a directory — give the workflow's .yaml file (e.g. workflows/game24.yaml)")
+        }
+    }
+
     /// A text file byte for byte: no newline is trimmed (the demo prompts end in one the models
     /// expect). Invalid UTF-8 is refused rather than silently repaired.
     static func readText(_ path: String) throws -> String {
-        guard FileManager.default.fileExists(atPath: path) else { throw CLIError.fileNotFound(path: path) }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError.fileNotFound(path: path) }
+        if isDirectory.boolValue { throw CLIError.unreadableFile(path: path, reason: "it is a directory, not a text file") }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
