@@ -182,9 +182,11 @@ final class WorkflowCommandTests: XCTestCase {
         XCTAssertEqual(sideB["inputs"] as? Int, 2)
         XCTAssertNotNil(sideA["acceptance"] as? Double, "seed drafts")
         XCTAssertNil(sideB["acceptance"] as? Double, "autoregressive does not")
-        XCTAssertNotNil(comparison["onlyA"] as? [String])
-        XCTAssertNotNil(comparison["onlyB"] as? [String])
+        XCTAssertNotNil(comparison["only_a"] as? [String])
+        XCTAssertNotNil(comparison["only_b"] as? [String])
         XCTAssertEqual(comparison["unmatched"] as? Int, 0)
+        XCTAssertNotNil(sideA["generated_tokens"] as? Int, "snake_case keys, as run --json has")
+        XCTAssertNotNil(sideA["mean_input_s"] as? Double)
 
         assertFails(try Seedflow.run(["compare", a, directory + "/missing.jsonl"]), status: 3, mentioning: ["missing.jsonl"])
     }

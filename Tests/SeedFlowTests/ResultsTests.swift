@@ -197,6 +197,10 @@ final class ResultsTests: XCTestCase {
         XCTAssertEqual(c.onlyB, ["1 2 3 3"])
         XCTAssertEqual(c.unmatched, 1)
         XCTAssertEqual(c.a.acceptance ?? 0, 0.8, accuracy: 1e-9)
+        // Inputs overlap in time and share passes: a mean time per input, tokens per pass per call.
+        XCTAssertEqual(c.a.meanInputSeconds ?? 0, 1.5, accuracy: 1e-9)
+        XCTAssertEqual(c.a.tokensPerCallPass ?? 0, Double(100 + 101 + 102 + 103) / 80, accuracy: 1e-9)
+        XCTAssertFalse(c.render().contains("wall time (s)"))
         XCTAssertTrue(c.render().contains("solved by A only (1): 1 2 3 1"))
     }
 

@@ -1,30 +1,46 @@
 import Foundation
 
-/// Two runs side by side, the way a prompt change is A/B-tested: solved counts, tokens, wall
-/// time and acceptance, and the inputs that one run solved and the other did not.
+/// Two runs side by side, the way a prompt change is A/B-tested: solved counts, tokens, time per
+/// input and acceptance, and the inputs that one run solved and the other did not.
+///
+/// A results file holds one line per input, and inputs run side by side: their times overlap and
+/// their calls share target passes. So the table shows each input's time as a mean (a run's
+/// own wall time is in its summary, not its results), and tokens per pass per call — how many
+/// tokens a call gained each time it was in a target pass: 1 without drafts, more with them.
 public struct RunComparison: Codable, Sendable {
     public struct Summary: Codable, Sendable {
         public var path: String
         public var inputs: Int
         public var solved: Int
         public var generatedTokens: Int
-        public var wallSeconds: Double
+        /// Mean of the inputs' times, each from its first call to its result.
+        public var meanInputSeconds: Double?
         public var acceptance: Double?
-        public var tokensPerTargetPass: Double?
+        public var tokensPerCallPass: Double?
+        /// nil when the lines disagree or carry no provenance (see `workflowHashes`).
         public var workflowSHA256: String?
+        public var workflowHashes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case path, inputs, solved, acceptance
+            case generatedTokens = "generated_tokens", meanInputSeconds = "mean_input_s"
+            case tokensPerCallPass = "tokens_per_call_pass", workflowSHA256 = "workflow_sha256"
+            case workflowHashes = "workflow_hashes"
+        }
 
         init(path: String, records: [RunRecord]) {
             self.path = path
             inputs = records.count
             solved = records.filter(\.solved).count
             generatedTokens = records.reduce(0) { $0 + $1.statistics.generatedTokens }
-            wallSeconds = records.reduce(0) { $0 + $1.statistics.wallSeconds }
+            meanInputSeconds = records.isEmpty ? nil : records.reduce(0) { $0 + $1.statistics.wallSeconds } / Double(records.count)
             let drafted = records.reduce(0) { $0 + $1.statistics.draftedTokens }
             let accepted = records.reduce(0) { $0 + $1.statistics.acceptedTokens }
             acceptance = drafted == 0 ? nil : Double(accepted) / Double(drafted)
             let passes = records.reduce(0) { $0 + $1.statistics.targetPasses }
-            tokensPerTargetPass = passes == 0 ? nil : Double(generatedTokens) / Double(passes)
+            tokensPerCallPass = passes == 0 ? nil : Double(generatedTokens) / Double(passes)
             let hashes = Set(records.compactMap { $0.provenance?.workflowSHA256 })
+            workflowHashes = hashes.count
             workflowSHA256 = hashes.count == 1 ? hashes.first : nil
         }
     }
@@ -36,6 +52,11 @@ public struct RunComparison: Codable, Sendable {
     public var onlyB: [String]
     /// Inputs present in one file only.
     public var unmatched: Int
+
+    enum CodingKeys: String, CodingKey {
+        case a, b, unmatched
+        case onlyA = "only_a", onlyB = "only_b"
+    }
 
     public init(pathA: String, pathB: String) throws {
         let recordsA = try ResultsFile.read(path: pathA)
@@ -54,14 +75,15 @@ public struct RunComparison: Codable, Sendable {
     public func render() -> String {
         func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
         func num(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "—" }
+        func hash(_ s: Summary) -> String { s.workflowHashes > 1 ? "mixed" : s.workflowSHA256.map { String($0.prefix(12)) } ?? "—" }
         let rows: [(String, String, String)] = [
             ("inputs", "\(a.inputs)", "\(b.inputs)"),
             ("solved", "\(a.solved)", "\(b.solved)"),
             ("generated tokens", "\(a.generatedTokens)", "\(b.generatedTokens)"),
-            ("wall time (s)", String(format: "%.1f", a.wallSeconds), String(format: "%.1f", b.wallSeconds)),
+            ("time per input (s)", num(a.meanInputSeconds), num(b.meanInputSeconds)),
             ("acceptance", pct(a.acceptance), pct(b.acceptance)),
-            ("tokens / target pass", num(a.tokensPerTargetPass), num(b.tokensPerTargetPass)),
-            ("workflow sha256", String((a.workflowSHA256 ?? "mixed").prefix(12)), String((b.workflowSHA256 ?? "mixed").prefix(12))),
+            ("tokens / pass / call", num(a.tokensPerCallPass), num(b.tokensPerCallPass)),
+            ("workflow sha256", hash(a), hash(b)),
         ]
         let w0 = max(20, rows.map(\.0.count).max() ?? 0)
         let w1 = max(12, a.path.count, rows.map(\.1.count).max() ?? 0)
@@ -71,6 +93,7 @@ public struct RunComparison: Codable, Sendable {
         out += "\nsolved by A only (\(onlyA.count)): \(onlyA.isEmpty ? "none" : onlyA.joined(separator: "; "))\n"
         out += "solved by B only (\(onlyB.count)): \(onlyB.isEmpty ? "none" : onlyB.joined(separator: "; "))\n"
         if unmatched > 0 { out += "inputs in only one of the files: \(unmatched)\n" }
+        out += "(inputs run side by side: time per input is a mean, and a run's wall time is in its own summary)\n"
         return out
     }
 }
