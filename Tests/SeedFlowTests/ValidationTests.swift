@@ -162,8 +162,12 @@ final class ValidationTests: XCTestCase {
             }
             writer.set(key, value)
         }
+        let vocabulary = scratch.directory + "/other-vocab-only.gguf"
+        try writer.write(to: vocabulary)
+        var model = SeedModel.RandomModel(embeddingLength: 64, blockCount: 1, headCount: 2, headCountKV: 2, feedForwardLength: 128)
+        model.tokenizerSource = try GGUFFile(path: vocabulary)
         let draft = scratch.directory + "/other-vocab.gguf"
-        try writer.write(to: draft)
+        try model.write(to: draft)
         let d = try only([(FlowTestPaths.draftS, draft)])
         XCTAssertEqual(d.kind, .model)
         XCTAssertEqual(d.mark?.description, "\(w):7:13")
@@ -176,6 +180,35 @@ final class ValidationTests: XCTestCase {
         let d = try only([(FlowTestPaths.draftS, notModel)])
         XCTAssertEqual(d.kind, .model)
         XCTAssertEqual(d.mark?.description, "\(w):7:13")
+    }
+
+    /// What loading would refuse is reported by validate too: a vocabulary-only file, an
+    /// architecture seedflow cannot run, and `chat: auto` on a model without a stored template.
+    func testModelsTheRunWouldRefuse() throws {
+        let target = try GGUFFile(path: FlowTestPaths.target)
+        var writer = GGUFWriter()
+        for key in target.metadataKeys where key.hasPrefix("tokenizer.") || key == "general.architecture" {
+            if let value = target.value(key) { writer.set(key, value) }
+        }
+        let vocabularyOnly = scratch.directory + "/vocab-only.gguf"
+        try writer.write(to: vocabularyOnly)
+        let noWeights = try only([(FlowTestPaths.draftS, vocabularyOnly)])
+        XCTAssertEqual(noWeights.kind, .model)
+        XCTAssertEqual(noWeights.mark?.description, "\(w):7:13")
+        XCTAssertTrue(noWeights.message.contains("the draft model cannot be used"), noWeights.message)
+
+        var model = SeedModel.RandomModel(embeddingLength: 64, blockCount: 1, headCount: 2, headCountKV: 2, feedForwardLength: 128)
+        model.architecture = "gptneox"
+        model.tokenizerSource = target
+        let otherArchitecture = scratch.directory + "/gptneox.gguf"
+        try model.write(to: otherArchitecture)
+        let unsupported = try only([(FlowTestPaths.draftS, otherArchitecture)])
+        XCTAssertTrue(unsupported.message.contains("architecture 'gptneox' is not supported"), unsupported.message)
+
+        let chat = try only([("name: test", "name: test\nchat: { template: auto }")])
+        XCTAssertEqual(chat.kind, .model)
+        XCTAssertEqual(chat.mark?.line, 3)
+        XCTAssertTrue(chat.message.contains("no tokenizer.chat_template"), chat.message)
     }
 
     func testEveryProblemIsReportedAtOnce() throws {

@@ -52,6 +52,8 @@ struct WorkflowDecoder {
         let chat = map("chat").flatMap { decodeChat($0) }
         map.finish()
 
+        if let chat, let models, let node = root["chat"]?["template"] { checkChatTemplate(chat.template, target: models.target.path, at: node.mark) }
+
         guard let version, let models, let decoding, let inputs, let search, let output else { return nil }
         if map.has("finish") && finish == nil { return nil }
         if map.has("chat") && chat == nil { return nil }
@@ -137,10 +139,18 @@ struct WorkflowDecoder {
     private func checkVocabularies(target: String, targetMark: SourceMark, drafts: [DraftReference], marks: [SourceMark]) {
         func tokenizer(_ path: String, _ mark: SourceMark, _ role: String) -> (any Tokenizer)? {
             do {
-                return try loadTokenizer(from: GGUFFile(path: path))
+                // What loading the model would refuse, short of reading its weights: an
+                // unsupported architecture or shape, or a vocabulary-only file.
+                let file = try GGUFFile(path: path)
+                let tokenizer = try loadTokenizer(from: file)
+                _ = try ModelConfig(file: file)
+                if file.tensors.isEmpty { throw ModelError.noWeights(path: path) }
+                return tokenizer
             } catch {
-                context.report(.model, mark, "the \(role) model cannot be used: \(error.localizedDescription)",
-                               fix: "point it at a GGUF model file")
+                // Most model errors carry their own advice after a dash; only the others get one.
+                let message = error.localizedDescription
+                context.report(.model, mark, "the \(role) model cannot be used: \(message)",
+                               fix: message.contains(" — ") ? nil : "point it at a GGUF model file")
                 return nil
             }
         }
@@ -151,6 +161,17 @@ struct WorkflowDecoder {
                 context.report(.model, mark, "the draft's vocabulary differs from the target's: \(problem)",
                                fix: "a draft must use the target's tokenizer; pick a draft from the same model family")
             }
+        }
+    }
+
+    /// The chat format must be one the target can give: `auto` needs a template stored in it.
+    private func checkChatTemplate(_ name: String, target: String, at mark: SourceMark) {
+        guard let file = try? GGUFFile(path: target) else { return }  // reported with the models
+        do {
+            _ = try ChatTemplate(named: name, file: file)
+        } catch {
+            // The template errors say what to write instead.
+            context.report(.model, mark, "chat template '\(name)' cannot be used with the target: \(error.localizedDescription)")
         }
     }
 
