@@ -103,7 +103,7 @@ final class ErrorPathTests: XCTestCase {
         }
         assertFails(try Seedflow.run(base + ["--draft", "models/no-draft.gguf:2"]), status: 3,
                     mentioning: ["'models/no-draft.gguf' not found"])
-        assertFails(try Seedflow.run(base + ["--draft-tokens", "33"]), status: 2, mentioning: ["--draft-tokens", "0 to 32"])
+        assertFails(try Seedflow.run(base + ["--draft-tokens", "33"]), status: 2, mentioning: ["--draft-tokens", "1 to 32"])
         for bad in ["1.5", "-0.1", "nan", "sure"] {
             assertFails(try Seedflow.run(base + ["--draft-confidence", bad]), status: 2,
                         mentioning: ["--draft-confidence", "a probability from 0 to 1", "'\(bad)'"])

@@ -43,7 +43,7 @@ final class OverrideTests: XCTestCase {
         let path = try workflowPath()
         let found = diagnostics(of: path, overrides: ["search.depth='4'"])
         XCTAssertEqual(found.map(\.description),
-                       ["--set search.depth='4': 'depth' must be a positive integer, got \"4\" — write a whole number from 1 to 32"])
+                       ["--set search.depth='4': 'depth' must be a positive integer, got \"4\" — write a whole number from 1 to 32, without quotes"])
         let workflow = try loadWorkflow(path: path, overrides: ["search.goal.state_equals='24'", "name=\"a: b\""])
         XCTAssertEqual(workflow.search.goal?.stateEquals, "24")
         XCTAssertEqual(workflow.name, "a: b")

@@ -211,6 +211,23 @@ final class ValidationTests: XCTestCase {
         XCTAssertTrue(chat.message.contains("no tokenizer.chat_template"), chat.message)
     }
 
+    /// Messages that name what is wrong in the user's terms: a file that is a list, a quoted
+    /// version, an empty score table, a stop list given as a mapping, an empty stop string.
+    func testShapeMessagesSpeakTheUsersTerms() throws {
+        let list = try scratch.write("list.yaml", "- a\n")
+        XCTAssertEqual(diagnostics(of: list).map(\.description),
+                       ["\(list):1:1: a workflow must be a mapping of keys to values, got a list — start the file with 'version: 1', then 'name:', 'models:', 'inputs:', 'search:' at the left margin"])
+        XCTAssertEqual(try only([("version: 1", "version: \"1\"")]).fix, "write 1, without quotes")
+        let version = try only([("version: 1", "version: 2")])
+        XCTAssertEqual(version.message, "'version' must be 1, got 2")
+        XCTAssertEqual(try only([("{ sure: 20, likely: 1, impossible: 0.001 }", "{}")]).message,
+                       "'last_line' must map words to scores, got an empty mapping")
+        let mapping = try only([("temperature: 0.7", "temperature: 0.7\n    stop: { 0: x }")])
+        XCTAssertEqual(mapping.message, "'stop' must be a text or a list of texts, got a mapping")
+        let empty = try only([("temperature: 0.7", "temperature: 0.7\n    stop: ['END', '']")])
+        XCTAssertEqual(empty.message, "'stop' must not be empty")
+    }
+
     func testEveryProblemIsReportedAtOnce() throws {
         let path = try workflow([
             ("version: 1", "version: 2"),
@@ -220,7 +237,7 @@ final class ValidationTests: XCTestCase {
             ("prompt: answer.txt", "prompt: nothing.txt"),
         ])
         let report = validateWorkflow(path: path)
-        XCTAssertEqual(report.diagnostics.map(\.kind), [.invalidValue, .wrongType, .outOfRange, .unknownKey, .missingFile])
+        XCTAssertEqual(report.diagnostics.map(\.kind), [.outOfRange, .wrongType, .outOfRange, .unknownKey, .missingFile])
         XCTAssertEqual(report.diagnostics.map { $0.mark?.line }, [1, 11, 19, 16, 29])
         XCTAssertTrue(report.text.hasSuffix("\n5 problems found"), report.text)
         let error = WorkflowDiagnostics(report.diagnostics)

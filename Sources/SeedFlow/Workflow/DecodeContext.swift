@@ -49,13 +49,18 @@ final class DecodeContext {
         guard case let .int(value)? = node.scalar?.resolved else {
             let what = range.lowerBound == 1 ? "a positive integer"
                 : range.lowerBound == 0 ? "a non-negative integer" : "an integer"
-            report(.wrongType, node.mark, "'\(key)' must be \(what), got \(node.shortDescription)",
-                   fix: "write a whole number from \(range.lowerBound) to \(range.upperBound)")
+            var fix = range.lowerBound == range.upperBound ? "write \(range.lowerBound)"
+                : range.upperBound == Int.max ? "write a whole number of at least \(range.lowerBound)"
+                : "write a whole number from \(range.lowerBound) to \(range.upperBound)"
+            // A quoted number is text in YAML.
+            if let text = node.scalar?.value, Int(text) != nil { fix += ", without quotes" }
+            report(.wrongType, node.mark, "'\(key)' must be \(what), got \(node.shortDescription)", fix: fix)
             return nil
         }
         guard range.contains(value) else {
-            report(.outOfRange, node.mark, "'\(key)' must be from \(range.lowerBound) to \(range.upperBound), got \(value)",
-                   fix: "use a value in that range")
+            report(.outOfRange, node.mark, range.lowerBound == range.upperBound ? "'\(key)' must be \(range.lowerBound), got \(value)"
+                       : "'\(key)' must be from \(range.lowerBound) to \(range.upperBound), got \(value)",
+                   fix: range.lowerBound == range.upperBound ? "this seedflow reads only \(range.lowerBound)" : "use a value in that range")
             return nil
         }
         return value
@@ -96,12 +101,16 @@ final class DecodeContext {
     }
 
     /// A string or a list of strings.
+    /// One text or a list of texts, none of them empty.
     func strings(_ node: YAMLNode, _ key: String) -> [String]? {
-        if let items = node.sequence {
-            let values = items.compactMap { string($0, key) }
-            return values.count == items.count ? values : nil
+        if node.mapping != nil {
+            report(.wrongType, node.mark, "'\(key)' must be a text or a list of texts, got a mapping",
+                   fix: "write \(key): [a, b] (with --set: --set '…\(key)=[a, b]'; a list item is replaced as \(key).0 only where the list exists)")
+            return nil
         }
-        return string(node, key).map { [$0] }
+        let items = node.sequence ?? [node]
+        let values = items.compactMap { nonEmptyString($0, key) }
+        return values.count == items.count ? values : nil
     }
 
     /// A byte count: a whole number, or a number with a unit (B, KiB, MiB, GiB, TiB; KB, MB, GB, TB).
@@ -193,6 +202,11 @@ final class MappingReader {
     /// nil (with a diagnostic) when the node is not a mapping.
     init?(_ node: YAMLNode, path: String, context: DecodeContext) {
         guard let entries = node.mapping else {
+            if path.isEmpty {
+                context.report(.wrongType, node.mark, "a workflow must be a mapping of keys to values, got \(node.shortDescription)",
+                               fix: "start the file with 'version: 1', then 'name:', 'models:', 'inputs:', 'search:' at the left margin")
+                return nil
+            }
             context.report(.wrongType, node.mark, "'\(path)' must be a mapping of keys to values, got \(node.shortDescription)",
                            fix: "write it as 'key: value' lines indented under '\(path.split(separator: ".").last ?? "")', or { key: value }")
             return nil

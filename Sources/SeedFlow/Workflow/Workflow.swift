@@ -61,7 +61,7 @@ public struct DecodingSection: Sendable, Equatable {
     /// `strategy`: autoregressive | sequential | speculative | seed | auto.
     /// Default: `auto` when drafts are listed, else `autoregressive`.
     public var strategy: DecodingStrategy
-    /// `draft_tokens` (default 4, 1…16): tokens a draft proposes per round (`auto`: the most).
+    /// `draft_tokens` (default 4, 1…32): tokens a draft proposes per round (`auto`: the most).
     public var draftTokens: Int
     /// `draft_confidence` (default 0.5, 0…1): a draft stops proposing for a call, until the next
     /// round, after a token it gave less than this probability; 0 always drafts `draft_tokens`.

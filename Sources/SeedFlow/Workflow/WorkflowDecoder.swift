@@ -25,13 +25,7 @@ struct WorkflowDecoder {
     private func decodeWorkflow(_ root: YAMLNode) -> Workflow? {
         guard let map = MappingReader(root, path: "", context: context) else { return nil }
         let version = map.required("version", example: "'version: 1' at the top").flatMap { node -> Int? in
-            guard let v = context.int(node, "version", in: 0...Int.max) else { return nil }
-            guard v == 1 else {
-                context.report(.invalidValue, node.mark, "'version' must be 1, got \(v)",
-                               fix: "this seedflow reads version 1 workflows")
-                return nil
-            }
-            return v
+            context.int(node, "version", in: 1...1)
         }
         let fileName = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
         let name = map("name").flatMap { context.nonEmptyString($0, "name") } ?? fileName
@@ -193,7 +187,7 @@ struct WorkflowDecoder {
             } else { valid = false }
         }
         if let k = map("draft_tokens") {
-            if let value = context.int(k, "draft_tokens", in: 1...16) { section.draftTokens = value } else { valid = false }
+            if let value = context.int(k, "draft_tokens", in: 1...32) { section.draftTokens = value } else { valid = false }
         }
         if let c = map("draft_confidence") {
             if let value = context.number(c, "draft_confidence", in: 0...1) { section.draftConfidence = value } else { valid = false }
@@ -468,7 +462,8 @@ struct WorkflowDecoder {
         switch form {
         case "last_line":
             guard let entries = value.mapping, !entries.isEmpty else {
-                context.report(.wrongType, value.mark, "'last_line' must map words to scores, got \(value.shortDescription)",
+                let got = value.mapping != nil ? "an empty mapping" : value.shortDescription
+                context.report(.wrongType, value.mark, "'last_line' must map words to scores, got \(got)",
                                fix: "write e.g. { sure: 20, likely: 1, impossible: 0.001 }")
                 return nil
             }

@@ -58,7 +58,8 @@ struct BenchModelCommand: ParsableCommand {
             let shapes = ["0.5B": RandomModel.shape0_5B, "1.1B": RandomModel.shape1_1B]
             guard parts.count == 2, let shape = shapes[parts[0].uppercased()],
                   let type = GGMLType.all.first(where: { $0.name == parts[1].uppercased() }), type.isComputable else {
-                throw arguments.error("--random expects SHAPE-TYPE with SHAPE 0.5B or 1.1B and a computable type, e.g. 0.5B-Q8_0; got '\(spec)'")
+                let types = GGMLType.computable.map(\.name).sorted().joined(separator: ", ")
+                throw arguments.error("--random expects SHAPE-TYPE with SHAPE 0.5B or 1.1B and TYPE one of \(types), e.g. 0.5B-Q8_0; got '\(spec)'")
             }
             random = shape(type)
             modelPath = "random \(parts[0].uppercased()) \(type.name)"

@@ -40,7 +40,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
                            default: "all"),
                 OptionSpec("strategy", .value(placeholder: "name"), help: """
                   Run only the rows of this strategy (sequential, speculative, seed, autoregressive \
-                  or auto; 'seed' is its three k rows). May be repeated. Without 'sequential' the \
+                  or auto; 'seed' is its three k rows). Without 'sequential' the \
                   ×seq column is '-'.
                   """, default: "all five"),
                 OptionSpec("puzzles", .value(placeholder: "path"),

@@ -67,7 +67,7 @@ struct GenerateCommand: ParsableCommand {
                 OptionSpec("system", .value(placeholder: "text"), help: "A system message for --chat."),
                 DraftSpec.option,
                 OptionSpec("draft-tokens", .value(placeholder: "k"),
-                           help: "Tokens a draft proposes per round, 0 to 32 (auto: the most it may choose).",
+                           help: "Tokens a draft proposes per round, 1 to 32 (with --strategy auto, the most it may choose a round).",
                            default: "\(defaultDraftTokens)"),
                 DraftConfidence.option,
                 OptionSpec("strategy", .value(placeholder: "name"), help: """
@@ -136,8 +136,8 @@ struct GenerateCommand: ParsableCommand {
         system = arguments.string("system")
         if system != nil && chat == nil { throw arguments.error("option '--system' goes with --chat TEMPLATE") }
         drafts = try DraftSpec.all(arguments)
-        draftTokens = try arguments.int("draft-tokens", default: Self.defaultDraftTokens, in: 0...32,
-                                        expected: "an integer from 0 to 32")
+        draftTokens = try arguments.int("draft-tokens", default: Self.defaultDraftTokens, in: 1...32,
+                                        expected: "an integer from 1 to 32")
         draftConfidence = try DraftConfidence.value(arguments)
         switch arguments.string("strategy") {
         case nil: strategy = drafts.isEmpty ? .autoregressive : .seed

@@ -122,7 +122,7 @@ struct CompareCommand: ParsableCommand {
 enum WorkflowOptions {
     static let set = OptionSpec("set", .repeated(placeholder: "key.path=value"), help: """
       Override one workflow value (read as YAML), e.g. search.breadth=3 or \
-      models.target.path=big.gguf. Repeatable.
+      models.target.path=big.gguf.
       """)
 }
 
