@@ -269,6 +269,16 @@ final class ValidationTests: XCTestCase {
         let bad = try scratch.write("bad.jsonl", "{\"question\": \"x\"}\nnot json\n")
         let problems = diagnostics(of: try workflow([(FlowTestPaths.inputs, bad)]))
         XCTAssertTrue(problems.contains { $0.kind == .inputs && $0.mark?.description == "\(bad):2:1" }, "\(problems)")
+
+        // A field a prompt uses that one line lacks is reported at that line, not at the prompt;
+        // a file written on Windows reads the same.
+        let gap = try scratch.write("gap.jsonl", "{\"question\": \"2+2?\", \"answer\": \"4\"}\r\n{\"answer\": \"2\"}\r\n")
+        try scratch.write("answer.txt", "Q: {{question}} {{answer}}\n")
+        let missing = diagnostics(of: try workflow([(FlowTestPaths.inputs, gap)]))
+        XCTAssertEqual(missing.map(\.kind), [.inputs, .inputs], "\(missing)")
+        XCTAssertEqual(missing.first?.mark?.description, "\(gap):2:1")
+        XCTAssertTrue(missing.first?.message.hasPrefix("this inputs line has no \"question\" field, which the generate prompt uses at ") ?? false,
+                      "\(missing)")
     }
 
     func testDefaultsWhereTheFileIsSilent() throws {

@@ -124,18 +124,13 @@ public final class WorkflowRunner {
             throw WorkflowRunError.inputs(path: section.file, line: 0, problem: "cannot read: \(error.localizedDescription)")
         }
         var out: [(String, [String: String], Int)] = []
-        // Split on "\n" as bytes: a Swift String keeps "\r\n" as one character, which a split
-        // on "\n" would never find in a file written on Windows.
-        for (number, bytes) in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-            let line = String(decoding: bytes, as: UTF8.self)
-            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
+        for (number, trimmed) in InputsSection.lines(of: text) {
             switch section.format {
             case .lines:
-                out.append((trimmed, [:], number + 1))
+                out.append((trimmed, [:], number))
             case .jsonl:
                 guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
-                    throw WorkflowRunError.inputs(path: section.file, line: number + 1, problem: "not a JSON object")
+                    throw WorkflowRunError.inputs(path: section.file, line: number, problem: "not a JSON object")
                 }
                 var fields: [String: String] = [:]
                 for (key, value) in object {
@@ -143,7 +138,7 @@ public final class WorkflowRunner {
                         fields[key] = String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self)
                     }
                 }
-                out.append((fields["input"] ?? trimmed, fields, number + 1))
+                out.append((fields["input"] ?? trimmed, fields, number))
             }
         }
         return out

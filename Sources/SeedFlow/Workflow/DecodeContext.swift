@@ -10,6 +10,9 @@ final class DecodeContext {
     let currentDirectory: String
     /// The workflow file's absolute path.
     let workflowFile: String
+    /// JSONL fields some inputs lines have and others lack: the first line without each, so
+    /// that a prompt using one is reported at the data, not at the prompt.
+    var inputFieldGaps: [String: SourceMark] = [:]
 
     init(workflowFile: String) {
         currentDirectory = FileManager.default.currentDirectoryPath

@@ -93,6 +93,16 @@ public struct InputsSection: Sendable, Equatable {
     public var format: Format
     /// JSONL: the fields every line has (what templates may use). Empty for `lines`.
     public var fields: [String]
+
+    /// The inputs of a file's text: each non-blank line, trimmed, with its 1-based number. Split
+    /// on the newline byte: Swift keeps "\r\n" as one character, which a split on "\n" would
+    /// never find in a file written on Windows.
+    public static func lines(of text: String) -> [(number: Int, text: String)] {
+        text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated().compactMap { index, bytes in
+            let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return line.isEmpty ? nil : (index + 1, line)
+        }
+    }
 }
 
 /// `search`

@@ -214,18 +214,30 @@ struct WorkflowDecoder {
             return nil
         }
         var fields: Set<String>?
+        var seen: Set<String> = []
         var count = 0
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+        var firstLine = 0
+        for (number, line) in InputsSection.lines(of: text) {
             count += 1
+            if firstLine == 0 { firstLine = number }
             guard format == .jsonl else { continue }
             let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
             guard let object else {
-                context.report(.inputs, SourceMark(file: path, line: index + 1, column: 1), "this line is not a JSON object",
+                context.report(.inputs, SourceMark(file: path, line: number, column: 1), "this line is not a JSON object",
                                fix: "write one {\"field\": value} object a line, or use a .txt file for plain lines")
                 return nil
             }
-            fields = fields.map { $0.intersection(object.keys) } ?? Set(object.keys)
+            let keys = Set(object.keys)
+            let mark = SourceMark(file: path, line: number, column: 1)
+            // A field seen before but missing here, or on every line before but this one.
+            for gap in seen.subtracting(keys) where context.inputFieldGaps[gap] == nil { context.inputFieldGaps[gap] = mark }
+            if let previous = fields {
+                for field in keys.subtracting(previous) where context.inputFieldGaps[field] == nil {
+                    context.inputFieldGaps[field] = SourceMark(file: path, line: firstLine, column: 1)
+                }
+            }
+            seen.formUnion(keys)
+            fields = fields.map { $0.intersection(keys) } ?? keys
         }
         guard count > 0 else {
             context.report(.inputs, SourceMark(file: path, line: 1, column: 1), "the inputs file has no inputs",
@@ -357,6 +369,11 @@ struct WorkflowDecoder {
         var ok = true
         for variable in template.variables where !allowed.contains(variable.name) {
             ok = false
+            if let line = context.inputFieldGaps[variable.name] {
+                context.report(.inputs, line, "this inputs line has no \"\(variable.name)\" field, which the \(step) uses at \(variable.mark)",
+                               fix: "give every line the fields the prompts use, or remove this line")
+                continue
+            }
             let fix = explain[variable.name]
                 ?? (Spelling.suggestion(for: variable.name, among: allowed.sorted()).map { "did you mean {{\($0)}}?" }
                     ?? "defined here: " + allowed.sorted().map { "{{\($0)}}" }.joined(separator: ", "))
