@@ -91,6 +91,24 @@ final class YAMLLoaderTests: XCTestCase {
         XCTAssertTrue(tab.description.hasPrefix("t.yaml:2:1: "), tab.description)
     }
 
+    /// Bad bytes are placed where they are (libyaml gives only their offset), and UTF-16 is
+    /// named as such.
+    func testEncodingErrorsNameTheirLineAndColumn() throws {
+        func bytesError(_ bytes: [UInt8]) -> String {
+            do {
+                _ = try YAMLLoader.parse(bytes, file: "t.yaml", limits: YAMLLimits())
+                return "parsed"
+            } catch {
+                return error.description
+            }
+        }
+        XCTAssertEqual(bytesError(Array("version: 1\nname: caf".utf8) + [0xE9, 0x0A]),
+                       "t.yaml:2:10: incomplete UTF-8 octet sequence (byte 0xE9) — save the file as UTF-8 text")
+        XCTAssertEqual(bytesError(Array("a: 1\nb".utf8) + [0x00] + Array(": 2\n".utf8)),
+                       "t.yaml:2:2: control characters are not allowed (byte 0x00)")
+        XCTAssertEqual(bytesError([0xFF, 0xFE, 0x61, 0x00]), "t.yaml:1:1: the file is UTF-16 text — save it as UTF-8")
+    }
+
     func testBillionLaughsFailsFast() throws {
         var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
         var previous = "a"

@@ -114,6 +114,10 @@ public enum YAMLLoader {
     }
 
     static func parse(_ bytes: [UInt8], file: String, limits: YAMLLimits) throws(YAMLError) -> YAMLNode? {
+        // libyaml reads UTF-16 too, but a workflow's prompts and inputs are read as UTF-8.
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            throw .syntax(SourceMark(file: file, line: 1, column: 1), problem: "the file is UTF-16 text — save it as UTF-8")
+        }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else {
             throw .unreadable(path: file, reason: "libyaml could not allocate a parser")
@@ -121,7 +125,7 @@ public enum YAMLLoader {
         defer { yaml_parser_delete(&parser) }
         let result: Result<YAMLNode?, YAMLError> = bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            var builder = TreeBuilder(file: file, limits: limits)
+            var builder = TreeBuilder(file: file, limits: limits, text: buffer)
             return Result { () throws(YAMLError) in try builder.run(&parser) }
         }
         return try result.get()
@@ -138,6 +142,8 @@ private struct TreeBuilder {
 
     let file: String
     let limits: YAMLLimits
+    /// The bytes being parsed, to place errors libyaml gives only as a byte offset.
+    let text: UnsafeBufferPointer<UInt8>
     private var stack: [Frame] = []
     /// Anchored nodes with their subtree size, so an alias costs what it expands to.
     private var anchors: [String: (node: YAMLNode, size: Int)] = [:]
@@ -145,9 +151,10 @@ private struct TreeBuilder {
     private var root: YAMLNode?
     private var documents = 0
 
-    init(file: String, limits: YAMLLimits) {
+    init(file: String, limits: YAMLLimits, text: UnsafeBufferPointer<UInt8>) {
         self.file = file
         self.limits = limits
+        self.text = text
     }
 
     mutating func run(_ parser: inout yaml_parser_t) throws(YAMLError) -> YAMLNode? {
@@ -238,10 +245,16 @@ private struct TreeBuilder {
         if let context = Self.string(parser.context) {
             message += " (\(context) at line \(parser.context_mark.line + 1), column \(parser.context_mark.column + 1))"
         }
-        // Reader errors (bad encoding) give only a byte offset; scanner and parser errors give a mark.
+        // Reader errors (bad encoding, control characters) give only a byte offset; scanner and
+        // parser errors give a mark.
         if parser.error == YAML_READER_ERROR {
-            message += " at byte \(parser.problem_offset)"
-            return .syntax(SourceMark(file: file, line: 1, column: 1), problem: message)
+            let offset = min(Int(parser.problem_offset), text.count)
+            let before = text[..<offset]
+            let lineStart = (before.lastIndex(of: 0x0A).map { $0 + 1 }) ?? 0
+            let line = before.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+            if offset < text.count { message += String(format: " (byte 0x%02X)", text[offset]) }
+            if problem.contains("UTF-8") { message += " — save the file as UTF-8 text" }
+            return .syntax(SourceMark(file: file, line: line, column: offset - lineStart + 1), problem: message)
         }
         let mark = SourceMark(file: file, line: Int(parser.problem_mark.line) + 1,
                               column: Int(parser.problem_mark.column) + 1)
