@@ -27,6 +27,31 @@ final class PromptTemplateTests: XCTestCase {
         XCTAssertEqual(t.variables.first?.mark.description, "\(path):1:11")
     }
 
+    /// A UTF-8 byte-order mark is not sent to the model; an empty or blank file, a directory
+    /// and bytes that are not UTF-8 are refused at line 1 of the file.
+    func testByteOrderMarkEmptyFilesAndBadBytes() throws {
+        let scratch = try Scratch(self)
+        let bom = scratch.directory + "/bom.txt"
+        try Data([0xEF, 0xBB, 0xBF] + Array("Q: {{state}}\n".utf8)).write(to: URL(fileURLWithPath: bom))
+        let t = try PromptTemplate(contentsOfFile: bom)
+        XCTAssertEqual(try t.render(["state": "1"]), "Q: 1\n")
+        XCTAssertEqual(t.variables.first?.mark.description, "\(bom):1:4")
+        for text in ["", " \n\n"] {
+            let empty = try scratch.write("empty.txt", text)
+            XCTAssertThrowsError(try PromptTemplate(contentsOfFile: empty)) { error in
+                XCTAssertEqual("\(error)", "\(empty):1:1: the prompt file is empty — write the prompt in it")
+            }
+        }
+        let latin1 = scratch.directory + "/latin1.txt"
+        try Data([0x63, 0x61, 0x66, 0xE9]).write(to: URL(fileURLWithPath: latin1))
+        XCTAssertThrowsError(try PromptTemplate(contentsOfFile: latin1)) { error in
+            XCTAssertEqual(error as? PromptTemplateError, .notUTF8(path: latin1))
+        }
+        XCTAssertThrowsError(try PromptTemplate(contentsOfFile: scratch.directory)) { error in
+            XCTAssertEqual(error as? PromptTemplateError, .unreadable(path: scratch.directory))
+        }
+    }
+
     func testUnclosedVariable() {
         XCTAssertThrowsError(try PromptTemplate(text: "ok {{state}}\nbad {{state\n", origin: origin)) { error in
             XCTAssertEqual(error as? PromptTemplateError, .unclosed(SourceMark(file: "p.txt", line: 2, column: 5)))

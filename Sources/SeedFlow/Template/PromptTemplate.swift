@@ -77,11 +77,19 @@ public struct PromptTemplate: Sendable, Equatable {
     }
 
     /// Reads a template file. The bytes must be UTF-8; they are not altered.
+    /// Reads a prompt file. A UTF-8 byte-order mark, which some editors write first, is not part
+    /// of the prompt (the model would see it as text); an empty file is refused.
     public init(contentsOfFile path: String) throws(PromptTemplateError) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw .unreadable(path: path)
         }
+        guard var data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path)
+        }
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
         guard let text = String(validatingUTF8Data: data) else { throw .notUTF8(path: path) }
+        if text.allSatisfy(\.isWhitespace) { throw .empty(path: path) }
         try self.init(text: text, origin: SourceMark(file: path, line: 1, column: 1), path: path)
     }
 
@@ -117,6 +125,7 @@ public struct PromptTemplate: Sendable, Equatable {
 public enum PromptTemplateError: Error, Equatable, Sendable, LocalizedError, CustomStringConvertible {
     case unreadable(path: String)
     case notUTF8(path: String)
+    case empty(path: String)
     case unclosed(SourceMark)
     case invalidName(SourceMark, name: String)
     case missingValue(name: String, template: String)
@@ -124,6 +133,7 @@ public enum PromptTemplateError: Error, Equatable, Sendable, LocalizedError, Cus
     public var mark: SourceMark? {
         switch self {
         case let .unclosed(m), let .invalidName(m, _): return m
+        case let .empty(path), let .notUTF8(path): return SourceMark(file: path, line: 1, column: 1)
         default: return nil
         }
     }
@@ -131,7 +141,8 @@ public enum PromptTemplateError: Error, Equatable, Sendable, LocalizedError, Cus
     public var message: String {
         switch self {
         case let .unreadable(path): return "cannot read prompt file \(path)"
-        case let .notUTF8(path): return "\(path) is not UTF-8 text — save it as UTF-8"
+        case .notUTF8: return "the prompt file is not UTF-8 text — save it as UTF-8"
+        case .empty: return "the prompt file is empty — write the prompt in it"
         case .unclosed: return "'{{' is not closed by '}}' on the same line — close it, e.g. {{state}}"
         case let .invalidName(_, name):
             return "'{{\(name)}}' is not a variable name — use letters, digits and _ (dotted like {{parent.state}})"
