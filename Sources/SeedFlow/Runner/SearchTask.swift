@@ -354,7 +354,7 @@ final class SearchTask {
     private func thoughts(from text: String) -> [String] {
         switch workflow.search.generate.mode {
         case .propose:
-            return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         case .sample:
             let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return t.isEmpty ? [] : [t]
@@ -388,7 +388,7 @@ final class SearchTask {
     private func score(_ text: String) -> Double {
         switch workflow.search.evaluate.score {
         case let .lastLine(words):
-            let last = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            let last = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
                 .last { !$0.isEmpty } ?? ""
             return words.first { $0.word.lowercased() == last }?.value ?? 0
         case let .number(lo, hi):

@@ -19,9 +19,9 @@ public enum ChatTemplateError: Error, Equatable, Sendable, CustomStringConvertib
     public var description: String {
         switch self {
         case let .unknownTemplate(excerpt):
-            return "the model's chat template is not one seedflow recognizes (\(ChatTemplate.Family.allCases.map(\.rawValue).joined(separator: ", "))); it begins \"\(excerpt)\" — name the family that matches (chat.template: llama3, chatml, …) or write the prompt format in the prompt files"
+            return "the model's chat template is not one seedflow recognizes (\(ChatTemplate.Family.allCases.map(\.rawValue).joined(separator: ", "))); it begins \"\(excerpt)\" — name the family that matches (llama3, chatml, …: --chat NAME, or chat.template in a workflow) or write the prompt format in the prompt itself"
         case .noTemplate:
-            return "the model has no tokenizer.chat_template — name its family instead (chat.template: llama3, chatml, …) or write the prompt format in the prompt files"
+            return "the model has no tokenizer.chat_template — name its family instead (llama3, chatml, …: --chat NAME, or chat.template in a workflow) or write the prompt format in the prompt itself"
         case let .unknownName(name, known):
             return "unknown chat template '\(name)' — use one of \(known.joined(separator: ", "))"
         }

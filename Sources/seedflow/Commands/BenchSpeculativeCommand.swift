@@ -94,6 +94,9 @@ struct BenchSpeculativeCommand: ParsableCommand {
     }
 
     func run() throws {
+        if puzzlesPath == Self.defaultPuzzles, !FileManager.default.fileExists(atPath: puzzlesPath) {
+            throw CLIError.unreadableFile(path: puzzlesPath, reason: "the default --puzzles file is looked for from the current directory — run from the repository root, or give --puzzles FILE")
+        }
         let puzzles = try Self.readPuzzles(puzzlesPath)
         let models = try LoadedModels(targetPath: modelPath, drafts: drafts, threads: threads)
         let chosen = SpeculativeBenchmark.workloads(tokenizer: models.target.tokenizer, puzzles: puzzles)
@@ -159,7 +162,8 @@ struct BenchSpeculativeCommand: ParsableCommand {
     /// One puzzle a line: 4 non-negative integers separated by spaces; blank lines are skipped.
     static func readPuzzles(_ path: String) throws -> [[Int]] {
         var puzzles: [[Int]] = []
-        for (index, line) in try InputFiles.readText(path).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Character.isNewline covers "\r\n", one Character in Swift, so CRLF files read alike.
+        for (index, line) in try InputFiles.readText(path).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let fields = line.split(whereSeparator: \.isWhitespace)
             if fields.isEmpty { continue }
             let numbers = fields.compactMap { Int($0) }.filter { $0 >= 0 }

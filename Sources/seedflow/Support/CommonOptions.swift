@@ -19,8 +19,12 @@ enum CommonOptions {
     }
 
     static func threadCount(_ arguments: ParsedArguments) throws -> Int {
-        try arguments.int(threads.name, default: ThreadPool.defaultThreads, in: 1...1024,
-                          expected: "a thread count from 1 to 1024")
+        let count = try arguments.int(threads.name, default: ThreadPool.defaultThreads, in: 1...1024,
+                                      expected: "a thread count from 1 to 1024")
+        if count > ThreadPool.defaultThreads {
+            StandardStreams.error("seedflow: note: \(count) threads on \(ThreadPool.defaultThreads) CPUs — threads beyond one per CPU wait on each other and slow every pass\n")
+        }
+        return count
     }
 
     /// The value of a `--strategy` option, or a usage error that lists the strategies.
