@@ -100,6 +100,28 @@ final class DraftCompatibilityTests: XCTestCase {
         for c in out { XCTAssertTrue(c.tokenIDs.allSatisfy { $0 < target.config.vocabularySize }, "\(c.tokenIDs)") }
     }
 
+    /// Only a request holding a draft instance holds room for the draft's distributions (k rows
+    /// of the vocabulary: megabytes for real vocabularies).
+    func testOnlyRequestsWithADraftHoldDistributions() throws {
+        let target = try Self.model(seed: 1, context: 128), draft = try Self.model(seed: 2, context: 128)
+        let engine = try Engine(target: target, drafts: [DraftModel(model: draft, instances: 1, name: "d")],
+                                configuration: EngineConfiguration(strategy: .seed, draftTokens: 4, kvMemoryBytes: 8 << 20))
+        var rounds = 0
+        engine.roundObserver = { active in
+            rounds += 1
+            XCTAssertLessThanOrEqual(active.filter { $0.draft != nil }.count, 1)
+            for r in active {
+                XCTAssertEqual(r.draftDistributionFloats, r.draft == nil ? 0 : 4 * target.config.vocabularySize)
+            }
+        }
+        let requests = (0..<4).map {
+            GenerationRequest(tag: "r\($0)", promptTokens: prompt(6, offset: $0), sampling: SamplingParameters(temperature: 1, seed: 5),
+                              maxTokens: 12)
+        }
+        _ = try engine.generate(requests)
+        XCTAssertGreaterThan(rounds, 2)
+    }
+
     /// `auto` times calibration passes of up to 256 tokens in the run's own pools. A budget that
     /// holds the request but not those passes calibrates what fits, and leaves no sequence
     /// behind (before, the run failed and every later one on the engine with it).

@@ -198,7 +198,7 @@ public final class Engine {
                         if let (m, seq) = r.draft, !canDraft(r, model: m) {
                             draftPools[m].release(seq)
                             freeInstances[m] += 1
-                            r.draft = nil
+                            r.releaseDraft()
                         }
                     }
                     for r in active where r.draft == nil {
@@ -211,7 +211,7 @@ public final class Engine {
                         }) else { break }
                         freeInstances[m] -= 1
                         let (seq, reused) = draftPools[m].startSequence(prompt: r.tokens)
-                        r.draft = (m, seq)
+                        r.assignDraft(model: m, sequence: seq)
                         r.statistics.draftAssignedRound = round
                         r.draftCount = reused
                         r.draftReservation = reservation(for: r.request, pool: draftPools[m], draftTokens: k,
@@ -497,7 +497,7 @@ final class RequestState {
     /// Tokens of `tokens` whose keys and values the target cache holds (the newest never is).
     var targetCount = 0
     var targetReservation = 0
-    var draft: (model: Int, sequence: SequenceID)?
+    private(set) var draft: (model: Int, sequence: SequenceID)?
     var draftCount = 0
     var draftReservation = 0
     /// Draft tokens this round, their number, and the draft's distributions (k × vocabulary).
@@ -505,7 +505,10 @@ final class RequestState {
     var drafts: [Int] = []
     /// The draft's probability of each token of `drafts`, which decided where drafting stopped.
     var draftProbabilities: [Float] = []
-    private var draftDistributions: [Float]
+    /// Allocated only while the request holds a draft instance: k × vocabulary floats is about
+    /// 5 MB at a 150 000-token vocabulary, and most requests of a wide batch have no draft.
+    private var draftDistributions: [Float] = []
+    private let draftRows: Int
     private var sampler: Sampler
     private var draftSampler: Sampler
     private var rng: RandomStream
@@ -530,14 +533,28 @@ final class RequestState {
         stopper = StopStringMatcher(stops: request.stopStrings)
         endTokens = tokenizer.endOfGenerationTokenIDs
         // Greedy keeps no q, but needs one row of scratch for its softmax.
-        let rows = maxDraftTokens == 0 ? 0 : request.sampling.isGreedy ? 1 : maxDraftTokens
-        draftDistributions = [Float](repeating: 0, count: rows * vocabulary)
+        draftRows = maxDraftTokens == 0 ? 0 : request.sampling.isGreedy ? 1 : maxDraftTokens
         statistics.promptTokens = promptCount
         if request.maxTokens == 0 { finishReason = .length }
     }
 
     /// Tokens this request may still generate.
     var remainingBudget: Int { request.maxTokens - generated.count }
+
+    /// Floats held for the draft's distributions (0 without a draft instance).
+    var draftDistributionFloats: Int { draftDistributions.count }
+
+    /// Gives the request a draft instance's sequence, with room for the draft's distributions.
+    func assignDraft(model: Int, sequence: SequenceID) {
+        draft = (model, sequence)
+        if draftDistributions.isEmpty { draftDistributions = [Float](repeating: 0, count: draftRows * vocabulary) }
+    }
+
+    /// Takes the draft instance away (the request finished or outgrew the draft's context).
+    func releaseDraft() {
+        draft = nil
+        draftDistributions = []
+    }
 
     /// Samples the draft token for position `step` from the draft's logits, keeping q, and
     /// returns it with the draft's probability of it (greedy: its softmax at temperature 1, the
