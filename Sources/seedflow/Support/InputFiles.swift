@@ -5,33 +5,27 @@ import Foundation
 enum InputFiles {
     /// Fails early when a model path names nothing, before any loader sees it.
     static func checkModelExists(_ path: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CLIError.modelNotFound(path: path)
-        }
-        if isDirectory.boolValue {
-            throw CLIError.unreadableFile(path: path, reason: "it is a directory, not a .gguf file")
-        }
+        try checkFile(path, missing: .modelNotFound(path: path), directory: "it is a directory, not a .gguf file")
     }
 
     /// Fails early when a workflow path names nothing or a directory, so that a missing file is
     /// reported as one (exit status 3) rather than as a workflow with problems.
     static func checkWorkflowExists(_ path: String) throws {
+        try checkFile(path, missing: .fileNotFound(path: path),
+                      directory: "it is a directory — give the workflow's .yaml file (e.g. workflows/game24.yaml)")
+    }
+
+    /// `missing` when nothing is at `path`; an unreadable-file error saying `directory` for a directory.
+    private static func checkFile(_ path: String, missing: CLIError, directory: String) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CLIError.fileNotFound(path: path)
-        }
-        if isDirectory.boolValue {
-            throw CLIError.unreadableFile(path: path, reason: "it is a directory — give the workflow's .yaml file (e.g. workflows/game24.yaml)")
-        }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing }
+        if isDirectory.boolValue { throw CLIError.unreadableFile(path: path, reason: directory) }
     }
 
     /// A text file byte for byte: no newline is trimmed (the demo prompts end in one the models
     /// expect). Invalid UTF-8 is refused rather than silently repaired.
     static func readText(_ path: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError.fileNotFound(path: path) }
-        if isDirectory.boolValue { throw CLIError.unreadableFile(path: path, reason: "it is a directory, not a text file") }
+        try checkFile(path, missing: .fileNotFound(path: path), directory: "it is a directory, not a text file")
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
