@@ -81,8 +81,9 @@ final class WorkflowCommandTests: XCTestCase {
                           "--set", "search.breadth=1", "--set", "search.evaluate.samples=1"] + extra)
     }
 
-    /// --overwrite never deletes what is not a results file, and a run that fails before its
-    /// first result leaves no empty file behind to block the next one.
+    /// --overwrite never deletes what is not a results file, and a run refused before it starts
+    /// leaves no empty file behind to block the next one. (A run that fails or is stopped after
+    /// opening its file removes it: RunnerTests.testARunEndedBeforeItsFirstResultRemovesTheFileItCreated.)
     func testOverwriteRefusesADirectoryAndAFailedRunLeavesNoFile() throws {
         let kept = directory + "/d"
         try FileManager.default.createDirectory(atPath: kept + "/inner", withIntermediateDirectories: true)

@@ -100,6 +100,24 @@ final class DraftCompatibilityTests: XCTestCase {
         for c in out { XCTAssertTrue(c.tokenIDs.allSatisfy { $0 < target.config.vocabularySize }, "\(c.tokenIDs)") }
     }
 
+    /// A target whose vocabulary is padded past its draft's may sample a padding id; the draft
+    /// cannot read it, so the request goes on without the draft (before, the draft's pass threw
+    /// and ended the run).
+    func testATargetTokenOutsideTheDraftsVocabularyEndsDraftingForThatRequest() throws {
+        let target = try Self.model(seed: 1, context: 128, tokenizer: try Self.paddedTokenizer(extra: 64))
+        let draft = try Self.model(seed: 2, context: 128)
+        let engine = try Engine(target: target, drafts: [DraftModel(model: draft, instances: 4, name: "small")],
+                                configuration: EngineConfiguration(strategy: .seed, draftTokens: 4, kvMemoryBytes: 8 << 20))
+        let requests = (0..<4).map {
+            GenerationRequest(tag: "r\($0)", promptTokens: prompt(6, offset: $0), sampling: SamplingParameters(temperature: 3, seed: 11),
+                              maxTokens: 60)
+        }
+        let out = try engine.generate(requests)
+        let padding = out.flatMap(\.tokenIDs).filter { $0 >= draft.config.vocabularySize }
+        XCTAssertFalse(padding.isEmpty, "the target sampled no padding id: the test proves nothing")
+        XCTAssertEqual(engine.draftPools[0].sequenceCount, 0)
+    }
+
     /// Only a request holding a draft instance holds room for the draft's distributions (k rows
     /// of the vocabulary: megabytes for real vocabularies).
     func testOnlyRequestsWithADraftHoldDistributions() throws {

@@ -182,6 +182,66 @@ final class ResultsTests: XCTestCase {
         }
     }
 
+    /// A last line that is a whole record without its newline counts, and the next record starts
+    /// on a line of its own; a torn line is dropped only when a result is written, so a resume
+    /// that goes no further leaves the file as it was; a file with no complete line is refused.
+    func testResumeKeepsAWholeLastRecordAndCutsATornOneOnlyOnWriting() throws {
+        let path = try temporaryPath("run.jsonl")
+        let whole = String(decoding: try JSONEncoder().encode(record(0, solved: true)), as: UTF8.self)
+        try Data(whole.utf8).write(to: URL(fileURLWithPath: path))
+        do {
+            let file = try ResultsFile(path: path, mode: .resume)
+            XCTAssertEqual(file.finishedIndices, [0])
+            try file.append(record(1, solved: true))
+        }
+        XCTAssertEqual(try ResultsFile.read(path: path).map(\.index), [0, 1])
+
+        let torn = try String(contentsOfFile: path, encoding: .utf8) + "{\"index\":2,"
+        try Data(torn.utf8).write(to: URL(fileURLWithPath: path))
+        do { _ = try ResultsFile(path: path, mode: .resume) }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), torn, "nothing written, nothing cut")
+
+        let onlyTorn = try temporaryPath("torn.jsonl")
+        try Data("{\"index\":0,".utf8).write(to: URL(fileURLWithPath: onlyTorn))
+        XCTAssertThrowsError(try ResultsFile(path: onlyTorn, mode: .resume)) { error in
+            XCTAssertEqual(error as? ResultsError, .unreadable(path: onlyTorn, line: 1, reason: "it holds no complete result line"))
+        }
+        XCTAssertEqual(try String(contentsOfFile: onlyTorn, encoding: .utf8), "{\"index\":0,")
+    }
+
+    /// A failed input's line does not count as finished; when it runs again, its last line is its
+    /// result. A missing file is reported as one.
+    func testFailedInputsRunAgainAndTheLastLineOfAnInputCounts() throws {
+        let path = try temporaryPath("run.jsonl")
+        var failed = record(1, solved: false)
+        failed.error = "too long"
+        do {
+            let file = try ResultsFile(path: path, mode: .create)
+            try file.append(record(0, solved: true))
+            try file.append(failed)
+        }
+        let resumed = try ResultsFile(path: path, mode: .resume)
+        XCTAssertEqual(resumed.finishedIndices, [0])
+        try resumed.append(record(1, solved: true))
+        let latest = ResultsFile.latest(try ResultsFile.read(path: path))
+        XCTAssertEqual(latest.map(\.index), [0, 1])
+        XCTAssertNil(latest[1].error)
+        let missing = path + ".missing"
+        XCTAssertThrowsError(try ResultsFile.read(path: missing)) { error in
+            XCTAssertEqual("\(error)", "cannot read \(missing): no such file")
+        }
+    }
+
+    /// A symbolic link to a file that does not exist yet creates that file.
+    func testADanglingLinkCreatesItsTarget() throws {
+        let real = try temporaryPath("later.jsonl")
+        let link = URL(fileURLWithPath: real).deletingLastPathComponent().appendingPathComponent("link.jsonl").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "later.jsonl")
+        try ResultsFile(path: link, mode: .create).append(record(0, solved: true))
+        XCTAssertEqual(try ResultsFile.read(path: real).count, 1)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), "later.jsonl")
+    }
+
     func testCompareFindsInputsSolvedByOneRunOnly() throws {
         let a = try temporaryPath("a.jsonl"), b = try temporaryPath("b.jsonl")
         let fa = try ResultsFile(path: a, mode: .create), fb = try ResultsFile(path: b, mode: .create)

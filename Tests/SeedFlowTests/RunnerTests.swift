@@ -30,7 +30,9 @@ final class RunnerTests: XCTestCase {
         let loaded = try loadWorkflow(path: FlowTestPaths.repo("workflows/\(workflow).yaml"),
                                       overrides: ["inputs.file=\(inputFile)", "output.results=\(resultsPath)"] + overrides)
         let summary = try WorkflowRunner(workflow: loaded, options: options).run(progress: progress)
-        return (summary, try Self.lines(resultsPath), resultsPath)
+        // A run stopped before its first result leaves no file.
+        let lines = FileManager.default.fileExists(atPath: resultsPath) ? try Self.lines(resultsPath) : []
+        return (summary, lines, resultsPath)
     }
 
     static func lines(_ path: String) throws -> [[String: Any]] {
@@ -243,6 +245,62 @@ final class RunnerTests: XCTestCase {
         XCTAssertNil(records[0].error)
         XCTAssertTrue(records[0].solved && records[2].solved, "the other inputs ran as always")
         XCTAssertTrue(summary.render().contains("failed"), summary.render())
+    }
+
+    /// --resume runs a failed input again (its new line follows the old one), and a failure that
+    /// comes back is counted again.
+    func testResumeRunsFailedInputsAgain() throws {
+        let path = scratch.directory + "/retry.jsonl"
+        let long = Array(repeating: "7", count: 400).joined(separator: " ")
+        let inputs = [Self.puzzles[0], long]
+        let first = try run(inputs: inputs, overrides: Self.cheap, results: path).summary
+        XCTAssertEqual(first.failures.count, 1)
+        let again = try run(inputs: inputs, overrides: Self.cheap, options: RunOptions(resume: true), results: path).summary
+        XCTAssertEqual(again.skipped, 1)
+        XCTAssertEqual(again.inputs, 1)
+        XCTAssertEqual(again.failures.count, 1)
+        let all = try ResultsFile.read(path: path)
+        XCTAssertEqual(all.map(\.index).sorted(), [0, 1, 1])
+        XCTAssertEqual(all.last?.index, 1, "the retried input's line comes last")
+        XCTAssertEqual(ResultsFile.latest(all).map(\.index), [0, 1])
+    }
+
+    /// Lines written before overrides were recorded say nothing about them: resuming them with
+    /// --set is not refused. Overrides of the KV budget never make a different run.
+    func testResumeToleratesUnrecordedAndKVCacheOverrides() throws {
+        let path = scratch.directory + "/old.jsonl"
+        _ = try run(overrides: Self.cheap, options: RunOptions(limit: 1, overrides: Self.cheap), results: path)
+        var object = try XCTUnwrap(try Self.lines(path).first)
+        var provenance = try XCTUnwrap(object["provenance"] as? [String: Any])
+        provenance["overrides"] = nil
+        object["provenance"] = provenance
+        try (String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) + "\n")
+            .write(toFile: path, atomically: false, encoding: .utf8)
+        let options = RunOptions(limit: 2, resume: true, overrides: Self.cheap + ["search.depth=2"])
+        XCTAssertEqual(try run(overrides: Self.cheap, options: options, results: path).summary.inputs, 1)
+        let kv = RunOptions(limit: 3, resume: true, overrides: Self.cheap + ["search.depth=2", "models.kv_cache.memory=1GiB"])
+        XCTAssertEqual(try run(overrides: Self.cheap, options: kv, results: path).summary.inputs, 1)
+    }
+
+    /// A run that fails or is stopped before its first result leaves no results file behind.
+    func testARunEndedBeforeItsFirstResultRemovesTheFileItCreated() throws {
+        let inputs = try scratch.write("gone.txt", Self.puzzles[0] + "\n")
+        let failing = scratch.directory + "/failing.jsonl"
+        let workflow = try loadWorkflow(path: FlowTestPaths.repo("workflows/game24.yaml"),
+                                        overrides: ["inputs.file=\(inputs)", "output.results=\(failing)"] + Self.cheap)
+        let runner = try WorkflowRunner(workflow: workflow, options: RunOptions())
+        try FileManager.default.removeItem(atPath: inputs)
+        XCTAssertThrowsError(try runner.run())
+        XCTAssertFalse(FileManager.default.fileExists(atPath: failing))
+
+        let stopped = scratch.directory + "/stopped.jsonl"
+        var raised = false
+        let (summary, _, _) = try run(inputs: [Self.puzzles[0]], overrides: Self.cheap, results: stopped) { _ in
+            if !raised { raised = true; raise(SIGINT) }
+        }
+        XCTAssertTrue(summary.interrupted)
+        XCTAssertEqual(summary.inputs, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stopped))
     }
 
     /// --resume continues the same run only: a file whose inputs, strategy or overrides differ

@@ -302,9 +302,11 @@ public final class Engine {
     }
 
     /// Whether draft model `m` can still propose a token for `r`: its first drafting step reads
-    /// every committed token, so they must all fit the draft's context.
+    /// every committed token, so they must all fit the draft's context and be ids of its
+    /// vocabulary (a target's padded vocabulary may be larger than the draft's).
     private func canDraft(_ r: RequestState, model m: Int) -> Bool {
-        r.tokens.count <= drafts[m].model.config.contextLength
+        let config = drafts[m].model.config
+        return r.tokens.count <= config.contextLength && r.largestToken < config.vocabularySize
     }
 
     // MARK: rounds
@@ -492,6 +494,8 @@ final class RequestState {
     let contextLength: Int
     /// Prompt plus generated tokens.
     var tokens: [Int]
+    /// The largest id in `tokens`.
+    private(set) var largestToken: Int
     var generated: [Int] = []
     var targetSequence: SequenceID?
     /// Tokens of `tokens` whose keys and values the target cache holds (the newest never is).
@@ -526,6 +530,7 @@ final class RequestState {
         self.vocabulary = vocabulary
         promptCount = request.promptTokens.count
         tokens = request.promptTokens
+        largestToken = request.promptTokens.max() ?? 0
         sampler = Sampler(request.sampling)
         draftSampler = Sampler(request.sampling)
         rng = RandomStream(seed: request.sampling.seed, tag: request.tag)
@@ -587,6 +592,7 @@ final class RequestState {
     func commit(_ newTokens: [Int]) {
         for token in newTokens {
             tokens.append(token)
+            largestToken = max(largestToken, token)
             generated.append(token)
             if endTokens.contains(token) {
                 finishReason = .eos

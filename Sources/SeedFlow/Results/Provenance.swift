@@ -22,7 +22,8 @@ public struct Provenance: Codable, Sendable, Equatable {
     public var prompts: [String: String]
     public var models: [ModelFile]
     public var git: Git?
-    /// The `--set` overrides the run applied to the workflow file (nil: none).
+    /// The `--set` overrides the run applied to the workflow file (nil in lines written before
+    /// they were recorded: unknown).
     public var overrides: [String]?
 
     enum CodingKeys: String, CodingKey {
@@ -34,9 +35,12 @@ public struct Provenance: Codable, Sendable, Equatable {
     /// content (or size and time when unhashed), not path, so a moved checkout still matches.
     public func difference(from other: Provenance) -> String? {
         if workflowSHA256 != other.workflowSHA256 { return "the workflow file has changed since" }
-        if (overrides ?? []) != (other.overrides ?? []) {
-            func list(_ o: [String]?) -> String { (o ?? []).isEmpty ? "none" : (o ?? []).map { "--set \($0)" }.joined(separator: " ") }
-            return "its overrides were \(list(overrides)), this run's are \(list(other.overrides))"
+        // The KV budget bounds memory, not what is computed: a run that failed for want of it
+        // may go on with a larger one.
+        func relevant(_ o: [String]) -> [String] { o.filter { !$0.hasPrefix("models.kv_cache.") } }
+        if let mine = overrides, let theirs = other.overrides, relevant(mine) != relevant(theirs) {
+            func list(_ o: [String]) -> String { o.isEmpty ? "none" : o.map { "--set \($0)" }.joined(separator: " ") }
+            return "its overrides were \(list(relevant(mine))), this run's are \(list(relevant(theirs)))"
         }
         if let name = Set(prompts.keys).union(other.prompts.keys).sorted().first(where: { prompts[$0] != other.prompts[$0] }) {
             return "the prompt file \(name) has changed since"

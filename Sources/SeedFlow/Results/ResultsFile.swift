@@ -8,6 +8,7 @@ public enum ResultsError: Error, Equatable, Sendable, CustomStringConvertible, L
     case notAFile(path: String, kind: String)
     case busy(path: String)
     case unreadable(path: String, line: Int, reason: String)
+    case cannotRead(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
     /// `--resume` on a file written by a different run (`what` differs).
     case differentRun(path: String, line: Int, what: String)
@@ -22,6 +23,8 @@ public enum ResultsError: Error, Equatable, Sendable, CustomStringConvertible, L
             return "\(path) is being written by another seedflow run — wait for it to finish, or give --results another path"
         case let .unreadable(path, line, reason):
             return "\(path):\(line): not a seedflow result line: \(reason) — is this a seedflow results file? Repair or remove that line"
+        case let .cannotRead(path, reason):
+            return "cannot read \(path): \(reason)"
         case let .cannotWrite(path, reason):
             return "\(path): cannot write results: \(reason)"
         case let .differentRun(path, line, what):
@@ -52,25 +55,29 @@ public final class ResultsFile {
     public private(set) var existing: [RunRecord] = []
     /// The line of each of `existing` in the file (1-based).
     public private(set) var existingLines: [Int] = []
-    /// Bytes of an unfinished last line (a run killed mid-write) that `.resume` dropped.
+    /// Bytes of an unfinished last line (a run killed mid-write) that `.resume` drops when the
+    /// first new result is written.
     public private(set) var droppedBytes = 0
     /// The file written: `path` with symbolic links resolved.
     private let target: String
     private let descriptor: Int32
     private let created: Bool
-    private var truncatePending: Bool
+    /// Where the file is cut before the first new record: 0 for `--overwrite`, the end of the
+    /// last complete line for a torn one; nil to leave it.
+    private var truncateTo: Int?
+    /// The file ends in a complete record without its newline: the next record starts with one.
+    private var needsNewline = false
     private var written = 0
     private let encoder: JSONEncoder
 
     public init(path: String, mode: ResultsOpenMode) throws {
         self.path = path
         guard !path.isEmpty else { throw ResultsError.notAFile(path: "''", kind: "an empty path") }
-        target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        target = Self.followingLinks(path)
         var info = stat()
         let exists = stat(target, &info) == 0
         if exists {
-            let type = info.st_mode & S_IFMT
-            if type != S_IFREG { throw ResultsError.notAFile(path: path, kind: type == S_IFDIR ? "a directory" : "a device or other special file") }
+            try Self.checkRegular(info, path: path)
             if mode == .create { throw ResultsError.exists(path: path) }
         } else {
             let directory = URL(fileURLWithPath: target).deletingLastPathComponent()
@@ -83,67 +90,95 @@ public final class ResultsFile {
                 do {
                     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 } catch {
-                    throw ResultsError.cannotWrite(path: path, reason: "cannot create the directory \(directory.path)")
+                    throw ResultsError.cannotWrite(path: path, reason: "cannot create the directory \(directory.path): \(error.localizedDescription)")
                 }
             }
         }
-        // O_EXCL: of two runs starting on one new path, the second is told the file exists.
-        let flags = O_WRONLY | O_APPEND | O_CLOEXEC | (exists ? 0 : O_CREAT | O_EXCL)
-        let fd = open(target, flags, 0o644)
+        // O_EXCL: of two runs starting on one new path, the second is told the file exists (or,
+        // resuming or overwriting, opens the file the first created). O_NONBLOCK: a FIFO put in
+        // the file's place meanwhile fails to open instead of blocking; fstat then refuses it.
+        var fd = open(target, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK | (exists ? 0 : O_CREAT | O_EXCL), 0o644)
+        var createdHere = !exists
+        if fd < 0 && errno == EEXIST && mode != .create {
+            fd = open(target, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK)
+            createdHere = false
+        }
         if fd < 0 {
             let code = errno
             if code == EEXIST { throw ResultsError.exists(path: path) }
             throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(code)))
+        }
+        var opened = stat()
+        if fstat(fd, &opened) != 0 || (opened.st_mode & S_IFMT) != S_IFREG {
+            close(fd)
+            throw ResultsError.notAFile(path: path, kind: "a device or other special file")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             throw ResultsError.busy(path: path)
         }
         descriptor = fd
-        created = !exists
-        truncatePending = exists && mode == .overwrite
+        created = createdHere
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        if exists && mode == .resume {
-            let contents = try Self.parse(path: path, readingFrom: target)
-            if contents.records.isEmpty && contents.completeLength == 0 && !contents.tail.isEmpty
-                && contents.tail.first != UInt8(ascii: "{") {
+        if mode == .overwrite && !createdHere { truncateTo = 0 }
+        if mode == .resume && !createdHere {
+            let contents: ParsedResults
+            do {
+                contents = try Self.parse(path: path, readingFrom: target)
+            } catch {
                 close(fd)
-                throw ResultsError.unreadable(path: path, line: 1, reason: "it does not start with '{'")
+                throw error
             }
             existing = contents.records
             existingLines = contents.lines
-            // Drop a last line cut short by an interrupted write, so the next record starts clean.
+            needsNewline = contents.endsWithoutNewline
+            // A last line cut short by an interrupted write goes, so the next record starts clean;
+            // but only after a complete one: a file with none is not taken for a results file.
             if !contents.tail.isEmpty {
-                droppedBytes = contents.tail.count
-                if ftruncate(fd, off_t(contents.completeLength)) != 0 {
+                if contents.records.isEmpty {
                     close(fd)
-                    throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
+                    throw ResultsError.unreadable(path: path, line: 1, reason: "it holds no complete result line")
                 }
+                droppedBytes = contents.tail.count
+                truncateTo = contents.completeLength
             }
         }
     }
 
     deinit { close(descriptor) }
 
-    /// Indices of inputs that already have a line.
-    public var finishedIndices: Set<Int> { Set(existing.map(\.index)) }
+    /// Indices of inputs that already have a line, failed ones (with an `error`) aside: those
+    /// run again, and their new line follows the old one.
+    public var finishedIndices: Set<Int> { Set(Self.latest(existing).filter { $0.error == nil }.map(\.index)) }
+
+    /// The last record of each input, in the order of the file: a failed input that ran again
+    /// has two lines, and the second is its result.
+    public static func latest(_ records: [RunRecord]) -> [RunRecord] {
+        var last: [Int: Int] = [:]
+        for (position, record) in records.enumerated() { last[record.index] = position }
+        return records.enumerated().filter { last[$0.element.index] == $0.offset }.map(\.element)
+    }
 
     public func append(_ record: RunRecord) throws {
         var line = try encoder.encode(record)
         line.append(0x0A)
-        if truncatePending {
-            guard ftruncate(descriptor, 0) == 0 else {
+        if let length = truncateTo {
+            guard ftruncate(descriptor, off_t(length)) == 0 else {
                 throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
-            truncatePending = false
+            truncateTo = nil
+        }
+        if needsNewline {
+            line.insert(0x0A, at: 0)
+            needsNewline = false
         }
         try line.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < bytes.count {
                 let n = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if n < 0 {
-                    if errno == EINTR { continue }
+                    if errno == EINTR || errno == EAGAIN { continue }
                     throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
                 }
                 offset += n
@@ -155,49 +190,83 @@ public final class ResultsFile {
         written += 1
     }
 
-    /// After a run that failed: a file this run created and wrote nothing to is removed, so that
-    /// running again does not need --resume.
+    /// After a run that failed or was stopped before its first result: a file this run created
+    /// and wrote nothing to is removed, so that running again does not need --resume.
     public func abandon() {
         if created && written == 0 { unlink(target) }
     }
 
-    /// Every record of a results file. A final line without its newline (a run killed mid-write)
-    /// is ignored, since its input will simply run again.
+    /// `path` with symbolic links followed, also to a file that does not exist yet (Foundation's
+    /// resolution gives up on a dangling link and returns the link itself).
+    private static func followingLinks(_ path: String) -> String {
+        var current = URL(fileURLWithPath: path).standardizedFileURL.path
+        for _ in 0..<40 {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current, &buffer, buffer.count - 1)
+            guard n > 0 else { break }
+            let destination = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = destination.hasPrefix("/") ? destination
+                : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(destination).standardizedFileURL.path
+        }
+        return current
+    }
+
+    private static func checkRegular(_ info: stat, path: String) throws {
+        let type = info.st_mode & S_IFMT
+        if type != S_IFREG { throw ResultsError.notAFile(path: path, kind: type == S_IFDIR ? "a directory" : "a device or other special file") }
+    }
+
+    /// Every record of a results file, in the order of the file. A final line without its newline
+    /// counts when it is a whole record, and is ignored when it is cut short (a run killed
+    /// mid-write), since its input will simply run again.
     public static func read(path: String) throws -> [RunRecord] {
         try parse(path: path, readingFrom: path).records
     }
 
-    /// The records and their line numbers, the bytes up to and including the last newline, and
-    /// what follows it.
-    private static func parse(path: String, readingFrom file: String) throws
-        -> (records: [RunRecord], lines: [Int], completeLength: Int, tail: Data) {
+    private struct ParsedResults {
+        var records: [RunRecord] = []
+        /// The line of each record (1-based).
+        var lines: [Int] = []
+        /// Bytes up to and including the last newline, or to the end of a last whole record.
+        var completeLength = 0
+        /// A cut-short last line.
+        var tail = Data()
+        var endsWithoutNewline = false
+    }
+
+    private static func parse(path: String, readingFrom file: String) throws -> ParsedResults {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw ResultsError.unreadable(path: path, line: 0, reason: "the file does not exist")
+            throw ResultsError.cannotRead(path: path, reason: "no such file")
         }
         if isDirectory.boolValue { throw ResultsError.notAFile(path: path, kind: "a directory") }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            throw ResultsError.unreadable(path: path, line: 0, reason: "it cannot be read")
+            throw ResultsError.cannotRead(path: path, reason: String(cString: strerror(errno)))
         }
-        var records: [RunRecord] = []
-        var numbers: [Int] = []
+        var parsed = ParsedResults()
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
         let decoder = JSONDecoder()
-        for (number, line) in lines.enumerated() where number < lines.count - 1 {
+        for (number, line) in lines.enumerated() {
+            let last = number == lines.count - 1
             // Blank lines (a hand edit) are skipped, whatever their white space.
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
-                records.append(try decoder.decode(RunRecord.self, from: Data(line)))
-                numbers.append(number + 1)
+                parsed.records.append(try decoder.decode(RunRecord.self, from: Data(line)))
+                parsed.lines.append(number + 1)
+                if last { parsed.endsWithoutNewline = true }
             } catch {
+                if last {
+                    parsed.tail = Data(line)
+                    break
+                }
                 throw ResultsError.unreadable(path: path, line: number + 1, reason: Self.explain(error))
             }
         }
-        let tail = Data(lines.last ?? Data())
-        return (records, numbers, data.count - tail.count, tail)
+        parsed.completeLength = data.count - parsed.tail.count
+        return parsed
     }
 
     /// A decoding error in words, without the decoder's internals.

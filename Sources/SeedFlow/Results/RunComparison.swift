@@ -12,8 +12,10 @@ public struct RunComparison: Codable, Sendable {
         public var path: String
         public var inputs: Int
         public var solved: Int
+        /// Inputs that could not run (their line has an `error`).
+        public var failed: Int
         public var generatedTokens: Int
-        /// Mean of the inputs' times, each from its first call to its result.
+        /// Mean of the inputs' times, each from its first call to its result (failed ones aside).
         public var meanInputSeconds: Double?
         public var acceptance: Double?
         public var tokensPerCallPass: Double?
@@ -22,7 +24,7 @@ public struct RunComparison: Codable, Sendable {
         public var workflowHashes: Int
 
         enum CodingKeys: String, CodingKey {
-            case path, inputs, solved, acceptance
+            case path, inputs, solved, failed, acceptance
             case generatedTokens = "generated_tokens", meanInputSeconds = "mean_input_s"
             case tokensPerCallPass = "tokens_per_call_pass", workflowSHA256 = "workflow_sha256"
             case workflowHashes = "workflow_hashes"
@@ -32,8 +34,10 @@ public struct RunComparison: Codable, Sendable {
             self.path = path
             inputs = records.count
             solved = records.filter(\.solved).count
+            let ran = records.filter { $0.error == nil }
+            failed = records.count - ran.count
             generatedTokens = records.reduce(0) { $0 + $1.statistics.generatedTokens }
-            meanInputSeconds = records.isEmpty ? nil : records.reduce(0) { $0 + $1.statistics.wallSeconds } / Double(records.count)
+            meanInputSeconds = ran.isEmpty ? nil : ran.reduce(0) { $0 + $1.statistics.wallSeconds } / Double(ran.count)
             let drafted = records.reduce(0) { $0 + $1.statistics.draftedTokens }
             let accepted = records.reduce(0) { $0 + $1.statistics.acceptedTokens }
             acceptance = drafted == 0 ? nil : Double(accepted) / Double(drafted)
@@ -59,8 +63,9 @@ public struct RunComparison: Codable, Sendable {
     }
 
     public init(pathA: String, pathB: String) throws {
-        let recordsA = try ResultsFile.read(path: pathA)
-        let recordsB = try ResultsFile.read(path: pathB)
+        // A failed input run again has two lines; the second is its result.
+        let recordsA = ResultsFile.latest(try ResultsFile.read(path: pathA))
+        let recordsB = ResultsFile.latest(try ResultsFile.read(path: pathB))
         a = Summary(path: pathA, records: recordsA)
         b = Summary(path: pathB, records: recordsB)
         let solvedA = Dictionary(recordsA.map { ($0.input, $0.solved) }, uniquingKeysWith: { $0 || $1 })
@@ -79,6 +84,7 @@ public struct RunComparison: Codable, Sendable {
         let rows: [(String, String, String)] = [
             ("inputs", "\(a.inputs)", "\(b.inputs)"),
             ("solved", "\(a.solved)", "\(b.solved)"),
+            ("failed (could not run)", "\(a.failed)", "\(b.failed)"),
             ("generated tokens", "\(a.generatedTokens)", "\(b.generatedTokens)"),
             ("time per input (s)", num(a.meanInputSeconds), num(b.meanInputSeconds)),
             ("acceptance", pct(a.acceptance), pct(b.acceptance)),

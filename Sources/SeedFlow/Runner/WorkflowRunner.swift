@@ -150,7 +150,9 @@ public final class WorkflowRunner {
         let resultsPath = options.resultsPath ?? workflow.output.results
         let results = try ResultsFile(path: resultsPath, mode: options.resume ? .resume : options.overwrite ? .overwrite : .create)
         do {
-            return try run(into: results, progress: progress)
+            let summary = try run(into: results, progress: progress)
+            if summary.interrupted { results.abandon() }
+            return summary
         } catch {
             results.abandon()
             throw error
@@ -163,7 +165,7 @@ public final class WorkflowRunner {
         if let limit = options.limit { inputs = Array(inputs.prefix(limit)) }
         var provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
                                         modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
-        provenance.overrides = options.overrides.isEmpty ? nil : options.overrides
+        provenance.overrides = options.overrides
         try checkResumable(results, inputs: inputs.map(\.input), provenance: provenance)
         let finished = results.finishedIndices
         let todo = inputs.indices.filter { !finished.contains($0) }

@@ -254,7 +254,9 @@ private struct TreeBuilder {
             let line = before.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
             if offset < text.count { message += String(format: " (byte 0x%02X)", text[offset]) }
             if problem.contains("UTF-8") { message += " — save the file as UTF-8 text" }
-            return .syntax(SourceMark(file: file, line: line, column: offset - lineStart + 1), problem: message)
+            // Columns count characters, as libyaml's own marks do: UTF-8 lead bytes, not bytes.
+            let column = text[lineStart..<offset].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
+            return .syntax(SourceMark(file: file, line: line, column: column), problem: message)
         }
         let mark = SourceMark(file: file, line: Int(parser.problem_mark.line) + 1,
                               column: Int(parser.problem_mark.column) + 1)

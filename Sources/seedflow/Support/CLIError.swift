@@ -29,7 +29,7 @@ enum CLIError: Error, Equatable {
         if error is GenerationError || error is RunInputsFailed { return 4 }
         if let error = error as? ResultsError {
             switch error {
-            case .notAFile, .unreadable: return 3
+            case .notAFile, .unreadable, .cannotRead: return 3
             case .exists, .busy, .cannotWrite, .differentRun: return 1
             }
         }
