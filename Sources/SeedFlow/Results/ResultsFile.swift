@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,12 +82,10 @@ public final class ResultsFile {
             if mode == .create { throw ResultsError.exists(path: path) }
         } else {
             let directory = URL(fileURLWithPath: target).deletingLastPathComponent()
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-                if !isDirectory.boolValue {
-                    throw ResultsError.cannotWrite(path: path, reason: "\(directory.path) is a file, not a directory")
-                }
-            } else {
+            switch PathKind(directory.path) {
+            case .directory: break
+            case .file: throw ResultsError.cannotWrite(path: path, reason: "\(directory.path) is a file, not a directory")
+            case .missing:
                 do {
                     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 } catch {
@@ -235,11 +234,11 @@ public final class ResultsFile {
     }
 
     private static func parse(path: String, readingFrom file: String) throws -> ParsedResults {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory) else {
-            throw ResultsError.cannotRead(path: path, reason: "no such file")
+        switch PathKind(file) {
+        case .missing: throw ResultsError.cannotRead(path: path, reason: "no such file")
+        case .directory: throw ResultsError.notAFile(path: path, kind: "a directory")
+        case .file: break
         }
-        if isDirectory.boolValue { throw ResultsError.notAFile(path: path, kind: "a directory") }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))

@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 
 /// A prompt: literal text with `{{name}}` or `{{a.b}}` variables. The text is kept byte for byte —
 /// no trimming, no newline conversion — because the demo models were trained on exact formats and a
@@ -80,10 +81,7 @@ public struct PromptTemplate: Sendable, Equatable {
     /// Reads a prompt file. A UTF-8 byte-order mark, which some editors write first, is not part
     /// of the prompt (the model would see it as text); an empty file is refused.
     public init(contentsOfFile path: String) throws(PromptTemplateError) {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .unreadable(path: path)
-        }
+        if PathKind(path) == .directory { throw .unreadable(path: path) }
         guard var data = FileManager.default.contents(atPath: path) else {
             throw .unreadable(path: path)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 
 /// Collects diagnostics while the decoder walks the tree, and reads typed values from nodes.
 /// Every reader reports a problem and returns nil instead of stopping, so one pass finds them all.
@@ -173,14 +174,14 @@ final class DecodeContext {
     func existingFile(_ node: YAMLNode, _ key: String, what: String) -> String? {
         guard let path = nonEmptyString(node, key) else { return nil }
         let resolved = resolvePath(path, from: node.mark)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory) else {
+        let kind = PathKind(resolved)
+        guard kind != .missing else {
             let base = node.mark.isOverride ? "the current directory" : "the workflow file's folder"
             report(.missingFile, node.mark, "\(what) '\(path)' does not exist (looked for \(resolved))",
                    fix: "check the path; relative paths start at \(base)")
             return nil
         }
-        if isDirectory.boolValue {
+        if kind == .directory {
             report(.missingFile, node.mark, "\(what) '\(path)' is a folder, not a file", fix: "name the file inside it")
             return nil
         }

@@ -1,5 +1,6 @@
 import CYAML
 import Foundation
+import SeedModel
 
 /// Bounds that keep a hostile file from being obeyed: a workflow is a few kilobytes and a few levels
 /// deep, so anything far beyond that is refused before it can cost time or memory.
@@ -89,10 +90,7 @@ public enum YAMLLoader {
     }
 
     static func readBounded(path: String, limit: Int) throws(YAMLError) -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw .unreadable(path: path, reason: "it is a directory, not a YAML file")
-        }
+        if PathKind(path) == .directory { throw .unreadable(path: path, reason: "it is a directory, not a YAML file") }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             throw .unreadable(path: path, reason: reason)

@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 
 /// Reading the files a command line names, with the checks that give a clear message instead of a
 /// library error about an unopenable path.
@@ -17,9 +18,11 @@ enum InputFiles {
 
     /// `missing` when nothing is at `path`; an unreadable-file error saying `directory` for a directory.
     private static func checkFile(_ path: String, missing: CLIError, directory: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing }
-        if isDirectory.boolValue { throw CLIError.unreadableFile(path: path, reason: directory) }
+        switch PathKind(path) {
+        case .missing: throw missing
+        case .directory: throw CLIError.unreadableFile(path: path, reason: directory)
+        case .file: break
+        }
     }
 
     /// A text file byte for byte: no newline is trimmed (the demo prompts end in one the models
