@@ -158,8 +158,10 @@ final class ResultsTests: XCTestCase {
         handle.write(Data("{\"index\":1,".utf8))
         try handle.close()
         let resumed = try ResultsFile(path: path, mode: .resume)
-        XCTAssertEqual(resumed.droppedBytes, 11)
+        XCTAssertEqual(resumed.droppedBytes, 0, "nothing is cut before a result is written")
         XCTAssertEqual(resumed.existingLines, [1])
+        try resumed.append(record(1, solved: true))
+        XCTAssertEqual(resumed.droppedBytes, 11)
     }
 
     /// A damaged line is explained in words, not with the decoder's internals; blank lines,
@@ -230,6 +232,21 @@ final class ResultsTests: XCTestCase {
         XCTAssertThrowsError(try ResultsFile.read(path: missing)) { error in
             XCTAssertEqual("\(error)", "cannot read \(missing): no such file")
         }
+    }
+
+    /// A relative link inside a linked folder is followed as the kernel follows it: its `..`
+    /// leaves the folder the link really is in.
+    func testARelativeLinkInALinkedFolderReachesTheRealFile() throws {
+        let base = URL(fileURLWithPath: try temporaryPath("x")).deletingLastPathComponent().path
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: base + "/data/proj", withIntermediateDirectories: true)
+        try manager.createDirectory(atPath: base + "/data/shared", withIntermediateDirectories: true)
+        do { try ResultsFile(path: base + "/data/shared/out.jsonl", mode: .create).append(record(0, solved: true)) }
+        try manager.createSymbolicLink(atPath: base + "/proj", withDestinationPath: base + "/data/proj")
+        try manager.createSymbolicLink(atPath: base + "/data/proj/out.jsonl", withDestinationPath: "../shared/out.jsonl")
+        let resumed = try ResultsFile(path: base + "/proj/out.jsonl", mode: .resume)
+        XCTAssertEqual(resumed.finishedIndices, [0])
+        XCTAssertFalse(manager.fileExists(atPath: base + "/shared"), "no stray folder next to the linked one")
     }
 
     /// A symbolic link to a file that does not exist yet creates that file.

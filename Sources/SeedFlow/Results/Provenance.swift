@@ -37,7 +37,8 @@ public struct Provenance: Codable, Sendable, Equatable {
         if workflowSHA256 != other.workflowSHA256 { return "the workflow file has changed since" }
         // The KV budget bounds memory, not what is computed: a run that failed for want of it
         // may go on with a larger one.
-        func relevant(_ o: [String]) -> [String] { o.filter { !$0.hasPrefix("models.kv_cache.") } }
+        // Sorted: overrides of different keys apply in any order.
+        func relevant(_ o: [String]) -> [String] { o.filter { !$0.hasPrefix("models.kv_cache") }.sorted() }
         if let mine = overrides, let theirs = other.overrides, relevant(mine) != relevant(theirs) {
             func list(_ o: [String]) -> String { o.isEmpty ? "none" : o.map { "--set \($0)" }.joined(separator: " ") }
             return "its overrides were \(list(relevant(mine))), this run's are \(list(relevant(theirs)))"

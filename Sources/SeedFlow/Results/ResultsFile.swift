@@ -56,9 +56,10 @@ public final class ResultsFile {
     public private(set) var existing: [RunRecord] = []
     /// The line of each of `existing` in the file (1-based).
     public private(set) var existingLines: [Int] = []
-    /// Bytes of an unfinished last line (a run killed mid-write) that `.resume` drops when the
-    /// first new result is written.
+    /// Bytes of an unfinished last line (a run killed mid-write) that `.resume` dropped when the
+    /// first new result was written (0 until then).
     public private(set) var droppedBytes = 0
+    private var tornBytes = 0
     /// The file written: `path` with symbolic links resolved.
     private let target: String
     private let descriptor: Int32
@@ -139,8 +140,8 @@ public final class ResultsFile {
                     close(fd)
                     throw ResultsError.unreadable(path: path, line: 1, reason: "it holds no complete result line")
                 }
-                droppedBytes = contents.tail.count
                 truncateTo = contents.completeLength
+                tornBytes = contents.tail.count
             }
         }
     }
@@ -167,6 +168,7 @@ public final class ResultsFile {
                 throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
             truncateTo = nil
+            droppedBytes = tornBytes
         }
         if needsNewline {
             line.insert(0x0A, at: 0)
@@ -195,17 +197,26 @@ public final class ResultsFile {
         if created && written == 0 { unlink(target) }
     }
 
-    /// `path` with symbolic links followed, also to a file that does not exist yet (Foundation's
-    /// resolution gives up on a dangling link and returns the link itself).
+    /// `path` with symbolic links followed by the file system (`..` after a linked folder goes
+    /// where the kernel goes), also through a link to a file that does not exist yet, whose
+    /// folder is resolved and whose target is then followed by hand.
     private static func followingLinks(_ path: String) -> String {
-        var current = URL(fileURLWithPath: path).standardizedFileURL.path
+        func realPath(_ p: String) -> String? {
+            guard let resolved = realpath(p, nil) else { return nil }
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        if let resolved = realPath(path) { return resolved }
+        var current = URL(fileURLWithPath: path).path
         for _ in 0..<40 {
+            let url = URL(fileURLWithPath: current)
+            let folder = realPath(url.deletingLastPathComponent().path) ?? url.deletingLastPathComponent().path
+            let full = (folder == "/" ? "" : folder) + "/" + url.lastPathComponent
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlink(current, &buffer, buffer.count - 1)
-            guard n > 0 else { break }
+            let n = readlink(full, &buffer, buffer.count - 1)
+            guard n > 0 else { return full }
             let destination = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            current = destination.hasPrefix("/") ? destination
-                : URL(fileURLWithPath: current).deletingLastPathComponent().appendingPathComponent(destination).standardizedFileURL.path
+            current = destination.hasPrefix("/") ? destination : (folder == "/" ? "" : folder) + "/" + destination
         }
         return current
     }
@@ -243,7 +254,7 @@ public final class ResultsFile {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            throw ResultsError.cannotRead(path: path, reason: String(cString: strerror(errno)))
+            throw ResultsError.cannotRead(path: path, reason: error.localizedDescription)
         }
         var parsed = ParsedResults()
         let lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)

@@ -178,7 +178,6 @@ public final class WorkflowRunner {
         var summary = RunSummary(resultsPath: resultsPath, inputs: 0, skipped: inputs.count - todo.count, solved: 0,
                                  generatedTokens: 0, modelCalls: 0, wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0,
                                  strategy: strategy, interrupted: false, draftSeconds: 0, verifySeconds: 0, exampleSolved: nil)
-        summary.droppedBytes = results.droppedBytes
         // Inputs are searched `jobs` at a time, all in one run of the engine: when the last call
         // of an input's step comes back, the input takes it in and its next step's calls join the
         // engine's next round (and a finished input's place goes to the next input), so the
@@ -272,6 +271,7 @@ public final class WorkflowRunner {
         summary.interrupted = !queue.isEmpty || !running.isEmpty
         let engineTotals = engineRan ? engine.statistics : EngineStatistics()
         summary.wallSeconds = elapsedSince(start)
+        summary.droppedBytes = results.droppedBytes
         summary.generatedTokens = engineTotals.generatedTokens
         summary.modelCalls = engineTotals.requests
         summary.acceptance = engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil
