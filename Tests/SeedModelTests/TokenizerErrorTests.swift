@@ -85,10 +85,27 @@ final class TokenizerErrorTests: XCTestCase {
     }
 
     /// A tiny hand-made vocabulary: merges apply in file order, not by length.
+    /// A byte-level vocabulary that cannot spell some byte, with no unknown token to stand for
+    /// it, is refused: that byte would otherwise vanish from every text without a word.
+    func testMissingByteTokensWithoutAnUnknownTokenAreRefused() throws {
+        let (error, path) = try tokenizerError {
+            $0.set("tokenizer.ggml.model", "gpt2")
+            $0.set("tokenizer.ggml.tokens", strings: ["a", "b", "ab"])
+            $0.set("tokenizer.ggml.merges", strings: ["a b"])
+        }
+        guard case let .missingByteTokens(p, bytes) = error else { return XCTFail("\(error)") }
+        XCTAssertEqual(p, path)
+        XCTAssertEqual(bytes.count, 254)
+        XCTAssertFalse(bytes.contains(UInt8(ascii: "a")))
+        XCTAssertTrue(error.description.contains("254 byte values (0x00, 0x01"), error.description)
+    }
+
     func testMergeOrderFollowsFile() throws {
         var writer = GGUFWriter()
         writer.set("tokenizer.ggml.model", "gpt2")
-        writer.set("tokenizer.ggml.tokens", strings: ["a", "b", "c", "ab", "bc"])
+        // Not every byte has a token: the unknown token stands for the others.
+        writer.set("tokenizer.ggml.tokens", strings: ["a", "b", "c", "ab", "bc", "<unk>"])
+        writer.set("tokenizer.ggml.unknown_token_id", uint32: 5)
         writer.set("tokenizer.ggml.merges", strings: ["b c", "a b"])
         let path = try TestPaths.temporaryDirectory().appendingPathComponent("tiny.gguf").path
         try writer.write(to: path)

@@ -68,7 +68,8 @@ public struct BPETokenizer: Tokenizer {
         tokenBytes = decoded
         let lookup = ByteStringTable(keys: spellable, include: { isSpellable[$0] })
         byteLookup = lookup
-        byteTokens = (0..<256).map { b in Int32(lookup.id(of: [UInt8(b)]) ?? -1) }
+        let singleBytes = (0..<256).map { b in Int32(lookup.id(of: [UInt8(b)]) ?? -1) }
+        byteTokens = singleBytes
 
         var merges: [UInt64: Merge] = [:]
         merges.reserveCapacity(mergeLines.count)
@@ -91,6 +92,12 @@ public struct BPETokenizer: Tokenizer {
             if merges[key] == nil { merges[key] = Merge(rank: Int32(rank), result: Int32(resultID)) }
         }
         self.merges = merges
+        // Every text is spelled from byte tokens up: without one for some byte (and no unknown
+        // token to stand for it) that byte would vanish from the text without a word.
+        let missing = (0..<256).filter { singleBytes[$0] < 0 }.map { UInt8($0) }
+        if !missing.isEmpty && meta.unknownTokenID == nil {
+            throw TokenizerError.missingByteTokens(path: meta.path, bytes: missing)
+        }
     }
 
     public func piece(_ id: Int) -> String {

@@ -8,6 +8,7 @@ public enum TokenizerError: Error, Equatable, Sendable, LocalizedError, CustomSt
     case badMerge(path: String, index: Int, line: String)
     case mismatchedLength(path: String, key: String, count: Int, expected: Int)
     case tokenIDOutOfRange(path: String, key: String, id: Int, vocabularySize: Int)
+    case missingByteTokens(path: String, bytes: [UInt8])
 
     public var description: String {
         switch self {
@@ -30,6 +31,10 @@ public enum TokenizerError: Error, Equatable, Sendable, LocalizedError, CustomSt
         case let .tokenIDOutOfRange(path, key, id, vocabularySize):
             return "\(path): metadata '\(key)' is \(id), outside the vocabulary of \(vocabularySize) tokens — "
                 + "fix or remove the key (e.g. with gguf-py's gguf_set_metadata)"
+        case let .missingByteTokens(path, bytes):
+            let shown = bytes.prefix(8).map { String(format: "0x%02X", $0) }.joined(separator: ", ") + (bytes.count > 8 ? ", …" : "")
+            return "\(path): the byte-level vocabulary has no token for \(bytes.count) byte value\(bytes.count == 1 ? "" : "s") (\(shown)) "
+                + "and no unknown token, so text containing them could not be encoded — the file is corrupt; convert the model again"
         }
     }
 
