@@ -93,8 +93,9 @@ public struct BPETokenizer: Tokenizer {
         }
         self.merges = merges
         // Every text is spelled from byte tokens up: without one for some byte (and no unknown
-        // token to stand for it) that byte would vanish from the text without a word.
-        let missing = (0..<256).filter { singleBytes[$0] < 0 }.map { UInt8($0) }
+        // token to stand for it) that byte would vanish from the text without a word. Bytes that
+        // never occur in UTF-8 (0xC0, 0xC1, 0xF5–0xFF) need none.
+        let missing = (0..<256).filter { singleBytes[$0] < 0 && !(0xC0...0xC1).contains($0) && $0 < 0xF5 }.map { UInt8($0) }
         if !missing.isEmpty && meta.unknownTokenID == nil {
             throw TokenizerError.missingByteTokens(path: meta.path, bytes: missing)
         }
