@@ -18,4 +18,11 @@ let dispatcher = CommandDispatcher(
         GraphCommand.entry,
         CompareCommand.entry,
     ])
+// CommandLine.arguments repairs bytes that are not UTF-8 (into U+FFFD); a prompt given that way
+// would reach the model changed without a word, so such an argument is refused.
+for index in 1..<Int(CommandLine.argc) {
+    guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil else { continue }
+    StandardStreams.error("seedflow: argument \(index) is not UTF-8 text — give text in the shell's UTF-8, or put it in a file and use -f FILE (files are checked too)\n")
+    exit(2)
+}
 exit(dispatcher.run(Array(CommandLine.arguments.dropFirst())))

@@ -24,6 +24,23 @@ final class TokenizeTests: XCTestCase {
         XCTAssertNotEqual(try escaped.jsonObject()["ids"] as? [Int], Self.proposeIDs)
     }
 
+    /// Bytes that are not UTF-8 on the command line are refused, not repaired into U+FFFD
+    /// (Swift strings cannot hold them, so the shell puts them there).
+    func testAnArgumentThatIsNotUTF8IsRefused() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$0\" tokenize -m \(Seedflow.targetModel) \"$(printf 'caf\\351')\"", try Seedflow.binary.path]
+        process.currentDirectoryURL = Seedflow.repoRoot
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 2, message)
+        XCTAssertTrue(message.hasPrefix("seedflow: argument 4 is not UTF-8 text"), message)
+    }
+
     func testBOSOnlyWhenAsked() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json", "--bos"])
         XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], [0] + Self.proposeIDs)
