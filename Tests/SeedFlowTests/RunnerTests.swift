@@ -247,6 +247,31 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(summary.render().contains("failed"), summary.render())
     }
 
+    /// In `parse.state`, {{parent.state}} is the state of the node being expanded: the new
+    /// child's parent (the input at depth 1), not that node's own parent.
+    func testParentStateInParseStateIsTheExpandedNode() throws {
+        let puzzle = Self.puzzles[0]
+        let (_, _, path) = try run(inputs: [puzzle], overrides: Self.cheap + ["search.depth=2",
+                                   "search.generate.parse.state=P[{{parent.state}}] {{left}}"])
+        let record = try XCTUnwrap(try Self.records(path).first)
+        let first = record.tree.filter { $0.depth == 1 }
+        XCTAssertFalse(first.isEmpty)
+        for node in first { XCTAssertTrue(node.state.hasPrefix("P[\(puzzle)] "), node.state) }
+        for node in record.tree where node.depth == 2 {
+            let parent = try XCTUnwrap(record.tree.first { $0.id == node.parent })
+            XCTAssertTrue(node.state.hasPrefix("P[\(parent.state)] "), "\(node.state) under \(parent.state)")
+        }
+    }
+
+    /// `score.number` reads the last number, sign included where it is one.
+    func testScoreNumberReadsTheLastSignedNumber() {
+        XCTAssertEqual(SearchTask.lastNumber(in: "I'd say -3"), -3)
+        XCTAssertEqual(SearchTask.lastNumber(in: "10-3 = 7, so 7.5/10"), 10)
+        XCTAssertEqual(SearchTask.lastNumber(in: "from 10-3"), 3)
+        XCTAssertEqual(SearchTask.lastNumber(in: "score: 8.25"), 8.25)
+        XCTAssertNil(SearchTask.lastNumber(in: "no idea"))
+    }
+
     /// --resume runs a failed input again (its new line follows the old one), and a failure that
     /// comes back is counted again.
     func testResumeRunsFailedInputsAgain() throws {

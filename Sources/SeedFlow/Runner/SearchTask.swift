@@ -367,6 +367,8 @@ final class SearchTask {
         let range = NSRange(thought.startIndex..., in: thought)
         guard let match = parser.pattern.regex.firstMatch(in: thought, range: range) else { return nil }
         var values = variables(for: parent)
+        // Seen from the child being made: its parent is the node expanded.
+        values["parent.state"] = nodes[parent].state
         values["thought"] = thought
         for name in parser.pattern.groupNames {
             let r = match.range(withName: name)
@@ -392,12 +394,23 @@ final class SearchTask {
                 .last { !$0.isEmpty } ?? ""
             return words.first { $0.word.lowercased() == last }?.value ?? 0
         case let .number(lo, hi):
-            let numbers = text.split(whereSeparator: { !($0.isNumber || $0 == ".") }).compactMap { Double($0) }
-            guard let last = numbers.last else { return lo }
+            guard let last = Self.lastNumber(in: text) else { return lo }
             return min(hi, max(lo, last))
         case .choice:
             return 0
         }
+    }
+
+    /// A number in a completion: a minus sign counts unless it follows a digit ("10-3" holds 10
+    /// and 3, "-3" is negative).
+    private static let numberPattern = try! NSRegularExpression(pattern: "(?<![0-9.])-?[0-9]+(?:\\.[0-9]+)?")
+
+    /// The last number in `text` (`score.number`), or nil.
+    static func lastNumber(in text: String) -> Double? {
+        let range = NSRange(text.startIndex..., in: text)
+        guard let match = numberPattern.matches(in: text, range: range).last,
+              let matched = Range(match.range, in: text) else { return nil }
+        return Double(text[matched])
     }
 
     private func voteChoice(_ text: String) -> Int? {

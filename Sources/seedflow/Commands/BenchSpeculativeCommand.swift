@@ -38,7 +38,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
                 CommonOptions.threads,
                 OptionSpec("workload", .value(placeholder: "name"), help: "Which workloads to run: paper, level or all.",
                            default: "all"),
-                OptionSpec("strategy", .value(placeholder: "name"), help: """
+                OptionSpec("strategy", .repeated(placeholder: "name"), help: """
                   Run only the rows of this strategy (sequential, speculative, seed, autoregressive \
                   or auto; 'seed' is its three k rows). Without 'sequential' the \
                   ×seq column is '-'.
