@@ -107,6 +107,8 @@ final class YAMLLoaderTests: XCTestCase {
         XCTAssertEqual(bytesError(Array("a: 1\nb".utf8) + [0x00] + Array(": 2\n".utf8)),
                        "t.yaml:2:2: control characters are not allowed (byte 0x00)")
         XCTAssertEqual(bytesError([0xFF, 0xFE, 0x61, 0x00]), "t.yaml:1:1: the file is UTF-16 text — save it as UTF-8")
+        XCTAssertEqual(bytesError([0xEF, 0xBB, 0xBF] + Array("a: caf".utf8) + [0xE9, 0x0A]),
+                       "t.yaml:1:7: incomplete UTF-8 octet sequence (byte 0xE9) — save the file as UTF-8 text", "a byte-order mark is no column")
     }
 
     func testBillionLaughsFailsFast() throws {

@@ -61,8 +61,7 @@ public final class Engine {
         self.drafts = drafts
         self.configuration = configuration
         let budget = configuration.kvMemoryBytes ?? Self.defaultKVBudget(target: target)
-        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
-        guard budget <= memory else {
+        if let memory = Self.memoryBelow(kvBudget: budget) {
             throw EngineError.badOption("a KV budget of \(formatBytes(budget)) is more than this machine's \(formatBytes(memory)) of memory — give less with --kv-memory (workflow: models.kv_cache.memory); it bounds the cache, which takes memory only as it fills, and the default is a quarter of memory")
         }
         targetPool = KVPool(config: target.config, memoryBytes: budget, blockTokens: configuration.blockTokens)
@@ -75,6 +74,13 @@ public final class Engine {
         draftCosts = drafts.map { _ in PassCostModel() }
         acceptance = drafts.map { _ in DecayedRate() }
         continuation = drafts.map { _ in DecayedRate() }
+    }
+
+    /// The machine's memory when a KV budget exceeds it (a bound no larger than memory can be
+    /// kept), else nil.
+    public static func memoryBelow(kvBudget bytes: Int) -> Int? {
+        let memory = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+        return bytes > memory ? memory : nil
     }
 
     /// A quarter of physical memory, but no more than 256 full-context sequences need.

@@ -105,8 +105,7 @@ struct WorkflowDecoder {
             if let kv = MappingReader(kvNode, path: "models.kv_cache", context: context) {
                 if let m = kv("memory") {
                     kvCache.memoryBytes = context.memory(m, "memory")
-                    let physical = Int(clamping: ProcessInfo.processInfo.physicalMemory)
-                    if let bytes = kvCache.memoryBytes, bytes > physical {
+                    if let bytes = kvCache.memoryBytes, let physical = Engine.memoryBelow(kvBudget: bytes) {
                         context.report(.invalidValue, m.mark, "'memory' is \(formatBytes(bytes)), more than this machine's \(formatBytes(physical)) of memory",
                                        fix: "give less (it bounds the KV cache, which takes memory only as it fills), or leave it out for a quarter of memory")
                         kvCache.memoryBytes = nil

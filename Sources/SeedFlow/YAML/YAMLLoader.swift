@@ -252,8 +252,10 @@ private struct TreeBuilder {
             let line = before.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
             if offset < text.count { message += String(format: " (byte 0x%02X)", text[offset]) }
             if problem.contains("UTF-8") { message += " — save the file as UTF-8 text" }
-            // Columns count characters, as libyaml's own marks do: UTF-8 lead bytes, not bytes.
-            let column = text[lineStart..<offset].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
+            // Columns count characters, as libyaml's own marks do: UTF-8 lead bytes, not bytes,
+            // and not a byte-order mark.
+            let bom = lineStart == 0 && text.starts(with: [0xEF, 0xBB, 0xBF]) && offset >= 3 ? 1 : 0
+            let column = text[lineStart..<offset].reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 } - bom
             return .syntax(SourceMark(file: file, line: line, column: column), problem: message)
         }
         let mark = SourceMark(file: file, line: Int(parser.problem_mark.line) + 1,
