@@ -210,7 +210,7 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), first)
 
         // With resume the finished input is skipped; every input ends with exactly one line.
-        let (summary, _, _) = try run(overrides: Self.cheap, options: RunOptions(resume: true), results: path)
+        let (summary, _, _) = try run(overrides: Self.cheap, options: RunOptions(resultsMode: .resume), results: path)
         XCTAssertEqual(summary.skipped, 1)
         XCTAssertEqual(summary.inputs, Self.puzzles.count - 1)
         let records = try Self.records(path)
@@ -219,7 +219,7 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).hasPrefix(first), "the first line is kept as it was")
 
         // Resuming a complete file runs nothing and adds nothing.
-        let (again, _, _) = try run(overrides: Self.cheap, options: RunOptions(resume: true), results: path)
+        let (again, _, _) = try run(overrides: Self.cheap, options: RunOptions(resultsMode: .resume), results: path)
         XCTAssertEqual(again.inputs, 0)
         XCTAssertEqual(again.skipped, Self.puzzles.count)
         XCTAssertEqual(try Self.records(path).count, Self.puzzles.count)
@@ -280,7 +280,7 @@ final class RunnerTests: XCTestCase {
         let inputs = [Self.puzzles[0], long]
         let first = try run(inputs: inputs, overrides: Self.cheap, results: path).summary
         XCTAssertEqual(first.failures.count, 1)
-        let again = try run(inputs: inputs, overrides: Self.cheap, options: RunOptions(resume: true), results: path).summary
+        let again = try run(inputs: inputs, overrides: Self.cheap, options: RunOptions(resultsMode: .resume), results: path).summary
         XCTAssertEqual(again.skipped, 1)
         XCTAssertEqual(again.inputs, 1)
         XCTAssertEqual(again.failures.count, 1)
@@ -301,9 +301,9 @@ final class RunnerTests: XCTestCase {
         object["provenance"] = provenance
         try (String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self) + "\n")
             .write(toFile: path, atomically: false, encoding: .utf8)
-        let options = RunOptions(limit: 2, resume: true, overrides: Self.cheap + ["search.depth=2"])
+        let options = RunOptions(limit: 2, resultsMode: .resume, overrides: Self.cheap + ["search.depth=2"])
         XCTAssertEqual(try run(overrides: Self.cheap, options: options, results: path).summary.inputs, 1)
-        let kv = RunOptions(limit: 3, resume: true, overrides: Self.cheap + ["search.depth=2", "models.kv_cache.memory=1GiB"])
+        let kv = RunOptions(limit: 3, resultsMode: .resume, overrides: Self.cheap + ["search.depth=2", "models.kv_cache.memory=1GiB"])
         XCTAssertEqual(try run(overrides: Self.cheap, options: kv, results: path).summary.inputs, 1)
     }
 
@@ -342,9 +342,9 @@ final class RunnerTests: XCTestCase {
             }
             XCTAssertEqual(try? String(contentsOfFile: path, encoding: .utf8), before)
         }
-        refused(["9 9 9 9"] + Self.puzzles, RunOptions(resume: true, overrides: Self.cheap), mentions: "input 0 is '\(Self.puzzles[0])' there but '9 9 9 9'")
-        refused(Self.puzzles, RunOptions(resume: true, strategy: .autoregressive, overrides: Self.cheap), mentions: "strategy seed")
-        refused(Self.puzzles, RunOptions(resume: true, overrides: Self.cheap + ["search.depth=2"]),
+        refused(["9 9 9 9"] + Self.puzzles, RunOptions(resultsMode: .resume, overrides: Self.cheap), mentions: "input 0 is '\(Self.puzzles[0])' there but '9 9 9 9'")
+        refused(Self.puzzles, RunOptions(resultsMode: .resume, strategy: .autoregressive, overrides: Self.cheap), mentions: "strategy seed")
+        refused(Self.puzzles, RunOptions(resultsMode: .resume, overrides: Self.cheap + ["search.depth=2"]),
                 mentions: "--set search.depth=2")
     }
 

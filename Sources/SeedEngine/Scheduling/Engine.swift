@@ -209,11 +209,12 @@ public final class Engine {
                     }
                     for r in active where r.draft == nil {
                         if !freeInstances.contains(where: { $0 > 0 }) { break }
-                        // Free instances of drafts too short for this request are for the next ones.
-                        if !freeInstances.indices.contains(where: { freeInstances[$0] > 0 && canDraft(r, model: $0) }) { continue }
-                        guard let m = freeInstances.indices.first(where: { m in
-                            freeInstances[m] > 0 && canDraft(r, model: m) && fits(r.request, pool: draftPools[m], model: drafts[m].model,
-                                active: active.filter { $0.draft?.model == m }.map { ($0.draft?.sequence, $0.draftReservation) })
+                        // Free instances of drafts this request cannot use are for the next ones.
+                        let usable = freeInstances.indices.filter { freeInstances[$0] > 0 && canDraft(r, model: $0) }
+                        if usable.isEmpty { continue }
+                        guard let m = usable.first(where: { m in
+                            fits(r.request, pool: draftPools[m], model: drafts[m].model,
+                                 active: active.filter { $0.draft?.model == m }.map { ($0.draft?.sequence, $0.draftReservation) })
                         }) else { break }
                         freeInstances[m] -= 1
                         let (seq, reused) = draftPools[m].startSequence(prompt: r.tokens)

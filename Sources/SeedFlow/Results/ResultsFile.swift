@@ -58,7 +58,7 @@ public final class ResultsFile {
     public private(set) var existingLines: [Int] = []
     /// Bytes of an unfinished last line (a run killed mid-write) that `.resume` dropped when the
     /// first new result was written (0 until then).
-    public private(set) var droppedBytes = 0
+    public var droppedBytes: Int { truncateTo == nil ? tornBytes : 0 }
     private var tornBytes = 0
     /// The file written: `path` with symbolic links resolved.
     private let target: String
@@ -109,9 +109,12 @@ public final class ResultsFile {
             throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(code)))
         }
         var opened = stat()
-        if fstat(fd, &opened) != 0 || (opened.st_mode & S_IFMT) != S_IFREG {
+        do {
+            guard fstat(fd, &opened) == 0 else { throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
+            try Self.checkRegular(opened, path: path)
+        } catch {
             close(fd)
-            throw ResultsError.notAFile(path: path, kind: "a device or other special file")
+            throw error
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
@@ -168,7 +171,6 @@ public final class ResultsFile {
                 throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
             }
             truncateTo = nil
-            droppedBytes = tornBytes
         }
         if needsNewline {
             line.insert(0x0A, at: 0)

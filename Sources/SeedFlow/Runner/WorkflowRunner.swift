@@ -9,24 +9,22 @@ public struct RunOptions: Sendable {
     public var limit: Int?
     /// Inputs searched at once (their model calls share rounds). nil: as many as the KV budget holds.
     public var jobs: Int?
-    /// Skip inputs already in the results file instead of refusing it.
-    public var resume: Bool
+    /// What to do with an existing results file: refuse it (`.create`), skip the inputs it
+    /// already has (`.resume`), or replace it once the first new result is written (`.overwrite`).
+    public var resultsMode: ResultsOpenMode
     /// Where result lines go, instead of the workflow's `output.results`.
     public var resultsPath: String?
-    /// Replace an existing results file (once the first new result is written).
-    public var overwrite: Bool
     /// Overrides `decoding.strategy`.
     public var strategy: DecodingStrategy?
     public var threads: Int
     /// The `--set` overrides applied to the workflow, recorded in every result's provenance.
     public var overrides: [String]
 
-    public init(limit: Int? = nil, jobs: Int? = nil, resume: Bool = false, overwrite: Bool = false, resultsPath: String? = nil,
+    public init(limit: Int? = nil, jobs: Int? = nil, resultsMode: ResultsOpenMode = .create, resultsPath: String? = nil,
                 strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads, overrides: [String] = []) {
         self.limit = limit
         self.jobs = jobs
-        self.resume = resume
-        self.overwrite = overwrite
+        self.resultsMode = resultsMode
         self.resultsPath = resultsPath
         self.strategy = strategy
         self.threads = threads
@@ -148,7 +146,7 @@ public final class WorkflowRunner {
     /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
     public func run(progress: (RunProgress) -> Void = { _ in }) throws -> RunSummary {
         let resultsPath = options.resultsPath ?? workflow.output.results
-        let results = try ResultsFile(path: resultsPath, mode: options.resume ? .resume : options.overwrite ? .overwrite : .create)
+        let results = try ResultsFile(path: resultsPath, mode: options.resultsMode)
         do {
             let summary = try run(into: results, progress: progress)
             if summary.interrupted { results.abandon() }

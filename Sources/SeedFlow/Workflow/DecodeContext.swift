@@ -14,6 +14,16 @@ final class DecodeContext {
     /// JSONL fields some inputs lines have and others lack: the first line without each, so
     /// that a prompt using one is reported at the data, not at the prompt.
     var inputFieldGaps: [String: SourceMark] = [:]
+    /// Model files opened for the checks, by path: a target's metadata (its vocabulary) is read
+    /// once, whichever checks need it.
+    private var modelFiles: [String: Result<GGUFFile, Error>] = [:]
+
+    func modelFile(_ path: String) throws -> GGUFFile {
+        if let opened = modelFiles[path] { return try opened.get() }
+        let opened = Result { try GGUFFile(path: path) }
+        modelFiles[path] = opened
+        return try opened.get()
+    }
 
     init(workflowFile: String) {
         currentDirectory = FileManager.default.currentDirectoryPath

@@ -134,7 +134,7 @@ struct WorkflowDecoder {
             do {
                 // What loading the model would refuse, short of reading its weights: an
                 // unsupported architecture or shape, or a vocabulary-only file.
-                let file = try GGUFFile(path: path)
+                let file = try context.modelFile(path)
                 let tokenizer = try loadTokenizer(from: file)
                 _ = try ModelConfig(file: file)
                 if file.tensors.isEmpty { throw ModelError.noWeights(path: path) }
@@ -159,7 +159,7 @@ struct WorkflowDecoder {
 
     /// The chat format must be one the target can give: `auto` needs a template stored in it.
     private func checkChatTemplate(_ name: String, target: String, at mark: SourceMark) {
-        guard let file = try? GGUFFile(path: target) else { return }  // reported with the models
+        guard let file = try? context.modelFile(target) else { return }  // reported with the models
         do {
             _ = try ChatTemplate(named: name, file: file)
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import SeedEngine
+import SeedFlow
 import SeedModel
 
 /// `seedflow bench speculative`: the decoding strategies compared on tree-of-thoughts workloads
@@ -162,13 +163,11 @@ struct BenchSpeculativeCommand: ParsableCommand {
     /// One puzzle a line: 4 non-negative integers separated by spaces; blank lines are skipped.
     static func readPuzzles(_ path: String) throws -> [[Int]] {
         var puzzles: [[Int]] = []
-        // Character.isNewline covers "\r\n", one Character in Swift, so CRLF files read alike.
-        for (index, line) in try InputFiles.readText(path).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        for (number, line) in InputsSection.lines(of: try InputFiles.readText(path)) {
             let fields = line.split(whereSeparator: \.isWhitespace)
-            if fields.isEmpty { continue }
             let numbers = fields.compactMap { Int($0) }.filter { $0 >= 0 }
             guard fields.count == 4, numbers.count == 4 else {
-                throw CLIError.malformedFile(path: path, line: index + 1,
+                throw CLIError.malformedFile(path: path, line: number,
                                              reason: "expected a puzzle as 4 non-negative integers (e.g. '4 5 6 10'), got '\(line)'")
             }
             puzzles.append(numbers)

@@ -65,11 +65,14 @@ struct RunCommand: ParsableCommand {
             options.strategy = try CommonOptions.decodingStrategy(name, arguments)
         }
         options.resultsPath = arguments.string("results")
-        options.resume = arguments.flag("resume")
         options.threads = try CommonOptions.threadCount(arguments)
         options.overrides = overrides
-        options.overwrite = arguments.flag("overwrite")
-        if options.resume && options.overwrite { throw arguments.error("--resume and --overwrite contradict each other: choose one") }
+        switch (arguments.flag("resume"), arguments.flag("overwrite")) {
+        case (true, true): throw arguments.error("--resume and --overwrite contradict each other: choose one")
+        case (true, false): options.resultsMode = .resume
+        case (false, true): options.resultsMode = .overwrite
+        case (false, false): options.resultsMode = .create
+        }
         self.options = options
         showTree = arguments.flag("show-tree")
         json = arguments.flag("json")
