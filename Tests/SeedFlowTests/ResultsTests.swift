@@ -20,6 +20,12 @@ final class ResultsTests: XCTestCase {
                          statistics: stats, strategy: "seed", seed: 42, provenance: nil)
     }
 
+    /// A results file holding `records`, closed again (so its lock is released).
+    private func writeResults(_ records: [RunRecord], to path: String) throws {
+        let file = try ResultsFile(path: path, mode: .create)
+        for r in records { try file.append(r) }
+    }
+
     func testSHA256KnownVectors() {
         XCTAssertEqual(SHA256.hex(Array("".utf8)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hex(Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -42,11 +48,7 @@ final class ResultsTests: XCTestCase {
 
     func testResumeSkipsFinishedAndDropsATornLastLine() throws {
         let path = try temporaryPath("run.jsonl")
-        do {
-            let file = try ResultsFile(path: path, mode: .create)
-            try file.append(record(0, solved: true))
-            try file.append(record(1, solved: false))
-        }
+        try writeResults([record(0, solved: true), record(1, solved: false)], to: path)
         // A run killed in the middle of writing its third line.
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
         handle.seekToEndOfFile()
@@ -75,11 +77,7 @@ final class ResultsTests: XCTestCase {
     /// result is written: a run that fails first leaves the old results.
     func testOverwriteReplacesOnlyARegularFileAndOnlyOnItsFirstResult() throws {
         let path = try temporaryPath("run.jsonl")
-        do {
-            let file = try ResultsFile(path: path, mode: .create)
-            try file.append(record(0, solved: true))
-            try file.append(record(1, solved: true))
-        }
+        try writeResults([record(0, solved: true), record(1, solved: true)], to: path)
         do {
             let file = try ResultsFile(path: path, mode: .overwrite)
             XCTAssertEqual(try ResultsFile.read(path: path).count, 2, "nothing written yet: the old results stay")
@@ -217,11 +215,7 @@ final class ResultsTests: XCTestCase {
         let path = try temporaryPath("run.jsonl")
         var failed = record(1, solved: false)
         failed.error = "too long"
-        do {
-            let file = try ResultsFile(path: path, mode: .create)
-            try file.append(record(0, solved: true))
-            try file.append(failed)
-        }
+        try writeResults([record(0, solved: true), failed], to: path)
         let resumed = try ResultsFile(path: path, mode: .resume)
         XCTAssertEqual(resumed.finishedIndices, [0])
         try resumed.append(record(1, solved: true))
