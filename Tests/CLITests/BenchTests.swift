@@ -129,6 +129,11 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
                     mentioning: ["\(puzzles):2:", "'1 2 three 4'"])
         assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--puzzles", "data/none.txt"]), status: 3,
                     mentioning: ["'data/none.txt' not found"])
+        // A file written on Windows, with a blank line: the bad line keeps its number.
+        let crlf = try Seedflow.temporaryFile(named: "crlf.txt", contents: Data("4 5 6 10\r\n\r\n1 2 x 4\r\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: crlf) }
+        assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--puzzles", crlf]), status: 3,
+                    mentioning: ["\(crlf):3:", "'1 2 x 4'"])
     }
 }
 
