@@ -59,7 +59,7 @@ final class ChatWorkflowTests: XCTestCase {
                 XCTAssertEqual(node.state, node.thought, "no parse: a step is its own state")
                 // Each state is valued twice; its value is the sum of the last numbers, clamped to 0–10.
                 let value = try XCTUnwrap(node.value, "every sampled step is valued")
-                XCTAssertLessThanOrEqual(node.samples.count, 2)
+                XCTAssertEqual(node.samples.count, 2, "both value samples are recorded")
                 XCTAssertGreaterThanOrEqual(value, 0)
                 XCTAssertLessThanOrEqual(value, 20)
             }

@@ -288,6 +288,22 @@ final class ResultsTests: XCTestCase {
         // This test file is in the project's repository.
         XCTAssertNotNil(Provenance.gitState(of: URL(fileURLWithPath: #filePath).deletingLastPathComponent().path))
     }
+
+    /// Overrides compare by what they leave each key at: the last one given for a key wins.
+    func testOverridesCompareByTheirEffect() throws {
+        let workflow = try temporaryPath("w.yaml")
+        try Data("name: x\n".utf8).write(to: URL(fileURLWithPath: workflow))
+        func provenance(_ overrides: [String]) throws -> Provenance {
+            var p = try Provenance(workflowFile: workflow, promptFiles: [:], modelFiles: [])
+            p.overrides = overrides
+            return p
+        }
+        let a = try provenance(["search.breadth=1", "search.breadth=3"])
+        XCTAssertNotNil(a.difference(from: try provenance(["search.breadth=3", "search.breadth=1"])), "breadth 3 against breadth 1")
+        XCTAssertNil(a.difference(from: try provenance(["search.breadth=3"])), "the same breadth")
+        XCTAssertNil(try provenance(["a=1", "b=2"]).difference(from: try provenance(["b=2", "a=1"])), "other keys, any order")
+        XCTAssertNil(try provenance(["a=1", "models.kv_cache.memory=1GiB"]).difference(from: try provenance(["a=1"])))
+    }
 }
 
 final class ArithmeticTests: XCTestCase {
@@ -305,5 +321,16 @@ final class ArithmeticTests: XCTestCase {
         for bad in ["", "1 +", "(1 + 2", "1 + 2)", "2 / 0", "a + 1", "1 ++ 2", String(repeating: "(", count: 100) + "1" + String(repeating: ")", count: 100), "99999999999999999999 * 2"] {
             XCTAssertNil(ArithmeticExpression(bad), bad)
         }
+    }
+
+    /// Int.min has no positive counterpart in Int: reaching it is overflow, not a trap.
+    func testResultsAtIntMinAreOverflow() {
+        for expression in ["(0 - 2147483648) * 4294967296", "0 - 4294967296 * 2147483648",
+                           "(0 - 2147483648) * 4294967296 / 1", "1 / ((0 - 2147483648) * 4294967296)",
+                           "(0 - 4294967296 * 2147483647) - 4294967296"] {
+            XCTAssertNil(ArithmeticExpression(expression), expression)
+        }
+        XCTAssertEqual(ArithmeticExpression("(0 - 2147483648) * 4294967295")?.value, Rational(-9_223_372_034_707_292_160),
+                       "one step short of Int.min is a number")
     }
 }

@@ -358,6 +358,60 @@ final class RunnerTests: XCTestCase {
         XCTAssertEqual(read.map(\.line), [1, 2])
     }
 
+    /// Two prompt files with one name in different folders are both in the provenance, so a
+    /// change to either makes `--resume` refuse the file.
+    func testResumeSeesAChangeToEitherOfTwoPromptsWithOneName() throws {
+        try scratch.writePrompts()
+        try scratch.write("a/p.txt", "Propose steps for: {{state}}\n")
+        try scratch.write("b/p.txt", "Evaluate: {{state}}\n")
+        let text = minimalWorkflow().replacingOccurrences(of: "prompt: propose.txt", with: "prompt: a/p.txt")
+            .replacingOccurrences(of: "prompt: value.txt", with: "prompt: b/p.txt")
+        let file = try scratch.write("same-names.yaml", text)
+        let inputs = try scratch.write("two.txt", Self.puzzles.prefix(2).joined(separator: "\n") + "\n")
+        let path = scratch.directory + "/same-names.jsonl"
+        func run(limit: Int, mode: ResultsOpenMode) throws {
+            let overrides = Self.cheap + ["search.depth=1", "inputs.file=\(inputs)", "output.results=\(path)"]
+            let workflow = try loadWorkflow(path: file, overrides: overrides)
+            _ = try WorkflowRunner(workflow: workflow, options: RunOptions(limit: limit, resultsMode: mode, overrides: overrides)).run()
+        }
+        try run(limit: 1, mode: .create)
+        try scratch.write("a/p.txt", "Propose steps, changed, for: {{state}}\n")
+        XCTAssertThrowsError(try run(limit: 2, mode: .resume)) { error in
+            XCTAssertTrue("\(error)".contains("a/p.txt has changed"), "\(error)")
+        }
+    }
+
+    /// An input whose prompt cannot be rendered (its JSONL line lost a field after validation)
+    /// fails alone, with the reason in its line; the other inputs run.
+    func testAnInputWhosePromptCannotRenderFailsAlone() throws {
+        try scratch.writePrompts()
+        try scratch.write("propose.txt", "Propose steps for: {{state}} ({{label}})\n")
+        let inputs = try scratch.write("q.jsonl", #"{"input": "1 2 2 6", "label": "a"}"# + "\n" + #"{"input": "1 2 4 4", "label": "b"}"# + "\n")
+        let path = scratch.directory + "/render.jsonl"
+        let workflow = try loadWorkflow(path: try scratch.write("w.yaml", minimalWorkflow(inputs: inputs)),
+                                        overrides: Self.cheap + ["search.depth=1", "output.results=\(path)"])
+        try scratch.write("q.jsonl", #"{"input": "1 2 2 6", "label": "a"}"# + "\n" + #"{"input": "1 2 4 4"}"# + "\n")
+        let summary = try WorkflowRunner(workflow: workflow, options: RunOptions()).run()
+        XCTAssertEqual(summary.inputs, 2)
+        XCTAssertEqual(summary.failures.count, 1)
+        let records = try Self.records(path)
+        XCTAssertEqual(records.map(\.index), [0, 1])
+        XCTAssertNil(records[0].error)
+        XCTAssertEqual(records[1].error, "no value for {{label}} in \(scratch.directory)/propose.txt")
+    }
+
+    func testJSONTrueAndFalseAreWordsInTemplates() throws {
+        let inputs = try scratch.write("flags.jsonl", #"{"input": "x", "flag": true, "off": false, "n": 1, "z": 0, "f": 1.5}"# + "\n")
+        try scratch.writePrompts()
+        let workflow = try loadWorkflow(path: try scratch.write("w.yaml", minimalWorkflow(inputs: inputs)))
+        let fields = try XCTUnwrap(try WorkflowRunner.readInputs(workflow.inputs).first?.fields)
+        XCTAssertEqual(fields["flag"], "true")
+        XCTAssertEqual(fields["off"], "false")
+        XCTAssertEqual(fields["n"], "1")
+        XCTAssertEqual(fields["z"], "0")
+        XCTAssertEqual(fields["f"], "1.5")
+    }
+
     // MARK: other searches
 
     func testDepthFirstSearchRunsAndRecordsItsTree() throws {

@@ -138,10 +138,34 @@ final class ValidationTests: XCTestCase {
                        "\(w):10:13: 'strategy' must be one of autoregressive|sequential|speculative|seed|auto, got \"sed\" — did you mean 'seed'?")
     }
 
-    func testSpeculativeStrategyNeedsADraft() throws {
-        let d = try only([("  drafts:\n    - path: \(FlowTestPaths.draftS)\n      instances: 2\n", "")])
+    func testDraftingStrategiesNeedADraftAndTheOthersDoNot() throws {
+        let noDrafts = ("  drafts:\n    - path: \(FlowTestPaths.draftS)\n      instances: 2\n", "")
+        for strategy in ["seed", "speculative", "auto"] {
+            let d = try only([noDrafts, ("strategy: seed", "strategy: \(strategy)")])
+            XCTAssertEqual(d.kind, .conflict, strategy)
+            XCTAssertEqual(d.mark?.description, "\(w):7:13", strategy)
+        }
+        for strategy in ["autoregressive", "sequential"] {
+            let report = validateWorkflow(path: try workflow([noDrafts, ("strategy: seed", "strategy: \(strategy)")]))
+            XCTAssertTrue(report.isValid, "\(strategy): " + report.diagnostics.map(\.description).joined(separator: "\n"))
+        }
+    }
+
+    func testDfsRefusesSampledSelection() throws {
+        let d = try only([("  depth: 3", "  algorithm: dfs\n  prune_below: 0\n  depth: 3"), ("  breadth: 5", "  breadth: 5\n  select: sample")])
         XCTAssertEqual(d.kind, .conflict)
-        XCTAssertEqual(d.mark?.description, "\(w):7:13")
+        XCTAssertEqual(d.description, "\(w):19:11: 'select: sample' applies to bfs and beam; dfs always tries the best child first — remove 'select', or use 'algorithm: bfs' or 'beam'")
+    }
+
+    /// A vote prompt shows all candidates at once: a single node's state, path or parent is not
+    /// defined there.
+    func testAVotePromptHasNoSingleState() throws {
+        let prompt = try scratch.write("value.txt", "Vote among:\n{{candidates}}\nfor {{state}} after {{steps}}\n")
+        let path = try workflow([("    samples: 3\n    score: { last_line: { sure: 20, likely: 1, impossible: 0.001 } }", "    mode: vote\n    samples: 3")])
+        let found = diagnostics(of: path)
+        XCTAssertEqual(found.map(\.kind), [.undefinedVariable, .undefinedVariable])
+        XCTAssertEqual(found.first?.description,
+                       "\(prompt):3:5: undefined variable {{state}} in the evaluate prompt — a vote prompt shows every candidate at once, so there is no single {{state}}: use {{candidates}} and {{input}}")
     }
 
     func testDfsNeedsAPruneThreshold() throws {

@@ -4,8 +4,10 @@ public struct Rational: Equatable, Sendable, CustomStringConvertible {
     public let numerator: Int
     public let denominator: Int
 
+    /// Int.min is not allowed: its magnitude does not fit an Int, so its sign could not move.
+    /// Products and sums that reach it are overflow (`combine` returns nil).
     public init(_ numerator: Int, _ denominator: Int = 1) {
-        precondition(denominator != 0)
+        precondition(denominator != 0 && numerator != .min && denominator != .min)
         let g = Rational.gcd(abs(numerator), abs(denominator))
         let sign = denominator < 0 ? -1 : 1
         self.numerator = sign * numerator / max(g, 1)
@@ -16,14 +18,18 @@ public struct Rational: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { denominator == 1 ? "\(numerator)" : "\(numerator)/\(denominator)" }
 
-    /// nil on overflow or division by zero.
+    /// nil on overflow (Int.min included) or division by zero.
     func combine(_ op: Character, _ o: Rational) -> Rational? {
-        func m(_ a: Int, _ b: Int) -> Int? { let (r, v) = a.multipliedReportingOverflow(by: b); return v ? nil : r }
-        func add(_ a: Int, _ b: Int) -> Int? { let (r, v) = a.addingReportingOverflow(b); return v ? nil : r }
+        func checked(_ result: (partialValue: Int, overflow: Bool)) -> Int? {
+            result.overflow || result.partialValue == .min ? nil : result.partialValue
+        }
+        func m(_ a: Int, _ b: Int) -> Int? { checked(a.multipliedReportingOverflow(by: b)) }
         switch op {
         case "+", "-":
             guard let x = m(numerator, o.denominator), let y = m(o.numerator, denominator),
-                  let d = m(denominator, o.denominator), let n = add(x, op == "+" ? y : -y) else { return nil }
+                  let d = m(denominator, o.denominator),
+                  let n = checked(op == "+" ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y))
+            else { return nil }
             return Rational(n, d)
         case "*":
             guard let n = m(numerator, o.numerator), let d = m(denominator, o.denominator) else { return nil }

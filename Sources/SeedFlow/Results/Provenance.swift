@@ -18,7 +18,7 @@ public struct Provenance: Codable, Sendable, Equatable {
     }
 
     public var workflowSHA256: String
-    /// Prompt file path (as written in the workflow) → SHA-256 of its bytes.
+    /// Prompt file name → SHA-256 of its bytes; the file's path where two prompt files share a name.
     public var prompts: [String: String]
     public var models: [ModelFile]
     public var git: Git?
@@ -37,8 +37,15 @@ public struct Provenance: Codable, Sendable, Equatable {
         if workflowSHA256 != other.workflowSHA256 { return "the workflow file has changed since" }
         // The KV budget bounds memory, not what is computed: a run that failed for want of it
         // may go on with a larger one.
-        // Sorted: overrides of different keys apply in any order.
-        func relevant(_ o: [String]) -> [String] { o.filter { !$0.hasPrefix("models.kv_cache") }.sorted() }
+        // What the overrides leave each key at: the last one given for a key wins, and keys
+        // apply in any order (so they are sorted).
+        func relevant(_ o: [String]) -> [String] {
+            var last: [Substring: String] = [:]
+            for item in o where !item.hasPrefix("models.kv_cache") {
+                last[item.prefix { $0 != "=" }] = item
+            }
+            return last.keys.sorted().compactMap { last[$0] }
+        }
         if let mine = overrides, let theirs = other.overrides, relevant(mine) != relevant(theirs) {
             func list(_ o: [String]) -> String { o.isEmpty ? "none" : o.map { "--set \($0)" }.joined(separator: " ") }
             return "its overrides were \(list(relevant(mine))), this run's are \(list(relevant(theirs)))"

@@ -40,10 +40,15 @@ final class SearchTask {
     private(set) var nodes: [Node]
     private var phase: Phase
     private var pending: [String: Purpose] = [:]
+    /// Values by the rendered evaluation prompt: the same prompt is the same question, whatever
+    /// node asks it (a state alone would not do: the prompt may show the path or the parent).
     private var valueCache: [String: (value: Double, samples: [String])] = [:]
+    /// The evaluation prompt of each child of the phase being evaluated (value mode).
+    private var valuePrompts: [Int: String] = [:]
     /// DFS: nodes waiting to be expanded, best last.
     private var stack: [Int] = []
-    private var expansions = 0
+    /// Expansions started, the root's included.
+    private var expansions = 1
     private(set) var answer: String?
     private(set) var solved = false
     private(set) var chosen: Int?
@@ -66,6 +71,11 @@ final class SearchTask {
         self.encode = encode
         nodes = [Node(id: 0, parent: nil, depth: 0, thought: "", state: input)]
         phase = .expand([0])
+        // An input that already is the goal needs no search.
+        if isGoal(0) {
+            nodes[0].selected = true
+            reach(0)
+        }
     }
 
     var isDone: Bool { if case .done = phase { return true } else { return false } }
@@ -92,8 +102,11 @@ final class SearchTask {
             let step = workflow.search.evaluate
             switch step.mode {
             case .value:
-                for child in children where valueCache[stateKey(nodes[child].state)] == nil {
+                valuePrompts.removeAll()
+                for child in children {
                     let prompt = try step.prompt.render(variables(for: child))
+                    valuePrompts[child] = prompt
+                    if valueCache[prompt] != nil { continue }
                     for sample in 0..<step.samples {
                         let tag = "\(index)/d\(nodes[child].depth)/value/\(child)/\(sample)"
                         pending[tag] = .evaluate(nodes: [child])
@@ -113,7 +126,8 @@ final class SearchTask {
                 }
             }
             if out.isEmpty {
-                // Every child's state was valued before: no calls needed this round.
+                // Every child's question was asked before: no calls needed this round.
+                assignValues(children, samples: [:], votes: [:])
                 try finishEvaluation(children)
                 return try requests()
             }
@@ -169,9 +183,9 @@ final class SearchTask {
             // Completions come in request order, so the tree does not depend on finishing order.
             for c in completions {
                 guard case let .generate(parent)? = pending[c.tag] else { continue }
-                for thought in thoughts(from: c.text) {
+                for thought in thoughts(from: c.text, cutShort: c.finishReason == .length) {
                     guard let state = try parseState(thought, parent: parent) else { continue }
-                    // Duplicate states merge: the same numbers left is the same subproblem.
+                    // A state a sibling already reached is one subproblem (`merge_states`).
                     guard seen.insert(stateKey(state)).inserted else { continue }
                     let node = Node(id: nodes.count, parent: parent, depth: nodes[parent].depth + 1, thought: thought, state: state)
                     nodes.append(node)
@@ -184,7 +198,7 @@ final class SearchTask {
                 // come in rank order and children in proposal order, so this is the first
                 // solution the best-ranked states propose.
                 nodes[goal].selected = true
-                try reach(goal)
+                reach(goal)
             } else if children.isEmpty {
                 try advanceWithoutChildren()
             } else {
@@ -206,22 +220,7 @@ final class SearchTask {
                     }
                 }
             }
-            for child in children {
-                let key = stateKey(nodes[child].state)
-                if workflow.search.evaluate.mode == .vote {
-                    nodes[child].value = votes[child] ?? 0
-                    nodes[child].samples = samples[child] ?? []
-                } else if let cached = valueCache[key] {
-                    nodes[child].value = cached.value
-                    nodes[child].samples = cached.samples
-                } else {
-                    let texts = samples[child] ?? []
-                    let value = texts.reduce(0) { $0 + score($1) }
-                    valueCache[key] = (value, texts)
-                    nodes[child].value = value
-                    nodes[child].samples = texts
-                }
-            }
+            assignValues(children, samples: samples, votes: votes)
             try finishEvaluation(children)
         case let .finish(node):
             guard let c = completions.first(where: { if case .finish? = pending[$0.tag] { return true } else { return false } }) else {
@@ -232,6 +231,25 @@ final class SearchTask {
             phase = .done
         case .done:
             break
+        }
+    }
+
+    /// Values and samples of an evaluated level: votes counted, or each child's value samples
+    /// scored (and remembered by prompt), or a value asked for before taken from the cache.
+    private func assignValues(_ children: [Int], samples: [Int: [String]], votes: [Int: Double]) {
+        for child in children {
+            if workflow.search.evaluate.mode == .vote {
+                nodes[child].value = votes[child] ?? 0
+                nodes[child].samples = samples[child] ?? []
+            } else if let texts = samples[child] {
+                let value = texts.reduce(0) { $0 + score($1) }
+                if let prompt = valuePrompts[child] { valueCache[prompt] = (value, texts) }
+                nodes[child].value = value
+                nodes[child].samples = texts
+            } else if let prompt = valuePrompts[child], let cached = valueCache[prompt] {
+                nodes[child].value = cached.value
+                nodes[child].samples = cached.samples
+            }
         }
     }
 
@@ -248,12 +266,14 @@ final class SearchTask {
             }
             let kept = select(candidates, count: search.breadth)
             for id in kept { nodes[id].selected = true }
-            if let goal = kept.first(where: isGoal) {
-                try reach(goal)
+            // Kept states come in draw order under `select: sample`: the best-ranked one answers.
+            // (`max(by:)` keeps the first of equals, the earlier child.)
+            if let goal = kept.filter(isGoal).max(by: { rank($0) < rank($1) }) {
+                reach(goal)
             } else if level >= search.depth || kept.isEmpty {
                 // Out of depth: without a goal test the best final state is the result.
-                if search.goal == nil, let best = kept.first {
-                    try reach(best)
+                if search.goal == nil, let best = kept.max(by: { rank($0) < rank($1) }) {
+                    reach(best)
                 } else {
                     note = kept.isEmpty ? "every state was pruned at depth \(level)" : "no state reached the goal in \(search.depth) steps"
                     phase = .done
@@ -268,7 +288,12 @@ final class SearchTask {
                 .prefix(search.breadth)
             for id in ordered { nodes[id].selected = true }
             if let goal = ordered.first(where: isGoal) {
-                try reach(goal)
+                reach(goal)
+                return
+            }
+            // Without a goal test every state at `depth` is final: the best one found answers.
+            if search.goal == nil, let best = ordered.first, nodes[best].depth >= search.depth {
+                reach(best)
                 return
             }
             // Deepest first: push worst first so the best is expanded next.
@@ -278,12 +303,23 @@ final class SearchTask {
     }
 
     private func nextDFS() throws {
-        expansions += 1
-        guard let next = stack.popLast(), expansions <= Self.dfsExpansionLimit else {
-            note = expansions > Self.dfsExpansionLimit ? "gave up after \(Self.dfsExpansionLimit) expansions" : "the tree was exhausted without reaching the goal"
+        guard let next = stack.popLast() else {
+            if nodes.count == 1 {
+                note = "no thought could be parsed at depth 1"
+            } else if workflow.search.goal == nil {
+                note = "every path ended before depth \(workflow.search.depth) (pruned, or no thought parsed)"
+            } else {
+                note = "the tree was exhausted without reaching the goal"
+            }
             phase = .done
             return
         }
+        guard expansions < Self.dfsExpansionLimit else {
+            note = "gave up after \(Self.dfsExpansionLimit) expansions"
+            phase = .done
+            return
+        }
+        expansions += 1
         phase = .expand([next])
     }
 
@@ -297,7 +333,7 @@ final class SearchTask {
     }
 
     /// The search found its final state: run the finish step, or take the state as the answer.
-    private func reach(_ node: Int) throws {
+    private func reach(_ node: Int) {
         chosen = node
         if workflow.finish != nil {
             phase = .finish(node)
@@ -314,14 +350,16 @@ final class SearchTask {
     }
 
     /// The `count` states to keep: by value (bfs), by path value (beam), or drawn in proportion.
+    /// What states are kept by: their value (bfs), or their path's summed values (beam).
+    private func rank(_ id: Int) -> Double {
+        guard workflow.search.algorithm == .beam else { return nodes[id].value ?? 0 }
+        var total = 0.0
+        var cursor: Int? = id
+        while let c = cursor { total += nodes[c].value ?? 0; cursor = nodes[c].parent }
+        return total
+    }
+
     private func select(_ candidates: [Int], count: Int) -> [Int] {
-        func rank(_ id: Int) -> Double {
-            guard workflow.search.algorithm == .beam else { return nodes[id].value ?? 0 }
-            var total = 0.0
-            var cursor: Int? = id
-            while let c = cursor { total += nodes[c].value ?? 0; cursor = nodes[c].parent }
-            return total
-        }
         // Stable: among equal values the earlier child wins, as a sort by value alone would do.
         let ordered = candidates.enumerated().sorted { a, b in
             let ra = rank(a.element), rb = rank(b.element)
@@ -351,10 +389,16 @@ final class SearchTask {
 
     // MARK: parsing
 
-    private func thoughts(from text: String) -> [String] {
+    /// The thoughts of one generate completion. A proposal list cut off by `max_tokens`
+    /// (`cutShort`) loses its last line unless a line break ended it: a half-written line would
+    /// otherwise become a state, and could become the answer. A sample is one thought however it
+    /// ended (a plan cut at the limit is still most of a plan); dropping it could leave nothing.
+    private func thoughts(from text: String, cutShort: Bool) -> [String] {
         switch workflow.search.generate.mode {
         case .propose:
-            return text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+            if cutShort, let last = text.last, !last.isNewline { lines.removeLast() }
+            return lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         case .sample:
             let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return t.isEmpty ? [] : [t]
@@ -370,21 +414,30 @@ final class SearchTask {
         // Seen from the child being made: its parent is the node expanded.
         values["parent.state"] = nodes[parent].state
         values["thought"] = thought
-        for name in parser.pattern.groupNames {
-            let r = match.range(withName: name)
-            if r.location != NSNotFound, let swiftRange = Range(r, in: thought) { values[name] = String(thought[swiftRange]) }
-        }
+        for (name, value) in parser.pattern.namedValues(of: match, in: thought) { values[name] = value }
         let state = try parser.state.render(values).trimmingCharacters(in: .whitespaces)
         return state.isEmpty ? nil : state
     }
 
-    /// States that are the same numbers in another order are one subproblem.
+    /// What makes two children of a level the same state (`search.merge_states`).
     private func stateKey(_ state: String) -> String {
-        let parts = state.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        if !parts.isEmpty, parts.allSatisfy({ Double($0) != nil }) {
-            return parts.sorted { (Double($0) ?? 0, $0) < (Double($1) ?? 0, $1) }.joined(separator: " ")
+        let trimmed = state.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard workflow.search.mergeStates == .numbers else { return trimmed }
+        let parts = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        let numbers = parts.compactMap { part in Self.isDecimal(part) ? Double(part) : nil }
+        guard !parts.isEmpty, numbers.count == parts.count else { return trimmed }
+        // By value: "8" and "8.0" are one number.
+        return numbers.sorted().map { "\($0)" }.joined(separator: " ")
+    }
+
+    /// Digits with an optional sign and decimal point: what a number left in a puzzle looks like
+    /// (not `inf`, `nan` or `0x10`, which `Double` would also read).
+    private static func isDecimal(_ text: Substring) -> Bool {
+        var digits = 0, points = 0
+        for c in text.first == "-" ? text.dropFirst() : text {
+            if c.isASCII && c.isNumber { digits += 1 } else if c == "." { points += 1 } else { return false }
         }
-        return state.trimmingCharacters(in: .whitespacesAndNewlines)
+        return digits > 0 && points <= 1
     }
 
     private func score(_ text: String) -> Double {
@@ -426,29 +479,35 @@ final class SearchTask {
     private func judge(_ text: String, node: Int) {
         guard let step = workflow.finish else { return }
         var values = variables(for: node)
+        var extracted: String
         if let extract = step.extract {
             let range = NSRange(text.startIndex..., in: text)
             guard let match = extract.regex.firstMatch(in: text, range: range) else {
                 note = "the finish step's answer did not match the extract pattern"
                 return
             }
-            for name in extract.groupNames {
-                let r = match.range(withName: name)
-                if r.location != NSNotFound, let sr = Range(r, in: text) { values[name] = String(text[sr]) }
-            }
-            if let first = extract.groupNames.first, let v = values[first] {
-                answer = v
-            } else if let sr = Range(match.range, in: text) {
-                answer = String(text[sr])
+            let groups = extract.namedValues(of: match, in: text)
+            // The input and its fields stay what they are: a group named like one (`answer`, say)
+            // must not replace the reference it is checked against, or every input would pass.
+            for (name, value) in groups where name != "input" && fields[name] == nil { values[name] = value }
+            if let first = groups.first {
+                extracted = first.value
+            } else {
+                extracted = Range(match.range, in: text).map { String(text[$0]) } ?? ""
             }
         } else {
-            answer = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            extracted = text
         }
-        guard let answer else { return }
+        extracted = extracted.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !extracted.isEmpty else {
+            note = step.extract == nil ? "the finish step returned no text" : "the extract pattern matched empty text"
+            return
+        }
+        answer = extracted
         // An input's own `answer` field is the reference answer (GSM8K stores it so), and a check
         // written `number_equals: '{{answer}}'` means "equals that field". Letting the extracted
         // answer shadow it would compare the answer with itself and mark every input solved.
-        if fields["answer"] == nil { values["answer"] = answer }
+        if fields["answer"] == nil { values["answer"] = extracted }
         guard let check = step.check else {
             solved = true
             return
@@ -472,10 +531,9 @@ final class SearchTask {
                 solved = ok
             case let .numberEquals(expected):
                 let expectedNumber = Self.number(try expected.render(values))
-                solved = expectedNumber != nil && Self.number(answer) == expectedNumber
+                solved = expectedNumber != nil && Self.number(extracted) == expectedNumber
             case let .stringEquals(expected):
-                solved = answer.trimmingCharacters(in: .whitespacesAndNewlines)
-                    == (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
+                solved = extracted == (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
             }
         } catch {
             note = "check failed: \(error)"

@@ -132,7 +132,13 @@ public final class WorkflowRunner {
                 }
                 var fields: [String: String] = [:]
                 for (key, value) in object {
-                    if let s = value as? String { fields[key] = s } else if let n = value as? NSNumber { fields[key] = n.stringValue } else {
+                    if let s = value as? String {
+                        fields[key] = s
+                    } else if let n = value as? NSNumber {
+                        // JSON true and false arrive as NSNumbers of type char ("c"), which no JSON
+                        // number does; their stringValue would be "1" and "0".
+                        fields[key] = String(cString: n.objCType) == "c" ? (n.boolValue ? "true" : "false") : n.stringValue
+                    } else {
                         fields[key] = String(decoding: (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed])) ?? Data(), as: UTF8.self)
                     }
                 }
@@ -210,10 +216,17 @@ public final class WorkflowRunner {
         /// The calls of `task`'s next step (a step that needs none is taken at once); a finished
         /// task is recorded and its place given to the next input.
         func nextCalls(_ task: SearchTask) throws -> [GenerationRequest] {
-            var calls = try task.requests()
-            while calls.isEmpty && !task.isDone {
-                try task.receive([])
+            var calls: [GenerationRequest] = []
+            // The search's own failures (a template that cannot render its values) end this
+            // input with the reason in its result line, as a call the engine cannot take does.
+            do {
                 calls = try task.requests()
+                while calls.isEmpty && !task.isDone {
+                    try task.receive([])
+                    calls = try task.requests()
+                }
+            } catch {
+                task.fail("\(error)")
             }
             // A call the engine cannot take (a prompt longer than the context, say) ends this
             // input's search with the reason in its result line; the other inputs go on.
@@ -253,7 +266,11 @@ public final class WorkflowRunner {
                     var next: [GenerationRequest] = []
                     if let step = steps[index], step.back.count == step.tags.count {
                         // The step's completions in the order of its calls, whatever order they finished in.
-                        try task.receive(step.tags.compactMap { step.back[$0] })
+                        do {
+                            try task.receive(step.tags.compactMap { step.back[$0] })
+                        } catch {
+                            task.fail("\(error)")
+                        }
                         next = try nextCalls(task)
                         report()
                     }
@@ -326,10 +343,15 @@ public final class WorkflowRunner {
     }
 
     /// Prompt files by the name the workflow gives them.
+    /// The prompt files by name, as provenance records them; by path where two share a name
+    /// (`a/prompt.txt` and `b/prompt.txt`), so that neither hides a change to the other.
     private func promptFiles() -> [String: String] {
+        let steps = [workflow.search.generate.prompt, workflow.search.evaluate.prompt] + (workflow.finish.map { [$0.prompt] } ?? [])
+        let paths = Set(steps.compactMap(\.path))
+        let names = Dictionary(grouping: paths) { URL(fileURLWithPath: $0).lastPathComponent }
         var files: [String: String] = [:]
-        for template in [workflow.search.generate.prompt, workflow.search.evaluate.prompt] + (workflow.finish.map { [$0.prompt] } ?? []) {
-            if let path = template.path { files[URL(fileURLWithPath: path).lastPathComponent] = path }
+        for (name, same) in names {
+            if same.count == 1 { files[name] = same[0] } else { for path in same { files[path] = path } }
         }
         return files
     }

@@ -124,6 +124,16 @@ public struct SearchSection: Sendable {
         case sample
     }
 
+    /// When two children of one level are the same state (the second is dropped, and a value is
+    /// asked once per prompt).
+    public enum StateMerge: String, Sendable, Equatable, CaseIterable {
+        /// The same text, trimmed.
+        case text
+        /// The same decimal numbers in any order ("3 8 1" is "1 3 8": Game of 24's numbers left);
+        /// a state that is not all numbers merges by text.
+        case numbers
+    }
+
     /// `algorithm` (default bfs).
     public var algorithm: Algorithm
     /// `depth` (required, 1…32): thought steps from the input to a final state.
@@ -140,6 +150,8 @@ public struct SearchSection: Sendable {
     public var select: Selection
     /// `goal`: when a state is final. nil: every state at `depth` is final.
     public var goal: GoalTest?
+    /// `merge_states` (default text)
+    public var mergeStates: StateMerge = .text
 }
 
 /// Sampling settings shared by every model-calling step.
@@ -296,6 +308,16 @@ public struct CompiledRegex: @unchecked Sendable {
         self.pattern = pattern
         self.regex = try NSRegularExpression(pattern: pattern, options: [.anchorsMatchLines])
         self.groupNames = Self.namedGroups(in: pattern)
+    }
+
+    /// Each named group's text in `match`; a group that took no part in it (an optional one) is
+    /// empty text, so that a template using it renders instead of failing the input.
+    func namedValues(of match: NSTextCheckingResult, in text: String) -> [(name: String, value: String)] {
+        groupNames.map { name in
+            let r = match.range(withName: name)
+            guard r.location != NSNotFound, let range = Range(r, in: text) else { return (name, "") }
+            return (name, String(text[range]))
+        }
     }
 
     /// `(?<name>` groups, skipping escapes, character classes and lookbehinds `(?<=` `(?<!`.

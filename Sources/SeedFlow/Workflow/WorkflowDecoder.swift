@@ -303,6 +303,15 @@ struct WorkflowDecoder {
         var select = SearchSection.Selection.greedy
         if let s = map("select") {
             if let value = context.oneOf(s, "select", SearchSection.Selection.self) { select = value } else { valid = false }
+            if algorithm == .dfs, select == .sample {
+                context.report(.conflict, s.mark, "'select: sample' applies to bfs and beam; dfs always tries the best child first",
+                               fix: "remove 'select', or use 'algorithm: bfs' or 'beam'")
+                valid = false
+            }
+        }
+        var mergeStates = SearchSection.StateMerge.text
+        if let m = map("merge_states") {
+            if let value = context.oneOf(m, "merge_states", SearchSection.StateMerge.self) { mergeStates = value } else { valid = false }
         }
         var goal: GoalTest?
         if let g = map("goal") {
@@ -317,7 +326,7 @@ struct WorkflowDecoder {
         map.finish()
         guard valid, let depth, let generate, let evaluate else { return nil }
         return SearchSection(algorithm: algorithm, depth: depth, breadth: breadth, pruneBelow: pruneBelow,
-                             generate: generate, evaluate: evaluate, select: select, goal: goal)
+                             generate: generate, evaluate: evaluate, select: select, goal: goal, mergeStates: mergeStates)
     }
 
     /// `max_tokens`, `temperature`, `top_k`, `top_p`, `stop`: the same keys in every calling step.
@@ -436,8 +445,14 @@ struct WorkflowDecoder {
         if let m = map("mode") {
             if let v = context.oneOf(m, "mode", EvaluateStep.Mode.self) { mode = v } else { valid = false }
         }
-        let allowed = mode == .vote ? common.union(["candidates"]) : common
-        let explain = mode == .vote ? [:]
+        // A vote shows every candidate at once, children of several parents: no one node's
+        // state, path or parent belongs in it.
+        let single = ["state", "steps", "parent.state"]
+        let allowed = mode == .vote ? common.union(["candidates"]).subtracting(single) : common
+        let explain = mode == .vote
+            ? Dictionary(uniqueKeysWithValues: single.map {
+                ($0, "a vote prompt shows every candidate at once, so there is no single {{\($0)}}: use {{candidates}} and {{input}}")
+            })
             : ["candidates": "{{candidates}} exists only in vote mode; set 'mode: vote' or remove it"]
         let template = map.required("prompt", example: "'prompt: prompts/value.txt'")
             .flatMap { prompt($0, step: "evaluate prompt", allowed: allowed, explain: explain) }
