@@ -22,7 +22,8 @@ final class ChatOptionTests: XCTestCase {
     }
 
     func testUnknownTemplateNameIsRefused() throws {
-        assertFails(try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-p", "hi", "--chat", "alpaca"]), status: 1,
+        // A bad option value: refused with the command line's status (2), before the model loads.
+        assertFails(try Seedflow.run(["generate", "-m", Seedflow.targetModel, "-p", "hi", "--chat", "alpaca"]), status: 2,
                     mentioning: ["unknown chat template 'alpaca'", "llama3"])
     }
 

@@ -146,4 +146,28 @@ final class ErrorPathTests: XCTestCase {
         assertFails(try Seedflow.run(["generate", "-m", model, "-p", "x", "--draft", path]), status: 1,
                     mentioning: ["cannot draft for this target", "<not-the-target's>", "share one tokenizer"])
     }
+
+    /// Output that cannot be written is an error (status 1, with a message), not a silent success;
+    /// a reader that went away (a closed pipe) is not worth one.
+    func testOutputThatCannotBeWrittenFailsTheCommand() throws {
+        func shell(_ command: String) throws -> (status: Int32, stderr: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command, try Seedflow.binary.path, Seedflow.targetModel]
+            process.currentDirectoryURL = Seedflow.repoRoot
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, message)
+        }
+        let full = try shell("exec \"$0\" tokenize -m \"$1\" hello > /dev/full")
+        XCTAssertEqual(full.status, 1, full.stderr)
+        XCTAssertEqual(full.stderr, "seedflow: cannot write to standard output: No space left on device\n")
+        let closed = try shell("\"$0\" generate -m \"$1\" -p hi -n 200 --temp 0 | head -c 1 > /dev/null")
+        XCTAssertEqual(closed.status, 0, closed.stderr)
+        XCTAssertFalse(closed.stderr.contains("cannot write"), closed.stderr)
+    }
 }

@@ -41,6 +41,26 @@ final class TokenizeTests: XCTestCase {
         XCTAssertTrue(message.hasPrefix("seedflow: argument 4 is not UTF-8 text"), message)
     }
 
+    /// -f drops a UTF-8 byte-order mark (editors write one; it is not text) and refuses bytes
+    /// that are not UTF-8, naming the first bad one.
+    func testFileTextDropsAByteOrderMarkAndNamesAnInvalidByte() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seedflow-bom-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let plain = dir.appendingPathComponent("plain.txt"), marked = dir.appendingPathComponent("bom.txt")
+        let bad = dir.appendingPathComponent("bad.txt")
+        try Data("ab cd\n".utf8).write(to: plain)
+        try Data([0xEF, 0xBB, 0xBF] + Array("ab cd\n".utf8)).write(to: marked)
+        try Data([0xEF, 0xBB, 0xBF] + Array("caf".utf8) + [0xE9, 0x21]).write(to: bad)
+        let withMark = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", marked.path, "--json"])
+        let without = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", plain.path, "--json"])
+        XCTAssertEqual(withMark.status, 0, withMark.stderr)
+        XCTAssertEqual(withMark.stdout, without.stdout)
+        let refused = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", bad.path])
+        XCTAssertEqual(refused.status, 3)
+        XCTAssertEqual(refused.stderr, "seedflow: '\(bad.path)' is not UTF-8 text: byte 6 (counting from 0) is not valid UTF-8 — save the file as UTF-8\n")
+    }
+
     func testBOSOnlyWhenAsked() throws {
         let result = try Seedflow.run(["tokenize", "-m", Seedflow.targetModel, "-f", Seedflow.proposePrompt, "--json", "--bos"])
         XCTAssertEqual(try result.jsonObject()["ids"] as? [Int], [0] + Self.proposeIDs)

@@ -13,6 +13,18 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(distribution([1, 3, 3, 2], .greedy), [0, 1, 0, 0])
     }
 
+    /// Below about 3e-39, 1 / T overflows to infinity and (max − max) · ∞ is NaN: such a
+    /// temperature must act as greedy, not draw token 0 from a distribution of NaNs.
+    func testATemperatureTooSmallToInvertIsGreedy() {
+        for t: Float in [1e-40, 2.9e-39, .leastNonzeroMagnitude] {
+            let p = SamplingParameters(temperature: t)
+            XCTAssertTrue(p.isGreedy, "\(t)")
+            XCTAssertEqual(distribution([1, 3, 3, 2], p), [0, 1, 0, 0], "\(t)")
+        }
+        XCTAssertFalse(SamplingParameters(temperature: 1e-30).isGreedy)
+        XCTAssertEqual(distribution([1, 3, 2.5, 2], SamplingParameters(temperature: 1e-30)), [0, 1, 0, 0])
+    }
+
     func testTemperatureMatchesSoftmax() {
         let logits: [Float] = [0, 1, 2]
         let p = distribution(logits, SamplingParameters(temperature: 0.5))

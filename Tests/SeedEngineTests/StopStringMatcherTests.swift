@@ -31,4 +31,29 @@ final class StopStringMatcherTests: XCTestCase {
         XCTAssertTrue(hit)
         XCTAssertEqual(m.text, "azq")
     }
+
+    /// "\r\n" is one Character but two scalars, and models often emit "\r" and "\n" as
+    /// separate tokens: the "\r" must be held back, and the stop found when the "\n" comes.
+    func testStopsAreMatchedAsScalarsAcrossPieces() {
+        var m = StopStringMatcher(stops: ["\r\n"])
+        XCTAssertEqual(m.feed("a\r").0, "a")
+        let (out, hit) = m.feed("\nb")
+        XCTAssertEqual(out, "")
+        XCTAssertTrue(hit)
+        XCTAssertEqual(m.text, "a")
+
+        // A decomposed é split across pieces, and a stop that is a base letter later combined.
+        var accent = StopStringMatcher(stops: ["e\u{301}"])
+        XCTAssertEqual(accent.feed("cafe").0, "caf")
+        XCTAssertTrue(accent.feed("\u{301}!").1)
+        var letter = StopStringMatcher(stops: ["e"])
+        XCTAssertTrue(letter.feed("cafe").1, "the scalar e is there, whatever follows")
+        XCTAssertEqual(letter.text, "caf")
+
+        // Exact scalars: the Kelvin sign is not the letter K.
+        var kelvin = StopStringMatcher(stops: ["K"])
+        XCTAssertEqual(kelvin.feed("300\u{212A}").1, false)
+        XCTAssertEqual(kelvin.flush(), "")
+        XCTAssertEqual(kelvin.text, "300\u{212A}")
+    }
 }

@@ -52,6 +52,28 @@ final class TokenizerBehaviourTests: XCTestCase {
         }
     }
 
+    /// A completion continues its prompt: a SentencePiece word's space stays (the prompt "Hello"
+    /// and the completion "▁world" read "Hello world"). After BOS alone it is the start of a text,
+    /// and the space goes as `decode` drops it.
+    func testAStreamAfterAPromptWithTextKeepsItsLeadingSpace() throws {
+        let llama = try loadTokenizer(from: GGUFFile(path: TestPaths.resource("vocab/ggml-vocab-llama-spm.gguf").path))
+        let prompt = llama.encode("Hello", addBOS: true, parseSpecial: false)
+        let completion = llama.encode("world again", addBOS: false, parseSpecial: false)
+        func streamed(after prompt: [Int]) -> String {
+            var stream = StreamingDetokenizer(tokenizer: llama, continuing: prompt)
+            return completion.map { stream.append($0) }.joined() + stream.finish()
+        }
+        XCTAssertEqual(streamed(after: prompt), " world again")
+        XCTAssertEqual(llama.decode(prompt + completion), "Hello world again", "the same text as the whole decoded")
+        XCTAssertEqual(streamed(after: [1]), "world again", "after BOS alone: the start of a text")
+        XCTAssertEqual(streamed(after: []), "world again")
+
+        // Byte-level BPE keeps every space as it is, prompt or not.
+        let gpt2 = try loadTokenizer(from: GGUFFile(path: TestPaths.resource("vocab/ggml-vocab-gpt-2.gguf").path))
+        var stream = StreamingDetokenizer(tokenizer: gpt2, continuing: gpt2.encode("Hello", addBOS: false, parseSpecial: false))
+        XCTAssertEqual(gpt2.encode(" world", addBOS: false, parseSpecial: false).map { stream.append($0) }.joined() + stream.finish(), " world")
+    }
+
     /// Byte tokens in any order, valid UTF-8 or not: the pieces still add up to `decode`.
     func testStreamingOfArbitraryBytesMatchesDecode() throws {
         let tokenizer = try loadTokenizer(from: GGUFFile(path: TestPaths.resource("vocab/ggml-vocab-llama-spm.gguf").path))

@@ -78,7 +78,7 @@ public final class TextGenerator {
         let stops = tokenizer.endOfGenerationTokenIDs
         var sampler = Sampler(options.sampling)
         var rng = RandomStream(seed: options.sampling.seed)
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer, continuing: promptTokens)
         var stopper = StopStringMatcher(stops: options.stopStrings)
 
         let promptStart = DispatchTime.now()
@@ -146,49 +146,64 @@ public final class TextGenerator {
 }
 
 /// Finds stop strings in streamed text and holds back any tail that could still become one.
+/// Text is compared as Unicode scalars, exactly: as Characters, "\r\n" is one grapheme, so its
+/// "\r" alone was never held back (and a combining mark arriving in a later piece changed what
+/// had matched), and Foundation's search would also match canonical equivalents.
 struct StopStringMatcher {
-    let stops: [String]
+    let stops: [[Unicode.Scalar]]
     /// Text already handed out, and the tail held back because it could still begin a stop
     /// string. A stop string can only begin in the held tail (any earlier start would have made
     /// that suffix a held prefix), so each piece costs work in proportion to the tail, not to the
     /// whole text.
     private var emitted = ""
-    private var held = ""
+    private var held: [Unicode.Scalar] = []
 
-    init(stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+    init(stops: [String]) { self.stops = stops.filter { !$0.isEmpty }.map { Array($0.unicodeScalars) } }
 
     /// Everything accepted so far (cut before a stop string once one is found).
-    var text: String { emitted + held }
+    var text: String { emitted + Self.string(held[...]) }
+
+    private static func string(_ scalars: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: scalars)
+        return String(view)
+    }
+
+    /// Where `stop` first occurs in the held tail.
+    private func firstOccurrence(of stop: [Unicode.Scalar]) -> Int? {
+        guard held.count >= stop.count else { return nil }
+        return (0...(held.count - stop.count)).first { start in held[start..<(start + stop.count)].elementsEqual(stop) }
+    }
 
     /// Adds new text; returns what can be shown now and whether a stop string was found.
     mutating func feed(_ piece: String) -> (String, Bool) {
-        held += piece
-        if let range = stops.compactMap({ held.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
-            let out = String(held[..<range.lowerBound])
+        held.append(contentsOf: piece.unicodeScalars)
+        if let start = stops.compactMap(firstOccurrence).min() {
+            let out = Self.string(held[..<start])
             emitted += out
-            held = ""
+            held = []
             return (out, true)
         }
         // Hold back the longest tail that is a proper prefix of some stop string.
         var hold = 0
         for stop in stops {
             for length in stride(from: min(stop.count - 1, held.count), to: hold, by: -1)
-            where held.hasSuffix(stop.prefix(length)) {
+            where held.suffix(length).elementsEqual(stop.prefix(length)) {
                 hold = length
                 break
             }
         }
-        let out = String(held.dropLast(hold))
+        let out = Self.string(held.dropLast(hold))
         emitted += out
-        held = String(held.suffix(hold))
+        held.removeFirst(held.count - hold)
         return (out, false)
     }
 
     /// Everything not yet handed out.
     mutating func flush() -> String {
-        let out = held
-        emitted += held
-        held = ""
+        let out = Self.string(held[...])
+        emitted += out
+        held = []
         return out
     }
 }

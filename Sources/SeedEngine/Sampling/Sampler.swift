@@ -15,7 +15,9 @@ public struct SamplingParameters: Sendable, Codable, Equatable {
     }
 
     public static let greedy = SamplingParameters()
-    public var isGreedy: Bool { temperature <= 0 }
+    /// Temperature 0, or one so small (below about 3e-39) that 1 / T overflows: the warped
+    /// distribution is then the argmax's, and computing it through 1 / T would give NaNs.
+    public var isGreedy: Bool { temperature <= 0 || !(1 / temperature).isFinite }
 }
 
 /// Turns logits into the distribution that sampling draws from — temperature, then top-k, then

@@ -541,7 +541,7 @@ final class RequestState {
         sampler = Sampler(request.sampling)
         draftSampler = Sampler(request.sampling)
         rng = RandomStream(seed: request.sampling.seed, tag: request.tag)
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, continuing: request.promptTokens)
         stopper = StopStringMatcher(stops: request.stopStrings)
         endTokens = tokenizer.endOfGenerationTokenIDs
         // Greedy keeps no q, but needs one row of scratch for its softmax.

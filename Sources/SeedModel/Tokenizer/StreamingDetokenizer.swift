@@ -1,13 +1,19 @@
 /// Emits text as tokens arrive, never half a UTF-8 character (holds incomplete trailing bytes until completed).
-/// The concatenation of everything returned equals `tokenizer.decode(ids)` of the same ids.
+/// At the start of a text the concatenation of everything returned equals `tokenizer.decode(ids)`
+/// of the same ids; after a prompt with text it is the tokens' own text.
 public struct StreamingDetokenizer: Sendable {
     private let tokenizer: any Tokenizer
     private var pending: [UInt8] = []
     private var leadingSpace: LeadingSpaceState
 
-    public init(tokenizer: any Tokenizer) {
+    /// `continuing`: the tokens before the streamed ones (a prompt). A SentencePiece decode drops
+    /// the space its encoder put before the first word of a text; a completion that continues a
+    /// prompt with text is not the start of one, and its first word's space separates it from the
+    /// prompt ("Hello" + "▁world" is "Hello world"), so it is kept.
+    public init(tokenizer: any Tokenizer, continuing prompt: [Int] = []) {
         self.tokenizer = tokenizer
-        leadingSpace = LeadingSpaceState(enabled: tokenizer.decodeRemovesLeadingSpace)
+        let atStart = !prompt.contains { !tokenizer.bytes(of: $0, includeSpecial: false).isEmpty }
+        leadingSpace = LeadingSpaceState(enabled: tokenizer.decodeRemovesLeadingSpace && atStart)
     }
 
     public mutating func append(_ id: Int) -> String {

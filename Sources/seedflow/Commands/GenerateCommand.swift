@@ -62,7 +62,9 @@ struct GenerateCommand: ParsableCommand {
                 OptionSpec("stop", .repeated(placeholder: "text"), help: "Stop when the completion contains this text."),
                 OptionSpec("chat", .value(placeholder: "template"), help: """
                   Wrap the prompt as the user turn of a chat: 'auto' takes the template stored in the \
-                  model file; or name the family: llama2, llama3, chatml (qwen), mistral, zephyr.
+                  model file; or name the family: llama2, llama3, chatml (qwen), mistral, zephyr. \
+                  The whole turn is tokenized with control tokens recognised, as llama.cpp does: \
+                  text such as </s> in the prompt or --system becomes that token.
                   """),
                 OptionSpec("system", .value(placeholder: "text"), help: "A system message for --chat."),
                 DraftSpec.option,
@@ -133,6 +135,9 @@ struct GenerateCommand: ParsableCommand {
         stopStrings = arguments.strings("stop")
         if stopStrings.contains("") { throw arguments.error("option '--stop' needs a non-empty text") }
         chat = arguments.string("chat")
+        if let chat, chat != "auto", ChatTemplate.names[chat.lowercased()] == nil {
+            throw arguments.error("\(ChatTemplateError.unknownName(chat, known: ["auto"] + ChatTemplate.names.keys.sorted()))")
+        }
         system = arguments.string("system")
         if system != nil && chat == nil { throw arguments.error("option '--system' goes with --chat TEMPLATE") }
         drafts = try DraftSpec.all(arguments)
@@ -155,8 +160,9 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let models = try LoadedModels(targetPath: modelPath, drafts: drafts, threads: threads)
+        // The prompt first: a missing -f file is reported before the models take their time to load.
         let prompt = try source.read()
+        let models = try LoadedModels(targetPath: modelPath, drafts: drafts, threads: threads)
         let model = models.target
         let tokenizer = model.tokenizer
         let promptTokens: [Int]

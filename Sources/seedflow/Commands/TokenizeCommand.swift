@@ -10,7 +10,8 @@ struct TokenizeCommand: ParsableCommand {
             discussion: """
               The text is taken exactly as given: no escape processing, so write a newline with the \
               shell ($'...\\n') or put the text in a file. No BOS token is added unless --bos is given. \
-              Control-token text such as '</s>' is split like any other text unless --special is given. \
+              Control-token text such as '</s>' is split like any other text unless --special is given \
+              (tokens the vocabulary marks as user-defined are always matched whole, as llama.cpp does). \
               Pieces are printed as the vocabulary stores them (byte-level BPE shows a space as 'Ġ' \
               and a newline as 'Ċ').
               """,

@@ -8,7 +8,7 @@ enum CLIError: Error, Equatable {
     case modelNotFound(path: String)
     case fileNotFound(path: String)
     case unreadableFile(path: String, reason: String)
-    case notUTF8(path: String)
+    case notUTF8(path: String, offset: Int)
     case malformedFile(path: String, line: Int, reason: String)
     case inputTooLong(what: String, tokens: Int, contextLength: Int)
     case nothingToScore(tokens: Int)
@@ -53,8 +53,8 @@ extension CLIError: LocalizedError, CustomStringConvertible {
             return "file '\(path)' not found"
         case let .unreadableFile(path, reason):
             return "cannot read '\(path)': \(reason)"
-        case let .notUTF8(path):
-            return "'\(path)' is not UTF-8 text"
+        case let .notUTF8(path, offset):
+            return "'\(path)' is not UTF-8 text: byte \(offset) (counting from 0) is not valid UTF-8 — save the file as UTF-8"
         case let .malformedFile(path, line, reason):
             return "\(path):\(line): \(reason)"
         case let .inputTooLong(what, tokens, contextLength):

@@ -6,7 +6,7 @@ enum CommonOptions {
     static let model = OptionSpec("model", short: "m", .value(placeholder: "path"),
                                   help: "The GGUF model file (e.g. models/seedflow-demo-target.gguf).")
     static let file = OptionSpec("file", short: "f", .value(placeholder: "path"),
-                                 help: "Read the text from this file, byte for byte (a final newline is kept).")
+                                 help: "Read the text from this file, byte for byte (a final newline is kept; a leading UTF-8 byte-order mark is dropped).")
     static let json = OptionSpec("json", help: "Print one JSON object on stdout instead of text.")
     static let threads = OptionSpec("threads", short: "t", .value(placeholder: "n"),
                                     help: "Compute threads.", default: "\(ThreadPool.defaultThreads), the CPUs available")

@@ -26,7 +26,9 @@ enum InputFiles {
     }
 
     /// A text file byte for byte: no newline is trimmed (the demo prompts end in one the models
-    /// expect). Invalid UTF-8 is refused rather than silently repaired.
+    /// expect). A UTF-8 byte-order mark at the start, which some editors write, is not text and is
+    /// dropped, as workflow prompt files drop it. Invalid UTF-8 is refused, with the offset of
+    /// its first bad byte, rather than silently repaired.
     static func readText(_ path: String) throws -> String {
         try checkFile(path, missing: .fileNotFound(path: path), directory: "it is a directory, not a text file")
         let data: Data
@@ -35,7 +37,24 @@ enum InputFiles {
         } catch {
             throw CLIError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError.notUTF8(path: path) }
-        return text
+        let body = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
+        if let offset = firstInvalidUTF8(body) {
+            throw CLIError.notUTF8(path: path, offset: offset + (body.startIndex - data.startIndex))
+        }
+        return String(decoding: body, as: UTF8.self)
+    }
+
+    /// The offset of the first byte that is not part of well-formed UTF-8, or nil when all are.
+    static func firstInvalidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case let .valid(scalar): offset += scalar.count
+            case .emptyInput: return nil
+            case .error: return offset
+            }
+        }
     }
 }

@@ -7,26 +7,34 @@ import Darwin
 /// Writes straight to the stdout and stderr file descriptors, unbuffered: `generate` streams text
 /// as it decodes, and a reader on the other end of a pipe should see it then, not at exit.
 enum StandardStreams {
+    /// Output that cannot be written (a full disk, an I/O error) ends the command with status 1
+    /// and says so: a command that exits 0 must have written what it printed. A reader that has
+    /// gone away (a closed pipe: `seedflow generate … | head`) is not an error worth a message.
     static func output(_ text: String) {
-        writeAll(text, to: STDOUT_FILENO)
+        let failure = writeAll(text, to: STDOUT_FILENO)
+        guard failure != 0, failure != EPIPE else { return }
+        error("seedflow: cannot write to standard output: \(String(cString: strerror(failure)))\n")
+        exit(1)
     }
 
     static func error(_ text: String) {
-        writeAll(text, to: STDERR_FILENO)
+        _ = writeAll(text, to: STDERR_FILENO)  // Where would a failure to report a failure go?
     }
 
-    private static func writeAll(_ text: String, to descriptor: Int32) {
+    /// Writes every byte, retrying after signals; returns 0, or the errno of a failed write.
+    private static func writeAll(_ text: String, to descriptor: Int32) -> Int32 {
         var text = text
-        text.withUTF8 { bytes in
+        return text.withUTF8 { bytes in
             var offset = 0
             while offset < bytes.count {
                 let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    return  // A closed pipe or full disk: nothing useful left to do with the text.
+                    return errno
                 }
                 offset += written
             }
+            return 0
         }
     }
 }
