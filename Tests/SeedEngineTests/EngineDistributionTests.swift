@@ -103,6 +103,20 @@ final class EngineDistributionTests: XCTestCase {
             XCTAssertLessThan(stats.meanDraftTokens, 2.8, "some drafts stop early", file: file, line: line)
         }
 
+        // An outcome the target gives no mass (a token outside the top-p nucleus) is a sure sign
+        // of a wrong sampler, however rare: the chi-square test below would only add it to the
+        // merged "anything else" cell, where a few such samples barely move the statistic.
+        for (id, count) in firstCounts where exact.first[id] == nil {
+            XCTFail("first token \(id) was sampled \(count) times but has target probability 0 (outside the nucleus)",
+                    file: file, line: line)
+        }
+        // Pairs are known exactly for every first token above `negligible`; below it they stay in
+        // the "anything else" outcome, as intended.
+        for (pair, count) in pairCounts where (exact.first[pair.first] ?? 0) > Self.negligible && exact.pairs[pair] == nil {
+            XCTFail("pair (\(pair.first), \(pair.second)) was sampled \(count) times but has target probability 0",
+                    file: file, line: line)
+        }
+
         let firstTest = ChiSquare.test(observed: firstCounts, expected: exact.first)
         let pairTest = ChiSquare.test(observed: pairCounts, expected: exact.pairs)
         for (name, test) in [("first token", firstTest), ("first two tokens", pairTest)] {

@@ -105,7 +105,9 @@ enum ChiSquare {
     }
 
     /// `expected` are probabilities over outcomes (their remainder to 1 is one more outcome,
-    /// "anything else"); `observed` counts outcomes, including any outside `expected`.
+    /// "anything else"); `observed` counts outcomes, including any outside `expected`. Those
+    /// only join the "anything else" cell, so a caller for whom an outcome outside `expected`
+    /// is impossible must check for it separately: here it barely moves the statistic.
     static func test<Key: Hashable>(observed: [Key: Int], expected: [Key: Double]) -> Result {
         let n = Double(observed.values.reduce(0, +))
         var cells: [(expected: Double, observed: Double)] = []
