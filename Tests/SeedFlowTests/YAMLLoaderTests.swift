@@ -2,11 +2,12 @@ import XCTest
 @testable import SeedFlow
 
 final class YAMLLoaderTests: XCTestCase {
-    private func parse(_ text: String, limits: YAMLLimits = YAMLLimits()) throws -> YAMLNode {
-        guard let node = try YAMLLoader.parse(text, file: "t.yaml", limits: limits) else {
-            throw XCTSkip("no document")
-        }
-        return node
+    /// Every text given here holds a document: a nil from the loader is a regression and must
+    /// fail the test (a skip would hide it).
+    private func parse(_ text: String, limits: YAMLLimits = YAMLLimits(),
+                       file: StaticString = #filePath, line: UInt = #line) throws -> YAMLNode {
+        try XCTUnwrap(try YAMLLoader.parse(text, file: "t.yaml", limits: limits),
+                      "the loader found no document", file: file, line: line)
     }
 
     private func error(_ text: String, limits: YAMLLimits = YAMLLimits()) -> YAMLError? {
