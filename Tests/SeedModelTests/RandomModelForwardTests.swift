@@ -306,15 +306,21 @@ final class RandomModelForwardTests: XCTestCase {
         var few = [Float](repeating: .nan, count: 11 * w.rows)
         var one = [Float](repeating: .nan, count: w.rows)
         kernels.multiply(w, x, rows: t, into: &all)
+        // The outputs start as NaN, whose bits compare equal: a product that left rows unwritten
+        // in both runs would pass the bit comparisons below. Every output must have been written.
+        XCTAssertFalse(all.contains { $0.isNaN }, "\(label): \(t)-row product left outputs unwritten (NaN)", file: file, line: line)
         func bits(_ rows: Range<Int>) -> [UInt32] { all[(rows.lowerBound * w.rows)..<(rows.upperBound * w.rows)].map(\.bitPattern) }
         x.withUnsafeBufferPointer { xp in
             kernels.multiply(w, xp.baseAddress! + 280 * w.cols, rows: 11, into: &few)
             for row in alone {
+                one = [Float](repeating: .nan, count: w.rows)  // fresh for each row: no leftover from the previous one
                 kernels.multiply(w, xp.baseAddress! + row * w.cols, rows: 1, into: &one)
+                XCTAssertFalse(one.contains { $0.isNaN }, "\(label): row \(row) alone left outputs unwritten (NaN)", file: file, line: line)
                 XCTAssertEqual(bits(row..<(row + 1)), one.map(\.bitPattern),
                                "\(label) \(w.rows)×\(w.cols): row \(row) of \(t) vs alone", file: file, line: line)
             }
         }
+        XCTAssertFalse(few.contains { $0.isNaN }, "\(label): 11-row product left outputs unwritten (NaN)", file: file, line: line)
         XCTAssertEqual(bits(280..<291), few.map(\.bitPattern),
                        "\(label) \(w.rows)×\(w.cols): rows 280..<291 of \(t) vs 11 at once", file: file, line: line)
     }
@@ -357,7 +363,14 @@ final class RandomModelForwardTests: XCTestCase {
         kernels.multiply(w, x, rows: t, into: &all)
         x.withUnsafeBufferPointer { kernels.multiply(w, $0.baseAddress! + (t - 11) * w.cols, rows: 11, into: &few) }
         let widened = all[((t - 11) * w.rows)...]
-        let worst = zip(widened, few).map { abs($0 - $1) }.max() ?? .nan
+        // `max()` skips NaN (every comparison with it is false), so a NaN difference, from an
+        // output either product left unwritten (they start as NaN) or computed as NaN, must
+        // fail on its own.
+        XCTAssertEqual(widened.count, few.count)
+        XCTAssertFalse(all.contains { $0.isNaN } || few.contains { $0.isNaN }, "outputs left unwritten (NaN) or computed as NaN")
+        let differences = zip(widened, few).map { abs($0 - $1) }
+        XCTAssertFalse(differences.contains { $0.isNaN }, "a difference is NaN")
+        let worst = differences.max() ?? .nan
         let scale = few.map(abs).max() ?? 0
         XCTAssertLessThan(worst, 1e-4 * max(scale, 1), "\(t) rows widened against 11 rows from the panels: max difference \(worst)")
     }
