@@ -247,11 +247,14 @@ final class KVPoolStressTests: XCTestCase {
         try append(pool, a, [70, 71])  // a now holds the block alone and writes slots 6, 7
         try assertValues(pool, a, "a")
 
+        // [1 2 3 4] is untouched and still indexed: c reuses it. [5 6 7 8] was rewritten to
+        // [5 6 70 71] and must no longer be offered under its old tokens, so reuse stops there
+        // (and never takes the partial [9]: a prompt's last token is always computed).
         let (c, reused) = pool.startSequence(prompt: prompt)
-        if reused > 4 {
-            // If the pool offers [5 6 7 8], it must hold [5 6 7 8]'s values.
-            try assertValues(pool, c, "c reusing the cached prefix")
-        }
+        XCTAssertEqual(reused, 4, "only the untouched first block is reused")
+        XCTAssertEqual(try pool.tokens(c), Array(prompt[0..<reused]))
+        // Whatever the pool offers must hold the values of c's own prefix.
+        try assertValues(pool, c, "c reusing the cached prefix")
         XCTAssertNil(pool.checkInvariants())
     }
 
