@@ -108,13 +108,34 @@ final class DraftCompatibilityTests: XCTestCase {
         let draft = try Self.model(seed: 2, context: 128)
         let engine = try Engine(target: target, drafts: [DraftModel(model: draft, instances: 4, name: "small")],
                                 configuration: EngineConfiguration(strategy: .seed, draftTokens: 4, kvMemoryBytes: 8 << 20))
+        let draftVocabulary = draft.config.vocabularySize
+        // The observer sees each round's survivors after their passes: a padding id sampled in
+        // round R is in `tokens` then, and the instance is given up when round R + 1 hands out
+        // instances. So a request that held a padding id at the end of the previous round must
+        // hold no draft now (nor get one back).
+        var heldPadding = Set<Int>()  // requests whose tokens held a padding id after the previous round
+        var checked = 0
+        var holdingDraft = Set<String>()  // tags of requests found holding a draft with a padding id
+        engine.roundObserver = { running in
+            for r in running where heldPadding.contains(r.index) {
+                checked += 1
+                if r.draft != nil { holdingDraft.insert(r.request.tag) }
+            }
+            heldPadding = Set(running.filter { $0.largestToken >= draftVocabulary }.map(\.index))
+        }
         let requests = (0..<4).map {
             GenerationRequest(tag: "r\($0)", promptTokens: prompt(6, offset: $0), sampling: SamplingParameters(temperature: 3, seed: 11),
                               maxTokens: 60)
         }
         let out = try engine.generate(requests)
-        let padding = out.flatMap(\.tokenIDs).filter { $0 >= draft.config.vocabularySize }
+        let padding = out.flatMap(\.tokenIDs).filter { $0 >= draftVocabulary }
         XCTAssertFalse(padding.isEmpty, "the target sampled no padding id: the test proves nothing")
+        XCTAssertEqual(holdingDraft.sorted(), [], "requests that kept a draft instance after sampling an id ≥ \(draftVocabulary)")
+        XCTAssertGreaterThan(checked, 0, "a request ran on after a padding id: the draft check above ran")
+        // Going on without the draft, not ending the request: tokens follow the first padding id.
+        XCTAssertTrue(out.contains { c in
+            c.tokenIDs.firstIndex { $0 >= draftVocabulary }.map { $0 < c.tokenIDs.count - 1 } ?? false
+        }, "some completion continues past its first padding id")
         XCTAssertEqual(engine.draftPools[0].sequenceCount, 0)
     }
 
