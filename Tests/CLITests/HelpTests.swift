@@ -1,14 +1,24 @@
 import XCTest
 
 final class HelpTests: XCTestCase {
+    /// Every command seedflow has: the model commands and the workflow ones.
+    static let commands = ["inspect", "tokenize", "generate", "score", "bench", "run", "validate", "graph", "compare"]
+
     func testRootHelpListsEveryCommand() throws {
         let result = try Seedflow.run(["--help"])
         XCTAssertEqual(result.status, 0)
         XCTAssertEqual(result.stderr, "")
         XCTAssertTrue(result.output.contains("USAGE: seedflow <command>"))
-        for command in ["inspect", "tokenize", "generate", "score", "bench"] {
+        for command in Self.commands {
             XCTAssertTrue(result.output.contains("\n  \(command) "), "\(command) listed")
         }
+        // The listing itself, in order: a command missing from it, or one listed that the test
+        // does not know, shows here (continuation lines of a wrapped abstract are indented further).
+        let section = result.output.components(separatedBy: "COMMANDS:\n").dropFirst().first?
+            .components(separatedBy: "\n\n").first ?? ""
+        let listed = section.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+        XCTAssertEqual(listed, Self.commands + ["help"])
     }
 
     func testVersion() throws {
@@ -18,14 +28,13 @@ final class HelpTests: XCTestCase {
     }
 
     func testHelpCommandAndHelpOptionAgree() throws {
-        for path in [["inspect"], ["tokenize"], ["generate"], ["score"], ["bench"], ["bench", "model"], ["bench", "batch"],
-                     ["bench", "speculative"]] {
+        for path in Self.commands.map({ [$0] }) + [["bench", "model"], ["bench", "batch"], ["bench", "speculative"]] {
             let viaCommand = try Seedflow.run(["help"] + path)
             let viaOption = try Seedflow.run(path + ["--help"])
             XCTAssertEqual(viaCommand.status, 0, path.joined(separator: " "))
             XCTAssertEqual(viaOption.status, 0, path.joined(separator: " "))
-            XCTAssertEqual(viaCommand.output, viaOption.output)
-            XCTAssertTrue(viaOption.output.contains("USAGE: seedflow \(path.joined(separator: " "))"))
+            XCTAssertEqual(viaCommand.output, viaOption.output, path.joined(separator: " "))
+            XCTAssertTrue(viaOption.output.contains("USAGE: seedflow \(path.joined(separator: " "))"), path.joined(separator: " "))
             XCTAssertTrue(viaOption.output.contains("EXAMPLES:"), "\(path) has an example")
         }
     }
