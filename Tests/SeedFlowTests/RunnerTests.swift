@@ -141,7 +141,7 @@ final class RunnerTests: XCTestCase {
     func testGreedyAnswersAreTheSameUnderEveryStrategy() throws {
         let greedy = ["search.generate.temperature=0", "search.evaluate.temperature=0"] + Self.cheap
         var outcomes: [DecodingStrategy: [RunRecord]] = [:]
-        for strategy in [DecodingStrategy.autoregressive, .seed, .sequential] {
+        for strategy in DecodingStrategy.allCases {
             let (summary, _, path) = try run(inputs: Array(Self.puzzles.prefix(2)), overrides: greedy, options: RunOptions(strategy: strategy))
             XCTAssertEqual(summary.strategy, strategy)
             outcomes[strategy] = try Self.records(path)
@@ -151,7 +151,7 @@ final class RunnerTests: XCTestCase {
         XCTAssertGreaterThan(reference.filter(\.solved).count, 0, "the greedy chain solves some of these")
         XCTAssertNil(reference.first?.statistics.acceptance, "autoregressive drafts nothing")
         XCTAssertGreaterThan(try XCTUnwrap(outcomes[.seed]).reduce(0) { $0 + $1.statistics.draftedTokens }, 0, "seed drafts")
-        for strategy in [DecodingStrategy.seed, .sequential] {
+        for strategy in DecodingStrategy.allCases where strategy != .autoregressive {
             let other = try XCTUnwrap(outcomes[strategy])
             XCTAssertEqual(other.map(\.answer), reference.map(\.answer), "\(strategy) answers")
             XCTAssertEqual(other.map(\.solved), reference.map(\.solved), "\(strategy) solved")
@@ -434,16 +434,6 @@ final class RunnerTests: XCTestCase {
     }
 
     // MARK: the finish check
-
-    func testArithmeticCheck() throws {
-        let right = try XCTUnwrap(ArithmeticExpression("(6 - 1 - 1) * 4 + 8"))
-        XCTAssertEqual(right.value, Rational(24))
-        let wrongNumbers = try XCTUnwrap(ArithmeticExpression("6 * 4"))
-        XCTAssertFalse(wrongNumbers.usesExactly([1, 1, 4, 6]))
-        XCTAssertEqual(ArithmeticExpression("8 / (3 - 8 / 3)")?.value, Rational(24), "exact rationals, not floats")
-        XCTAssertNil(ArithmeticExpression("6 * 4 ="), "not an expression")
-        XCTAssertNil(ArithmeticExpression("4 / (1 - 1)"), "division by zero")
-    }
 
     /// Drives one SearchTask by hand to its finish step and feeds it `answer` as the finish
     /// completion: the judge path without a model.

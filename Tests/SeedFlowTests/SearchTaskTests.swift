@@ -125,6 +125,26 @@ final class SearchTaskTests: XCTestCase {
         }
     }
 
+    /// Beam ranks by the path's summed values, bfs by the state's own: here the two keep
+    /// different states at depth 2 and so answer differently.
+    func testBeamRanksByThePathAndBFSByTheState() throws {
+        func answer(_ algorithm: String) throws -> String? {
+            let w = try workflow(search: """
+                algorithm: \(algorithm)
+                depth: 2
+                breadth: 2
+                generate: { prompt: propose.txt, mode: propose }
+                evaluate: { prompt: value.txt, samples: 1, score: { last_line: { ten: 10, five: 5, four: 4, one: 1 } } }
+                """)
+            return try search(w, input: "r", reply: table([
+                "Propose: r": "a\nb", "Propose: a": "a1", "Propose: b": "b1\nb2",
+                "Evaluate: a": "ten", "Evaluate: b": "one", "Evaluate: a1": "one", "Evaluate: b1": "five", "Evaluate: b2": "four",
+            ])).task.answer
+        }
+        XCTAssertEqual(try answer("bfs"), "b1", "5 is the best own value")
+        XCTAssertEqual(try answer("beam"), "a1", "10 + 1 is the best path")
+    }
+
     // MARK: what a thought is
 
     func testAProposalCutOffByMaxTokensLosesItsUnfinishedLine() throws {
