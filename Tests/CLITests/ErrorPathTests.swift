@@ -166,8 +166,12 @@ final class ErrorPathTests: XCTestCase {
         let full = try shell("exec \"$0\" tokenize -m \"$1\" hello > /dev/full")
         XCTAssertEqual(full.status, 1, full.stderr)
         XCTAssertEqual(full.stderr, "seedflow: cannot write to standard output: No space left on device\n")
-        let closed = try shell("\"$0\" generate -m \"$1\" -p hi -n 200 --temp 0 | head -c 1 > /dev/null")
+        // With SIGPIPE ignored (as some parents leave it), the closed pipe is EPIPE: quiet, status 0.
+        let statusFile = FileManager.default.temporaryDirectory.appendingPathComponent("seedflow-epipe-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: statusFile) }
+        let closed = try shell("trap '' PIPE; { \"$0\" generate -m \"$1\" -p hi -n 200 --temp 0; echo $? > \(statusFile); } | head -c 1 > /dev/null")
         XCTAssertEqual(closed.status, 0, closed.stderr)
+        XCTAssertEqual(try String(contentsOfFile: statusFile, encoding: .utf8), "0\n", "seedflow's own status")
         XCTAssertFalse(closed.stderr.contains("cannot write"), closed.stderr)
     }
 }

@@ -303,6 +303,10 @@ final class ResultsTests: XCTestCase {
         XCTAssertNil(a.difference(from: try provenance(["search.breadth=3"])), "the same breadth")
         XCTAssertNil(try provenance(["a=1", "b=2"]).difference(from: try provenance(["b=2", "a=1"])), "other keys, any order")
         XCTAssertNil(try provenance(["a=1", "models.kv_cache.memory=1GiB"]).difference(from: try provenance(["a=1"])))
+        // A key inside another: the order decides what the inner key ends at.
+        let outerFirst = try provenance(["search.generate={temperature: 0.7}", "search.generate.temperature=0"])
+        XCTAssertNotNil(outerFirst.difference(from: try provenance(["search.generate.temperature=0", "search.generate={temperature: 0.7}"])))
+        XCTAssertNil(outerFirst.difference(from: try provenance(["search.generate={temperature: 0.7}", "search.generate.temperature=0"])))
     }
 }
 

@@ -375,6 +375,9 @@ final class RunnerTests: XCTestCase {
             _ = try WorkflowRunner(workflow: workflow, options: RunOptions(limit: limit, resultsMode: mode, overrides: overrides)).run()
         }
         try run(limit: 1, mode: .create)
+        let record = try XCTUnwrap(try ResultsFile.read(path: path).first)
+        XCTAssertEqual(record.provenance?.prompts.keys.sorted(), ["a/p.txt", "b/p.txt", "answer.txt"].sorted(),
+                       "paths from the workflow's folder, so a moved checkout still matches")
         try scratch.write("a/p.txt", "Propose steps, changed, for: {{state}}\n")
         XCTAssertThrowsError(try run(limit: 2, mode: .resume)) { error in
             XCTAssertTrue("\(error)".contains("a/p.txt has changed"), "\(error)")

@@ -261,6 +261,24 @@ final class SearchTaskTests: XCTestCase {
         XCTAssertEqual(s.map(\.samples), [["likely"], ["likely"]])
     }
 
+    /// Two children of one level whose value prompts read the same are one question.
+    func testAValuePromptIsAskedOncePerLevel() throws {
+        try scratch.write("value.txt", "Evaluate the step after: {{parent.state}}\n")
+        let w = try workflow(search: """
+            depth: 1
+            breadth: 5
+            generate: { prompt: propose.txt, mode: propose }
+            evaluate: { prompt: value.txt, samples: 2, score: { last_line: { sure: 20, likely: 1 } } }
+            """)
+        var replies = ["sure", "likely"]
+        let (task, prompts) = try search(w, input: "r", reply: { prompt in
+            prompt.hasPrefix("Propose") ? ("a\nb", .eos) : (replies.removeFirst(), .eos)
+        })
+        XCTAssertEqual(prompts.filter { $0.hasPrefix("Evaluate") }.count, 2, "two samples of one question, not four")
+        XCTAssertEqual(task.nodes.dropFirst().map(\.value), [21, 21])
+        XCTAssertEqual(task.nodes.dropFirst().map(\.samples), [["sure", "likely"], ["sure", "likely"]])
+    }
+
     func testDepthFirstSearchStopsAfterItsExpansionLimitCountingTheRoot() throws {
         let w = try workflow(search: """
             algorithm: dfs

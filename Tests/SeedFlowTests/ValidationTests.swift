@@ -151,6 +151,17 @@ final class ValidationTests: XCTestCase {
         }
     }
 
+    /// An extract group named like an inputs field (other than `answer`, the reference) would
+    /// leave the check unable to tell the model's text from the input's.
+    func testAnExtractGroupMayNotShareAFieldsName() throws {
+        let inputs = try scratch.write("q.jsonl", #"{"input": "4 6", "expr": "4 * 6", "answer": "24"}"# + "\n")
+        let d = try XCTUnwrap(diagnostics(of: try workflow([(FlowTestPaths.inputs, inputs)])).first)
+        XCTAssertEqual(d.kind, .conflict)
+        XCTAssertEqual(d.description, "\(w):30:12: the extract group 'expr' has the name of the inputs' field 'expr', so the check could not tell them apart — rename the group, e.g. (?<expr_given>…)")
+        let answer = try workflow([(FlowTestPaths.inputs, inputs), ("(?<expr>.+)", "(?<answer>.+)"), ("'{{expr}}'", "'{{answer}}'")])
+        XCTAssertTrue(validateWorkflow(path: answer).isValid, validateWorkflow(path: answer).text)
+    }
+
     func testDfsRefusesSampledSelection() throws {
         let d = try only([("  depth: 3", "  algorithm: dfs\n  prune_below: 0\n  depth: 3"), ("  breadth: 5", "  breadth: 5\n  select: sample")])
         XCTAssertEqual(d.kind, .conflict)

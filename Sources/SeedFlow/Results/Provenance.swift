@@ -37,13 +37,18 @@ public struct Provenance: Codable, Sendable, Equatable {
         if workflowSHA256 != other.workflowSHA256 { return "the workflow file has changed since" }
         // The KV budget bounds memory, not what is computed: a run that failed for want of it
         // may go on with a larger one.
-        // What the overrides leave each key at: the last one given for a key wins, and keys
-        // apply in any order (so they are sorted).
+        // What the overrides leave each key at: the last one given for a key wins, and unrelated
+        // keys apply in any order (so they are sorted). Where one key lies inside another
+        // (`search.generate` and `search.generate.temperature`) the order decides, so it is kept.
         func relevant(_ o: [String]) -> [String] {
-            var last: [Substring: String] = [:]
-            for item in o where !item.hasPrefix("models.kv_cache") {
-                last[item.prefix { $0 != "=" }] = item
+            let items = o.filter { !$0.hasPrefix("models.kv_cache") }
+            let keys = items.map { String($0.prefix { $0 != "=" }) }
+            let nested = keys.contains { outer in
+                keys.contains { $0 != outer && ($0.hasPrefix(outer + ".") || $0.hasPrefix(outer + "[")) }
             }
+            if nested { return items }
+            var last: [String: String] = [:]
+            for (key, item) in zip(keys, items) { last[key] = item }
             return last.keys.sorted().compactMap { last[$0] }
         }
         if let mine = overrides, let theirs = other.overrides, relevant(mine) != relevant(theirs) {

@@ -103,10 +103,12 @@ final class SearchTask {
             switch step.mode {
             case .value:
                 valuePrompts.removeAll()
+                var asked = Set<String>()
                 for child in children {
                     let prompt = try step.prompt.render(variables(for: child))
                     valuePrompts[child] = prompt
-                    if valueCache[prompt] != nil { continue }
+                    // Asked before, or by an earlier child of this level: its value is reused.
+                    if valueCache[prompt] != nil || !asked.insert(prompt).inserted { continue }
                     for sample in 0..<step.samples {
                         let tag = "\(index)/d\(nodes[child].depth)/value/\(child)/\(sample)"
                         pending[tag] = .evaluate(nodes: [child])
@@ -487,9 +489,12 @@ final class SearchTask {
                 return
             }
             let groups = extract.namedValues(of: match, in: text)
-            // The input and its fields stay what they are: a group named like one (`answer`, say)
-            // must not replace the reference it is checked against, or every input would pass.
-            for (name, value) in groups where name != "input" && fields[name] == nil { values[name] = value }
+            // The input and an `answer` field (the reference) stay what they are: a group named
+            // `answer` must not replace the reference it is checked against, or every input would
+            // pass. (Validation refuses a group named like any other field.)
+            for (name, value) in groups where name != "input" && !(name == "answer" && fields["answer"] != nil) {
+                values[name] = value
+            }
             if let first = groups.first {
                 extracted = first.value
             } else {

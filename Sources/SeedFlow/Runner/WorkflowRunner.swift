@@ -343,15 +343,21 @@ public final class WorkflowRunner {
     }
 
     /// Prompt files by the name the workflow gives them.
-    /// The prompt files by name, as provenance records them; by path where two share a name
-    /// (`a/prompt.txt` and `b/prompt.txt`), so that neither hides a change to the other.
+    /// The prompt files by name, as provenance records them; where two share a name (`a/p.txt`
+    /// and `b/p.txt`), by their paths from the workflow's folder, so that neither hides a change
+    /// to the other and a moved checkout still matches.
     private func promptFiles() -> [String: String] {
         let steps = [workflow.search.generate.prompt, workflow.search.evaluate.prompt] + (workflow.finish.map { [$0.prompt] } ?? [])
         let paths = Set(steps.compactMap(\.path))
         let names = Dictionary(grouping: paths) { URL(fileURLWithPath: $0).lastPathComponent }
+        let folder = URL(fileURLWithPath: workflow.resolvedFile).deletingLastPathComponent().standardizedFileURL.path + "/"
+        func relative(_ path: String) -> String {
+            let standard = URL(fileURLWithPath: path).standardizedFileURL.path
+            return standard.hasPrefix(folder) ? String(standard.dropFirst(folder.count)) : standard
+        }
         var files: [String: String] = [:]
         for (name, same) in names {
-            if same.count == 1 { files[name] = same[0] } else { for path in same { files[path] = path } }
+            if same.count == 1 { files[name] = same[0] } else { for path in same { files[relative(path)] = path } }
         }
         return files
     }

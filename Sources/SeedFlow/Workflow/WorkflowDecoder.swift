@@ -537,6 +537,16 @@ struct WorkflowDecoder {
         if let e = map("extract") {
             extract = context.regex(e, "extract")
             valid = valid && extract != nil
+            // A group named like the input or one of its fields would leave the check unable to
+            // tell the model's text from the input's. `answer` is the documented exception: the
+            // field is the reference, the group the answer.
+            let inputNames = common.subtracting(["state", "steps", "parent.state", "answer"])
+            for name in extract?.groupNames ?? [] where inputNames.contains(name) {
+                context.report(.conflict, e.mark,
+                               "the extract group '\(name)' has the name of \(name == "input" ? "{{input}}" : "the inputs' field '\(name)'"), so the check could not tell them apart",
+                               fix: "rename the group, e.g. (?<\(name)_given>…)")
+                valid = false
+            }
         }
         var check: AnswerCheck?
         if let c = map("check") {
