@@ -191,4 +191,30 @@ final class WorkflowCommandTests: XCTestCase {
 
         assertFails(try Seedflow.run(["compare", a, directory + "/missing.jsonl"]), status: 3, mentioning: ["missing.jsonl"])
     }
+
+    /// A workflow file that cannot be read is a file problem (status 3), not a workflow with
+    /// problems (1). Only a user other than root is refused a mode-000 file, so the command runs
+    /// as nobody; without root or runuser there is no such user to be.
+    func testAnUnreadableWorkflowIsAFileProblem() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser") else {
+            throw XCTSkip("needs root and runuser to run the command as another user")
+        }
+        let path = NSTemporaryDirectory() + "seedflow-unreadable-\(UUID().uuidString).yaml"
+        try "version: 1\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        chmod(path, 0)
+        for command in ["validate", "graph", "run"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            process.arguments = ["-u", "nobody", "--", try Seedflow.binary.path, command, path]
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 3, "\(command): \(message)")
+            XCTAssertEqual(message, "seedflow: cannot read '\(path)': Permission denied\n", command)
+        }
+    }
 }

@@ -68,6 +68,26 @@ final class OverrideTests: XCTestCase {
         XCTAssertEqual(found[3].message, "'models.drafts' is a list of 1, so '3' names nothing in it")
     }
 
+    /// An empty section (`decoding:` with nothing after it) takes keys like a mapping; a list
+    /// that is not there, or is empty, cannot be indexed into being.
+    func testEmptySectionsTakeKeysAndMissingListsAreNamed() throws {
+        let scratch = try Scratch(self)
+        try scratch.writePrompts()
+        let text = minimalWorkflow().replacingOccurrences(of: "decoding:\n  strategy: seed\n  draft_tokens: 4\n", with: "decoding:\n")
+            .replacingOccurrences(of: "  drafts:\n    - path: \(FlowTestPaths.draftS)\n      instances: 2\n", with: "  drafts: []\n")
+        XCTAssertTrue(text.contains("decoding:\n") && text.contains("drafts: []"), "the edits took")
+        let path = try scratch.write("w.yaml", text)
+        let workflow = try loadWorkflow(path: path, overrides: ["decoding.seed=3", "decoding.strategy=autoregressive"])
+        XCTAssertEqual(workflow.decoding.seed, 3)
+        let found = diagnostics(of: path, overrides: ["decoding.strategy=autoregressive", "models.drafts.0.path=a.gguf",
+                                                      "output.extra.0=x", "chat.0=x"])
+        XCTAssertEqual(found.map(\.description), [
+            "--set models.drafts.0.path=a.gguf: 'models.drafts' is an empty list, so '0' names nothing in it — set the whole list, e.g. --set 'models.drafts=[...]'",
+            "--set output.extra.0=x: there is no list at 'output.extra' to take item 0 of — set the whole list, e.g. --set 'output.extra=[...]'",
+            "--set chat.0=x: there is no list at 'chat' to take item 0 of — set the whole list, e.g. --set 'chat=[...]'",
+        ])
+    }
+
     func testOverridePathsResolveAgainstTheCurrentDirectory() throws {
         let path = try workflowPath()
         let relative = "models/seedflow-demo-target.gguf"

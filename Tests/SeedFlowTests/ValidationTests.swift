@@ -162,6 +162,23 @@ final class ValidationTests: XCTestCase {
         XCTAssertTrue(validateWorkflow(path: answer).isValid, validateWorkflow(path: answer).text)
     }
 
+    /// A value used through an alias is reported where it is used: two uses, two lines.
+    func testAValueReachedThroughAnAliasIsReportedAtTheAlias() throws {
+        let path = try workflow([("    temperature: 0.7\n", "    temperature: &t 20\n"),
+                                 ("    samples: 3\n", "    samples: 3\n    temperature: *t\n")])
+        let found = diagnostics(of: path)
+        XCTAssertEqual(found.map { $0.mark?.line }, [19, 26], found.map(\.description).joined(separator: "\n"))
+        XCTAssertEqual(Set(found.map(\.message)), ["'temperature' must be from 0 to 10, got 20"])
+    }
+
+    /// YAML merge keys are not supported: say so, rather than suggest a key two edits away.
+    func testAMergeKeyIsNamedAsOne() throws {
+        let d = try only([("  breadth: 5", "  breadth: 5\n  <<: { depth: 2 }")])
+        XCTAssertEqual(d.description, "\(w):17:3: merge keys ('<<: *anchor') are not supported in 'search' — write the keys out, or give the whole value as an alias ('key: *anchor')")
+        XCTAssertNil(Spelling.suggestion(for: "<<", among: ["n", "depth"]), "no suggestion two edits from a two-letter word")
+        XCTAssertEqual(Spelling.suggestion(for: "nn", among: ["n", "depth"]), "n")
+    }
+
     func testDfsRefusesSampledSelection() throws {
         let d = try only([("  depth: 3", "  algorithm: dfs\n  prune_below: 0\n  depth: 3"), ("  breadth: 5", "  breadth: 5\n  select: sample")])
         XCTAssertEqual(d.kind, .conflict)

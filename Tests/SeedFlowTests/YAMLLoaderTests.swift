@@ -75,6 +75,26 @@ final class YAMLLoaderTests: XCTestCase {
         XCTAssertEqual(root["block"]?.scalar?.style, .literal)
     }
 
+    func testHexAndOctalAreDigitsOnlyAfterTheirPrefix() throws {
+        let root = try parse("a: 0x1F\nb: 0x-3\nc: 0o17\nd: 0o8\ne: 0x\n")
+        XCTAssertEqual(root["a"]?.scalar?.resolved, .int(31))
+        XCTAssertEqual(root["b"]?.scalar?.resolved, .string("0x-3"), "a sign after the prefix is text")
+        XCTAssertEqual(root["c"]?.scalar?.resolved, .int(15))
+        XCTAssertEqual(root["d"]?.scalar?.resolved, .string("0o8"))
+        XCTAssertEqual(root["e"]?.scalar?.resolved, .string("0x"))
+    }
+
+    /// Long lists and mappings build in linear time (each item used to copy the list so far);
+    /// a list near the node limit is read whole, in order.
+    func testALongListIsReadWholeAndInOrder() throws {
+        let count = 90_000
+        let text = "a:\n" + (0..<count).map { "  - \($0)\n" }.joined()
+        let items = try XCTUnwrap(try parse(text)["a"]?.sequence)
+        XCTAssertEqual(items.count, count)
+        XCTAssertEqual(items.last?.scalar?.value, "\(count - 1)")
+        XCTAssertEqual(items[12_345].mark.line, 12_347)
+    }
+
     func testDuplicateKeyIsAnError() {
         let e = error("a: 1\nb: 2\na: 3\n")
         XCTAssertEqual(e, .duplicateKey(SourceMark(file: "t.yaml", line: 3, column: 1), key: "a",

@@ -254,7 +254,12 @@ final class MappingReader {
     func finish() {
         for entry in entries where !known.contains(entry.key) {
             let place = path.isEmpty ? "at the top level" : "in '\(path)'"
-            context.report(.unknownKey, entry.keyMark, "unknown key '\(entry.key)' \(place)",
+            if entry.key == "<<" {
+                context.report(.unknownKey, entry.keyMark, "merge keys ('<<: *anchor') are not supported \(place)",
+                               fix: "write the keys out, or give the whole value as an alias ('key: *anchor')")
+                continue
+            }
+            context.report(.unknownKey, entry.keyMark, "unknown key '\(String(entry.key.prefix(60)))\(entry.key.count > 60 ? "…" : "")' \(place)",
                            fix: Spelling.fix(for: entry.key, among: known))
         }
     }

@@ -73,7 +73,8 @@ extension Diagnostic {
 /// Suggestions for misspelt names: the closest candidate within a few edits.
 enum Spelling {
     static func suggestion(for word: String, among candidates: [String]) -> String? {
-        let limit = max(2, word.count / 3)
+        // A short word is only "close" to a name one edit away: two edits turn "<<" into "n".
+        let limit = word.count <= 3 ? 1 : max(2, word.count / 3)
         let scored = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= limit else { return nil }
         return best.0

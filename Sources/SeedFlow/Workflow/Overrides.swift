@@ -48,11 +48,17 @@ enum Overrides {
                             mark: SourceMark, done: [String]) throws(OverrideError) -> YAMLNode {
         guard let key = path.first else { return value }
         let here = (done + [key]).joined(separator: ".")
+        // A list that is not there cannot be indexed into being; the whole list has to be given.
+        func noList(_ at: String, item: String) -> OverrideError {
+            OverrideError(message: "there is no list at '\(at)' to take item \(item) of",
+                          fix: "set the whole list, e.g. --set '\(at)=[...]'")
+        }
         switch node.content {
         case var .mapping(entries):
             if let i = entries.firstIndex(where: { $0.key == key }) {
                 entries[i].value = try set(value, at: path.dropFirst(), in: entries[i].value, mark: mark, done: done + [key])
             } else {
+                if let next = path.dropFirst().first, Int(next) != nil { throw noList(here, item: next) }
                 let empty = YAMLNode(.mapping([]), mark: mark)
                 let child = try set(value, at: path.dropFirst(), in: empty, mark: mark, done: done + [key])
                 entries.append(YAMLMappingEntry(key: key, keyMark: mark, value: child))
@@ -60,12 +66,22 @@ enum Overrides {
             return YAMLNode(.mapping(entries), mark: node.mark)
         case var .sequence(items):
             guard let index = Int(key), items.indices.contains(index) else {
-                throw OverrideError(message: "'\(done.joined(separator: "."))' is a list of \(items.count), so '\(key)' names nothing in it",
-                                    fix: "use an index from 0 to \(max(0, items.count - 1))")
+                let list = done.joined(separator: ".")
+                guard !items.isEmpty else {
+                    throw OverrideError(message: "'\(list)' is an empty list, so '\(key)' names nothing in it",
+                                        fix: "set the whole list, e.g. --set '\(list)=[...]'")
+                }
+                throw OverrideError(message: "'\(list)' is a list of \(items.count), so '\(key)' names nothing in it",
+                                    fix: "use an index from 0 to \(items.count - 1)")
             }
             items[index] = try set(value, at: path.dropFirst(), in: items[index], mark: mark, done: done + [key])
             return YAMLNode(.sequence(items), mark: node.mark)
-        case .scalar:
+        case let .scalar(scalar):
+            // A key written with nothing after it (`decoding:`) is an empty section: fill it in.
+            if case .null = scalar.resolved {
+                if Int(key) != nil { throw noList(done.joined(separator: "."), item: key) }
+                return try set(value, at: path, in: YAMLNode(.mapping([]), mark: node.mark), mark: mark, done: done)
+            }
             throw OverrideError(message: "'\(done.joined(separator: "."))' is a single value (\(node.shortDescription)), so it has no key '\(key)'",
                                 fix: "set '\(done.joined(separator: "."))' itself, or check the path '\(here)'")
         }

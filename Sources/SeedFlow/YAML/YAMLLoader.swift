@@ -132,10 +132,32 @@ public enum YAMLLoader {
 
 /// Turns the event stream into a tree. Open sequences and mappings wait on a stack.
 private struct TreeBuilder {
-    private enum Frame {
-        case sequence(items: [YAMLNode], mark: SourceMark, anchor: String?, size: Int)
-        case mapping(entries: [YAMLMappingEntry], pendingKey: (String, SourceMark)?, mark: SourceMark,
-                     anchor: String?, size: Int)
+    /// An open sequence or mapping. Changed in place on the stack (`stack[last].items.append`):
+    /// taking it off, appending and putting it back copied its array at every item, which made a
+    /// long list cost quadratic time.
+    private struct Frame {
+        enum Kind { case sequence, mapping }
+        let kind: Kind
+        let mark: SourceMark
+        let anchor: String?
+        /// Nodes in the subtree, itself included.
+        var size = 1
+        var items: [YAMLNode] = []
+        var entries: [YAMLMappingEntry] = []
+        /// A mapping's keys so far, with where each was first written.
+        var keys: [String: SourceMark] = [:]
+        /// A mapping's key that waits for its value.
+        var pendingKey: (String, SourceMark)?
+
+        init(_ kind: Kind, mark: SourceMark, anchor: String?) {
+            self.kind = kind
+            self.mark = mark
+            self.anchor = anchor
+        }
+
+        var node: YAMLNode {
+            YAMLNode(kind == .sequence ? .sequence(items) : .mapping(entries), mark: mark)
+        }
     }
 
     let file: String
@@ -179,21 +201,16 @@ private struct TreeBuilder {
                 guard let target = anchors[name] else { throw .undefinedAlias(mark, name: name) }
                 // Counted at the alias, so a refusal points at the use that multiplies, not the anchor.
                 try count(target.size, at: mark)
-                try complete(target.node, size: target.size, anchor: nil)
+                // Marked at the alias: a value that is wrong where it is used is reported there
+                // (at the anchor, two uses would give the same line twice and name neither use).
+                try complete(target.node.remarked(mark), size: target.size, anchor: nil)
             case YAML_SEQUENCE_START_EVENT:
-                try open(.sequence(items: [], mark: mark, anchor: Self.string(event.data.sequence_start.anchor), size: 1),
-                         at: mark)
+                try open(Frame(.sequence, mark: mark, anchor: Self.string(event.data.sequence_start.anchor)), at: mark)
             case YAML_MAPPING_START_EVENT:
-                try open(.mapping(entries: [], pendingKey: nil, mark: mark,
-                                  anchor: Self.string(event.data.mapping_start.anchor), size: 1), at: mark)
+                try open(Frame(.mapping, mark: mark, anchor: Self.string(event.data.mapping_start.anchor)), at: mark)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                 guard let frame = stack.popLast() else { break }
-                switch frame {
-                case let .sequence(items, mark, anchor, size):
-                    try complete(YAMLNode(.sequence(items), mark: mark), size: size, anchor: anchor)
-                case let .mapping(entries, _, mark, anchor, size):
-                    try complete(YAMLNode(.mapping(entries), mark: mark), size: size, anchor: anchor)
-                }
+                try complete(frame.node, size: frame.size, anchor: frame.anchor)
             default:
                 break  // stream start, document end, no event
             }
@@ -214,25 +231,26 @@ private struct TreeBuilder {
     /// Hands a finished (and already counted) node to its parent.
     private mutating func complete(_ node: YAMLNode, size: Int, anchor: String?) throws(YAMLError) {
         if let anchor { anchors[anchor] = (node, size) }
-        guard let top = stack.popLast() else {
+        let top = stack.count - 1
+        guard top >= 0 else {
             root = node
             return
         }
-        switch top {
-        case .sequence(var items, let mark, let anchor, let total):
-            items.append(node)
-            stack.append(.sequence(items: items, mark: mark, anchor: anchor, size: total + size))
-        case .mapping(var entries, let pendingKey, let mark, let anchor, let total):
-            if let (key, keyMark) = pendingKey {
-                entries.append(YAMLMappingEntry(key: key, keyMark: keyMark, value: node))
-                stack.append(.mapping(entries: entries, pendingKey: nil, mark: mark, anchor: anchor, size: total + size))
+        stack[top].size += size
+        switch stack[top].kind {
+        case .sequence:
+            stack[top].items.append(node)
+        case .mapping:
+            if let (key, keyMark) = stack[top].pendingKey {
+                stack[top].entries.append(YAMLMappingEntry(key: key, keyMark: keyMark, value: node))
+                stack[top].pendingKey = nil
             } else {
                 guard let scalar = node.scalar else { throw .nonScalarKey(node.mark) }
-                if let first = entries.first(where: { $0.key == scalar.value }) {
-                    throw .duplicateKey(node.mark, key: scalar.value, first: first.keyMark)
+                if let first = stack[top].keys[scalar.value] {
+                    throw .duplicateKey(node.mark, key: scalar.value, first: first)
                 }
-                stack.append(.mapping(entries: entries, pendingKey: (scalar.value, node.mark), mark: mark,
-                                      anchor: anchor, size: total + size))
+                stack[top].keys[scalar.value] = node.mark
+                stack[top].pendingKey = (scalar.value, node.mark)
             }
         }
     }

@@ -139,8 +139,15 @@ public struct YAMLScalar: Sendable, Equatable {
     }
 
     private static func resolveInt(_ s: String) -> Int? {
-        if s.hasPrefix("0x") { return Int(s.dropFirst(2), radix: 16) }
-        if s.hasPrefix("0o") { return Int(s.dropFirst(2), radix: 8) }
+        // Digits only after the prefix: Int(_:radix:) would also take a sign ("0x-3" is text).
+        if s.hasPrefix("0x") {
+            let digits = s.dropFirst(2)
+            return !digits.isEmpty && digits.allSatisfy(\.isHexDigit) ? Int(digits, radix: 16) : nil
+        }
+        if s.hasPrefix("0o") {
+            let digits = s.dropFirst(2)
+            return !digits.isEmpty && digits.allSatisfy({ ("0"..."7").contains($0) }) ? Int(digits, radix: 8) : nil
+        }
         let digits = s.first == "+" || s.first == "-" ? s.dropFirst() : Substring(s)
         guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         return Int(s.first == "+" ? String(digits) : s)

@@ -14,6 +14,10 @@ enum InputFiles {
     static func checkWorkflowExists(_ path: String) throws {
         try checkFile(path, missing: .fileNotFound(path: path),
                       directory: "it is a directory — give the workflow's .yaml file (e.g. workflows/game24.yaml)")
+        // Unreadable is a file problem (status 3), not a workflow with problems (1).
+        if access(path, R_OK) != 0 {
+            throw CLIError.unreadableFile(path: path, reason: String(cString: strerror(errno)))
+        }
     }
 
     /// `missing` when nothing is at `path`; an unreadable-file error saying `directory` for a directory.
