@@ -275,6 +275,37 @@ final class ResultsTests: XCTestCase {
         XCTAssertTrue(c.render().contains("solved by A only (1): 1 2 3 1"))
     }
 
+    /// An input that could not run in one file (an `error` line) is not "solved by the other
+    /// only": that would pass a broken setup off as a worse search.
+    func testCompareLeavesOutInputsThatCouldNotRun() throws {
+        let a = try temporaryPath("a.jsonl"), b = try temporaryPath("b.jsonl")
+        var failed = record(1, solved: false)
+        failed.error = "the generate step's prompt is too long"
+        try writeResults([record(0, solved: true), record(1, solved: true)], to: a)
+        try writeResults([record(0, solved: false), failed], to: b)
+        let c = try RunComparison(pathA: a, pathB: b)
+        XCTAssertEqual(c.onlyA, ["1 2 3 0"])
+        XCTAssertEqual(c.b.failed, 1)
+        XCTAssertEqual(c.unmatched, 0)
+        // Every key is written, a missing value as null (as run --json writes it).
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any])
+        let side = try XCTUnwrap(json["b"] as? [String: Any])
+        XCTAssertEqual(side.keys.sorted(), ["acceptance", "failed", "generated_tokens", "inputs", "mean_input_s", "path",
+                                            "solved", "tokens_per_call_pass", "workflow_hashes", "workflow_sha256"])
+        XCTAssertTrue(side["workflow_sha256"] is NSNull)
+    }
+
+    /// Text with no whole record is not a results file, with or without a final newline.
+    func testAFileWithoutAResultIsNotAResultsFile() throws {
+        for text in ["hello world", "hello world\n", "{\"inputs\": 3}"] {
+            let path = try temporaryPath("x.jsonl")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try ResultsFile.read(path: path), text.debugDescription) { error in
+                XCTAssertTrue("\(error)".contains(":1: "), "\(error)")
+            }
+        }
+    }
+
     func testProvenanceHashesFilesAndFindsGit() throws {
         let dir = URL(fileURLWithPath: try temporaryPath("x")).deletingLastPathComponent()
         let workflow = dir.appendingPathComponent("w.yaml").path

@@ -350,4 +350,13 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/test.jsonl")
         XCTAssertEqual(workflow.inputs.format, .lines)
     }
+
+    /// The default results file is named after the workflow, as one file name: a "/" or a line
+    /// break in the name must not make folders or a path no shell can type.
+    func testTheDefaultResultsFileIsOneFileName() throws {
+        let workflow = try loadWorkflow(path: try workflow([("name: test", "name: \"a/b\\r\\nc\"")]))
+        XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/a_b_c.jsonl")
+        // A carriage return in a Mermaid label would end its line, as a line feed would.
+        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #34;e#34;")
+    }
 }

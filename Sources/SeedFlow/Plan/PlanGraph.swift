@@ -49,10 +49,11 @@ extension Plan {
     }
 
     /// Mermaid labels take entity codes (`#34;`), not backslash escapes; `<` would start HTML.
-    private static func mermaidEscape(_ s: String) -> String {
+    static func mermaidEscape(_ s: String) -> String {
         s.replacingOccurrences(of: "#", with: "#35;").replacingOccurrences(of: "\"", with: "#34;")
             .replacingOccurrences(of: "<", with: "#60;").replacingOccurrences(of: ">", with: "#62;")
-            .replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\r", with: " ")
     }
 }
 

@@ -232,7 +232,12 @@ public final class ResultsFile {
     /// counts when it is a whole record, and is ignored when it is cut short (a run killed
     /// mid-write), since its input will simply run again.
     public static func read(path: String) throws -> [RunRecord] {
-        try parse(path: path, readingFrom: path).records
+        let parsed = try parse(path: path, readingFrom: path)
+        // Text with no whole record is not a results file, however it ends.
+        if parsed.records.isEmpty, !parsed.tail.isEmpty {
+            throw ResultsError.unreadable(path: path, line: parsed.tailLine, reason: Self.explainTail(parsed.tail))
+        }
+        return parsed.records
     }
 
     private struct ParsedResults {
@@ -241,8 +246,9 @@ public final class ResultsFile {
         var lines: [Int] = []
         /// Bytes up to and including the last newline, or to the end of a last whole record.
         var completeLength = 0
-        /// A cut-short last line.
+        /// A cut-short last line, and its number.
         var tail = Data()
+        var tailLine = 0
         var endsWithoutNewline = false
     }
 
@@ -272,6 +278,7 @@ public final class ResultsFile {
             } catch {
                 if last {
                     parsed.tail = Data(line)
+                    parsed.tailLine = number + 1
                     break
                 }
                 throw ResultsError.unreadable(path: path, line: number + 1, reason: Self.explain(error))
@@ -279,6 +286,16 @@ public final class ResultsFile {
         }
         parsed.completeLength = data.count - parsed.tail.count
         return parsed
+    }
+
+    /// Why a last line that is not a record is not one, in words.
+    private static func explainTail(_ tail: Data) -> String {
+        do {
+            _ = try JSONDecoder().decode(RunRecord.self, from: tail)
+            return "it cannot be decoded"
+        } catch {
+            return explain(error)
+        }
     }
 
     /// A decoding error in words, without the decoder's internals.

@@ -30,6 +30,22 @@ public struct RunComparison: Codable, Sendable {
             case workflowHashes = "workflow_hashes"
         }
 
+        /// Every key, a missing value as null (as `run --json` writes it), so a reader finds the
+        /// same keys whatever the runs held.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(inputs, forKey: .inputs)
+            try c.encode(solved, forKey: .solved)
+            try c.encode(failed, forKey: .failed)
+            try c.encode(generatedTokens, forKey: .generatedTokens)
+            try c.encode(meanInputSeconds, forKey: .meanInputSeconds)
+            try c.encode(acceptance, forKey: .acceptance)
+            try c.encode(tokensPerCallPass, forKey: .tokensPerCallPass)
+            try c.encode(workflowSHA256, forKey: .workflowSHA256)
+            try c.encode(workflowHashes, forKey: .workflowHashes)
+        }
+
         init(path: String, records: [RunRecord]) {
             self.path = path
             inputs = records.count
@@ -68,12 +84,17 @@ public struct RunComparison: Codable, Sendable {
         let recordsB = ResultsFile.latest(try ResultsFile.read(path: pathB))
         a = Summary(path: pathA, records: recordsA)
         b = Summary(path: pathB, records: recordsB)
-        let solvedA = Dictionary(recordsA.map { ($0.input, $0.solved) }, uniquingKeysWith: { $0 || $1 })
-        let solvedB = Dictionary(recordsB.map { ($0.input, $0.solved) }, uniquingKeysWith: { $0 || $1 })
+        // Only inputs both runs ran are compared: one that could not run in B (an `error` line)
+        // is a failure of B's setup, not an input B's search got wrong.
+        func solved(_ records: [RunRecord]) -> [String: Bool] {
+            Dictionary(records.filter { $0.error == nil }.map { ($0.input, $0.solved) }, uniquingKeysWith: { $0 || $1 })
+        }
+        let solvedA = solved(recordsA), solvedB = solved(recordsB)
         let common = Set(solvedA.keys).intersection(solvedB.keys)
         onlyA = common.filter { solvedA[$0] == true && solvedB[$0] == false }.sorted()
         onlyB = common.filter { solvedB[$0] == true && solvedA[$0] == false }.sorted()
-        unmatched = solvedA.count + solvedB.count - 2 * common.count
+        let inputsA = Set(recordsA.map(\.input)), inputsB = Set(recordsB.map(\.input))
+        unmatched = inputsA.symmetricDifference(inputsB).count
     }
 
     /// A readable table.

@@ -247,7 +247,10 @@ struct WorkflowDecoder {
     }
 
     private func decodeOutput(_ node: YAMLNode?, name: String) -> OutputSection? {
-        let fallback = context.resolvePath("runs/\(name).jsonl", from: top)
+        // The name as one file name: a "/" or a line break in it must not make folders or a
+        // path no shell can type.
+        let fileName = String(name.map { $0 == "/" || $0.isNewline || $0 == "\0" ? "_" : $0 })
+        let fallback = context.resolvePath("runs/\(fileName.isEmpty ? "results" : fileName).jsonl", from: top)
         guard let node else { return OutputSection(results: fallback) }
         guard let map = MappingReader(node, path: "output", context: context) else { return nil }
         var results: String? = fallback
