@@ -44,6 +44,10 @@ final class OverrideTests: XCTestCase {
         let found = diagnostics(of: path, overrides: ["search.depth='4'"])
         XCTAssertEqual(found.map(\.description),
                        ["--set search.depth='4': 'depth' must be a positive integer, got \"4\" — write a whole number from 1 to 32, without quotes"])
+        XCTAssertEqual(diagnostics(of: path, overrides: ["search.depth=!foo 3"]).map(\.fix),
+                       ["write a whole number from 1 to 32, without the tag"])
+        XCTAssertEqual(diagnostics(of: path, overrides: ["search.depth=99999999999999999999999"]).map(\.fix),
+                       ["this number is too large: write a whole number from 1 to 32"])
         let workflow = try loadWorkflow(path: path, overrides: ["search.goal.state_equals='24'", "name=\"a: b\""])
         XCTAssertEqual(workflow.search.goal?.stateEquals, "24")
         XCTAssertEqual(workflow.name, "a: b")

@@ -95,6 +95,13 @@ final class YAMLLoaderTests: XCTestCase {
         XCTAssertEqual(items[12_345].mark.line, 12_347)
     }
 
+    func testATabInTheIndentationIsNamed() throws {
+        let e = error("a:\n\tb: 1\n")
+        XCTAssertTrue(e?.description.hasPrefix("t.yaml:2:1: ") ?? false, "\(String(describing: e))")
+        XCTAssertTrue(e?.description.hasSuffix("— YAML indents with spaces, not tabs: replace the tab") ?? false, "\(String(describing: e))")
+        XCTAssertFalse(error("a: [1,\n  2\n")?.description.contains("tab") ?? true, "other syntax errors do not mention tabs")
+    }
+
     func testDuplicateKeyIsAnError() {
         let e = error("a: 1\nb: 2\na: 3\n")
         XCTAssertEqual(e, .duplicateKey(SourceMark(file: "t.yaml", line: 3, column: 1), key: "a",

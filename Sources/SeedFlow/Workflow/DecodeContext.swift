@@ -66,8 +66,13 @@ final class DecodeContext {
             var fix = range.lowerBound == range.upperBound ? "write \(range.lowerBound)"
                 : range.upperBound == Int.max ? "write a whole number of at least \(range.lowerBound)"
                 : "write a whole number from \(range.lowerBound) to \(range.upperBound)"
-            // A quoted number is text in YAML.
-            if let text = node.scalar?.value, Int(text) != nil { fix += ", without quotes" }
+            // A quoted number is text in YAML; a tagged one is what its tag says; a number too
+            // big for an integer is none of these.
+            if let scalar = node.scalar, Int(scalar.value) != nil {
+                if scalar.style != .plain { fix += ", without quotes" } else if scalar.tag != nil { fix += ", without the tag" }
+            } else if let text = node.scalar?.value, text.allSatisfy({ $0.isASCII && $0.isNumber }), !text.isEmpty {
+                fix = "this number is too large: " + fix
+            }
             report(.wrongType, node.mark, "'\(key)' must be \(what), got \(node.shortDescription)", fix: fix)
             return nil
         }

@@ -278,7 +278,23 @@ private struct TreeBuilder {
         }
         let mark = SourceMark(file: file, line: Int(parser.problem_mark.line) + 1,
                               column: Int(parser.problem_mark.column) + 1)
+        // libyaml's words for a tab in the indentation name no cause; the usual one is an editor.
+        if indentedWithTab(line: mark.line) { message += " — YAML indents with spaces, not tabs: replace the tab" }
         return .syntax(mark, problem: message)
+    }
+
+    /// Whether the 1-based `line` of the text starts its indentation with or contains a tab.
+    private func indentedWithTab(line: Int) -> Bool {
+        var current = 1, index = 0
+        while current < line, index < text.count {
+            if text[index] == 0x0A { current += 1 }
+            index += 1
+        }
+        while index < text.count, text[index] == 0x20 || text[index] == 0x09 {
+            if text[index] == 0x09 { return true }
+            index += 1
+        }
+        return false
     }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
