@@ -88,6 +88,15 @@ final class PlanTests: XCTestCase {
         XCTAssertTrue(plan.mermaid().contains("goal -.->|\"backtrack\"| select"))
     }
 
+    /// One level: nothing leads from the goal test back to generating.
+    func testDepthOneHasNoNextLevel() throws {
+        for algorithm in ["bfs", "dfs"] {
+            let plan = try Plan(path: game24, overrides: ["search.depth=1", "search.algorithm=\(algorithm)", "search.prune_below=0"])
+            XCTAssertFalse(plan.edges(from: .goal).contains { $0.to == .generate }, algorithm)
+        }
+        XCTAssertTrue(try Plan(path: game24).edges(from: .goal).contains { $0.to == .generate }, "depth 3 has one")
+    }
+
     func testGraphOfAnInvalidWorkflowThrowsItsDiagnostics() throws {
         XCTAssertThrowsError(try renderGraph(path: game24, overrides: ["search.depth=0"])) { error in
             XCTAssertEqual((error as? WorkflowDiagnostics)?.diagnostics.map(\.kind), [.outOfRange])

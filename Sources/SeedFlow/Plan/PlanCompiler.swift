@@ -51,10 +51,13 @@ extension Plan {
             PlanEdge(from: .goal, to: .finish, condition: .goalReached,
                      label: search.goal == nil ? "depth \(search.depth) reached" : "goal reached"),
         ]
+        // At depth 1 the first children are the last: there is no level below them to go to.
         if search.algorithm == .dfs {
-            edges.append(PlanEdge(from: .goal, to: .generate, condition: .nextLevel, label: "deeper (< depth \(search.depth))"))
+            if search.depth > 1 {
+                edges.append(PlanEdge(from: .goal, to: .generate, condition: .nextLevel, label: "deeper (< depth \(search.depth))"))
+            }
             edges.append(PlanEdge(from: .goal, to: .select, condition: .backtrack, label: "backtrack"))
-        } else {
+        } else if search.depth > 1 {
             edges.append(PlanEdge(from: .goal, to: .generate, condition: .nextLevel, label: "next level (< depth \(search.depth))"))
         }
         if search.goal != nil {
