@@ -150,18 +150,8 @@ final class ErrorPathTests: XCTestCase {
     /// Output that cannot be written is an error (status 1, with a message), not a silent success;
     /// a reader that went away (a closed pipe) is not worth one.
     func testOutputThatCannotBeWrittenFailsTheCommand() throws {
-        func shell(_ command: String) throws -> (status: Int32, stderr: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command, try Seedflow.binary.path, Seedflow.targetModel]
-            process.currentDirectoryURL = Seedflow.repoRoot
-            let err = Pipe()
-            process.standardError = err
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, message)
+        func shell(_ command: String) throws -> Seedflow.Result {
+            try Seedflow.execute(URL(fileURLWithPath: "/bin/sh"), ["-c", command, try Seedflow.binary.path, Seedflow.targetModel])
         }
         let full = try shell("exec \"$0\" tokenize -m \"$1\" hello > /dev/full")
         XCTAssertEqual(full.status, 1, full.stderr)

@@ -47,9 +47,15 @@ enum Seedflow {
         }
     }
 
-    /// Runs seedflow with `arguments`; output goes through files so a large stdout can never
-    /// block on a full pipe while stderr is being read.
+    /// Runs seedflow with `arguments`.
     static func run(_ arguments: [String]) throws -> Result {
+        try execute(try binary, arguments)
+    }
+
+    /// Runs a program (seedflow, or a shell or `runuser` that starts it) in the repository root;
+    /// output goes through files so a large stdout can never block on a full pipe while stderr
+    /// is being read.
+    static func execute(_ executable: URL, _ arguments: [String]) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("seedflow-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -62,7 +68,7 @@ enum Seedflow {
         let errHandle = try FileHandle(forWritingTo: errURL)
 
         let process = Process()
-        process.executableURL = try binary
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = repoRoot
         process.standardOutput = outHandle

@@ -27,18 +27,11 @@ final class TokenizeTests: XCTestCase {
     /// Bytes that are not UTF-8 on the command line are refused, not repaired into U+FFFD
     /// (Swift strings cannot hold them, so the shell puts them there).
     func testAnArgumentThatIsNotUTF8IsRefused() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec \"$0\" tokenize -m \(Seedflow.targetModel) \"$(printf 'caf\\351')\"", try Seedflow.binary.path]
-        process.currentDirectoryURL = Seedflow.repoRoot
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 2, message)
-        XCTAssertTrue(message.hasPrefix("seedflow: argument 4 is not UTF-8 text"), message)
+        let result = try Seedflow.execute(URL(fileURLWithPath: "/bin/sh"), [
+            "-c", "exec \"$0\" tokenize -m \(Seedflow.targetModel) \"$(printf 'caf\\351')\"", try Seedflow.binary.path,
+        ])
+        XCTAssertEqual(result.status, 2, result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("seedflow: argument 4 is not UTF-8 text"), result.stderr)
     }
 
     /// -f drops a UTF-8 byte-order mark (editors write one; it is not text) and refuses bytes

@@ -204,17 +204,10 @@ final class WorkflowCommandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         chmod(path, 0)
         for command in ["validate", "graph", "run"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", "nobody", "--", try Seedflow.binary.path, command, path]
-            let err = Pipe()
-            process.standardError = err
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 3, "\(command): \(message)")
-            XCTAssertEqual(message, "seedflow: cannot read '\(path)': Permission denied\n", command)
+            let result = try Seedflow.execute(URL(fileURLWithPath: "/usr/sbin/runuser"),
+                                              ["-u", "nobody", "--", try Seedflow.binary.path, command, path])
+            XCTAssertEqual(result.status, 3, "\(command): \(result.stderr)")
+            XCTAssertEqual(result.stderr, "seedflow: cannot read '\(path)': Permission denied\n", command)
         }
     }
 }
