@@ -9,12 +9,16 @@ import Foundation
 public func loadWorkflow(path: String, overrides: [String] = [],
                          limits: YAMLLimits = YAMLLimits()) throws(WorkflowDiagnostics) -> Workflow {
     let root: YAMLNode
+    // Keys written twice are reported with everything else the file and overrides get wrong.
+    let duplicates: [Diagnostic]
     do {
-        guard let document = try YAMLLoader.load(path: path, limits: limits) else {
+        let (document, repeated) = try YAMLLoader.loadKeepingFirstKeys(path: path, limits: limits)
+        guard let document else {
             throw WorkflowDiagnostics([Diagnostic(.yaml, at: SourceMark(file: path, line: 1, column: 1),
                                                   "the file holds no YAML document", fix: "write the workflow in it")])
         }
         root = document
+        duplicates = repeated.map(Diagnostic.init)
     } catch let error as YAMLError {
         throw WorkflowDiagnostics([Diagnostic(error)])
     } catch let error as WorkflowDiagnostics {
@@ -22,7 +26,8 @@ public func loadWorkflow(path: String, overrides: [String] = [],
     } catch {
         throw WorkflowDiagnostics([Diagnostic(.yaml, at: nil, "\(error)")])
     }
-    let (overridden, problems) = Overrides.apply(overrides, to: root)
+    let (overridden, overrideProblems) = Overrides.apply(overrides, to: root)
+    let problems = duplicates + overrideProblems
     let decoded = WorkflowDecoder(file: path).decode(overridden)
     switch decoded {
     case let .success(workflow) where problems.isEmpty:

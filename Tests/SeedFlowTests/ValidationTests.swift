@@ -179,6 +179,21 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(Spelling.suggestion(for: "nn", among: ["n", "depth"]), "n")
     }
 
+    /// A key written twice is one problem among the others, not the end of the report.
+    func testDuplicateKeysAreReportedWithEveryOtherProblem() throws {
+        let path = try workflow([("name: test", "name: test\nname: again"), ("  breadth: 5", "  breadth: 5\n  breadth: 6")])
+        let found = diagnostics(of: path, overrides: ["search.depth=99"])
+        XCTAssertEqual(found.map(\.description), [
+            "\(w):3:1: duplicate key 'name' (first at \(w):2:1) — keep one of them",
+            "\(w):18:3: duplicate key 'breadth' (first at \(w):17:3) — keep one of them",
+            "--set search.depth=99: 'depth' must be from 1 to 32, got 99 — use a value in that range",
+        ])
+        // The first of the repeated keys stands.
+        let (root, duplicates) = try YAMLLoader.loadKeepingFirstKeys(path: path)
+        XCTAssertEqual(root?["search"]?["breadth"]?.scalar?.value, "5")
+        XCTAssertEqual(duplicates.count, 2)
+    }
+
     func testDfsRefusesSampledSelection() throws {
         let d = try only([("  depth: 3", "  algorithm: dfs\n  prune_below: 0\n  depth: 3"), ("  breadth: 5", "  breadth: 5\n  select: sample")])
         XCTAssertEqual(d.kind, .conflict)

@@ -76,6 +76,15 @@ public enum YAMLError: Error, Equatable, Sendable, LocalizedError, CustomStringC
 public enum YAMLLoader {
     /// Reads one document from a file. nil: the file holds no document (empty or only comments).
     public static func load(path: String, limits: YAMLLimits = YAMLLimits()) throws(YAMLError) -> YAMLNode? {
+        let (root, duplicates) = try loadKeepingFirstKeys(path: path, limits: limits)
+        if let first = duplicates.first { throw first }
+        return root
+    }
+
+    /// Reads one document, keeping the first of duplicate keys and reporting every duplicate
+    /// rather than stopping at the first: validation then reports the file's other problems too.
+    public static func loadKeepingFirstKeys(path: String, limits: YAMLLimits = YAMLLimits()) throws(YAMLError)
+        -> (root: YAMLNode?, duplicates: [YAMLError]) {
         let bytes = try readBounded(path: path, limit: limits.maxBytes)
         return try parse(bytes, file: path, limits: limits)
     }
@@ -86,7 +95,9 @@ public enum YAMLLoader {
         guard bytes.count <= limits.maxBytes else {
             throw .fileTooLarge(path: file, bytes: bytes.count, limit: limits.maxBytes)
         }
-        return try parse(bytes, file: file, limits: limits)
+        let (root, duplicates) = try parse(bytes, file: file, limits: limits)
+        if let first = duplicates.first { throw first }
+        return root
     }
 
     static func readBounded(path: String, limit: Int) throws(YAMLError) -> [UInt8] {
@@ -111,7 +122,8 @@ public enum YAMLLoader {
         return [UInt8](data)
     }
 
-    static func parse(_ bytes: [UInt8], file: String, limits: YAMLLimits) throws(YAMLError) -> YAMLNode? {
+    static func parse(_ bytes: [UInt8], file: String, limits: YAMLLimits) throws(YAMLError)
+        -> (root: YAMLNode?, duplicates: [YAMLError]) {
         // libyaml reads UTF-16 too, but a workflow's prompts and inputs are read as UTF-8.
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
             throw .syntax(SourceMark(file: file, line: 1, column: 1), problem: "the file is UTF-16 text — save it as UTF-8")
@@ -121,10 +133,10 @@ public enum YAMLLoader {
             throw .unreadable(path: file, reason: "libyaml could not allocate a parser")
         }
         defer { yaml_parser_delete(&parser) }
-        let result: Result<YAMLNode?, YAMLError> = bytes.withUnsafeBufferPointer { buffer in
+        let result: Result<(root: YAMLNode?, duplicates: [YAMLError]), YAMLError> = bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
             var builder = TreeBuilder(file: file, limits: limits, text: buffer)
-            return Result { () throws(YAMLError) in try builder.run(&parser) }
+            return Result { () throws(YAMLError) in (try builder.run(&parser), builder.duplicates) }
         }
         return try result.get()
     }
@@ -148,6 +160,8 @@ private struct TreeBuilder {
         var keys: [String: SourceMark] = [:]
         /// A mapping's key that waits for its value.
         var pendingKey: (String, SourceMark)?
+        /// The pending key repeats an earlier one: its value is dropped (the first one stands).
+        var pendingKeyRepeats = false
 
         init(_ kind: Kind, mark: SourceMark, anchor: String?) {
             self.kind = kind
@@ -170,6 +184,8 @@ private struct TreeBuilder {
     private var expandedNodes = 0
     private var root: YAMLNode?
     private var documents = 0
+    /// Every key written twice in one mapping, in file order.
+    private(set) var duplicates: [YAMLError] = []
 
     init(file: String, limits: YAMLLimits, text: UnsafeBufferPointer<UInt8>) {
         self.file = file
@@ -242,14 +258,16 @@ private struct TreeBuilder {
             stack[top].items.append(node)
         case .mapping:
             if let (key, keyMark) = stack[top].pendingKey {
-                stack[top].entries.append(YAMLMappingEntry(key: key, keyMark: keyMark, value: node))
+                if !stack[top].pendingKeyRepeats {
+                    stack[top].entries.append(YAMLMappingEntry(key: key, keyMark: keyMark, value: node))
+                }
                 stack[top].pendingKey = nil
             } else {
                 guard let scalar = node.scalar else { throw .nonScalarKey(node.mark) }
-                if let first = stack[top].keys[scalar.value] {
-                    throw .duplicateKey(node.mark, key: scalar.value, first: first)
-                }
-                stack[top].keys[scalar.value] = node.mark
+                let first = stack[top].keys[scalar.value]
+                if let first { duplicates.append(.duplicateKey(node.mark, key: scalar.value, first: first)) }
+                stack[top].pendingKeyRepeats = first != nil
+                stack[top].keys[scalar.value] = first ?? node.mark
                 stack[top].pendingKey = (scalar.value, node.mark)
             }
         }
