@@ -110,7 +110,7 @@ final class ErrorPathTests: XCTestCase {
         }
         assertFails(try Seedflow.run(base + ["--strategy", "greedy"]), status: 2,
                     mentioning: ["--strategy", "'greedy'", "autoregressive, sequential, speculative, seed, auto"])
-        for size in ["512", "2GB", "-1MiB", "MiB"] {
+        for size in ["1.5", "2XB", "-1MiB", "MiB", "0.5B"] {
             assertFails(try Seedflow.run(base + ["--kv-memory", size]), status: 2, mentioning: ["--kv-memory", "'\(size)'"])
         }
     }

@@ -73,4 +73,24 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(memory["f16_panel_bytes"] as? Int, 0)
         XCTAssertFalse(text.output.contains("panels"))
     }
+
+    /// Sizes the metadata cannot give (a count that is negative, or so large that the cache
+    /// size overflows) are unknown, not a crash or a negative number.
+    func testDamagedSizesAreUnknown() throws {
+        for context in [GGUFValue.uint64(1 << 62), .int32(-5)] {
+            var writer = GGUFWriter()
+            writer.set("general.architecture", "llama")
+            writer.set("llama.block_count", uint32: 2)
+            writer.set("llama.embedding_length", uint32: 64)
+            writer.set("llama.attention.head_count", uint32: 2)
+            writer.set("llama.context_length", context)
+            let path = try Seedflow.temporaryFile(named: "damaged.gguf", contents: Data(writer.encoded()))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let result = try Seedflow.run(["inspect", path, "--json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let memory = try XCTUnwrap(try result.jsonObject()["memory"] as? [String: Any])
+            XCTAssertTrue(memory["kv_cache_bytes_at_context"] is NSNull, "\(context): \(memory)")
+            XCTAssertEqual(try Seedflow.run(["inspect", path]).status, 0)
+        }
+    }
 }

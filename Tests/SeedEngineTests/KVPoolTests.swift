@@ -330,4 +330,17 @@ final class KVPoolTests: XCTestCase {
         XCTAssertEqual(pool.metrics.evictions, 1 + 3 + 2)
         XCTAssertNil(pool.checkInvariants())
     }
+
+    /// One reading of a size for --kv-memory and models.kv_cache.memory.
+    func testSizesAreReadWithBinaryAndDecimalUnitsOrAsBytes() {
+        XCTAssertEqual(parseByteSize("512MiB"), 512 << 20)
+        XCTAssertEqual(parseByteSize("1.5GiB"), 3 << 29)
+        XCTAssertEqual(parseByteSize("2GB"), 2_000_000_000)
+        XCTAssertEqual(parseByteSize(" 64 KiB "), 64 << 10)
+        XCTAssertEqual(parseByteSize("1048576"), 1 << 20)
+        XCTAssertEqual(parseByteSize("3B"), 3)
+        for bad in ["", "1.5", "MiB", "-1MiB", "0.5B", "2XB", "1e99GiB", "nanGiB", "2PB"] {
+            XCTAssertNil(parseByteSize(bad), bad)
+        }
+    }
 }

@@ -23,7 +23,7 @@ public struct BatchBenchmarkResult: Sendable, Codable {
 public struct BatchBenchmark {
     public static func run(model: TransformerModel, sequenceCounts: [Int] = [1, 4, 16, 64],
                            promptTokens: Int = 64, decodeTokens: Int = 64, repetitions: Int = 3,
-                           blockTokens: Int = 16) throws -> BatchBenchmarkResult {
+                           blockTokens: Int = 16, rowDone: (Int) -> Void = { _ in }) throws -> BatchBenchmarkResult {
         let config = model.config
         let perSequence = min(config.contextLength, promptTokens + decodeTokens)
         let decodeTokens = perSequence - promptTokens
@@ -66,6 +66,7 @@ public struct BatchBenchmark {
                 if repetition > 0 { samples.append(Double(n * decodeTokens) / elapsed) }  // the first is warm-up
             }
             rows.append(.init(sequences: n, tokensPerSecond: median(samples), samples: samples))
+            rowDone(n)
         }
         let sharing = try treeLevelSharing(model: model, blockTokens: blockTokens)
         return BatchBenchmarkResult(rows: rows, promptTokens: promptTokens, decodeTokens: decodeTokens,
@@ -74,7 +75,7 @@ public struct BatchBenchmark {
     }
 
     /// One tree-of-thoughts level as the paper's prompts make it: 5 parents × 8 children × 3
-    /// value samples, every prompt opening with the same 200-token few-shot header. Identical
+    /// value samples, every prompt opening with the same few-shot header of 200 tokens (half the context if less). Identical
     /// prompts (the 3 samples of a child) are forked; the rest find the header's full blocks in
     /// the prefix cache.
     static func treeLevelSharing(model: TransformerModel, blockTokens: Int) throws

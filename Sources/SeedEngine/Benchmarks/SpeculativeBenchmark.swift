@@ -115,7 +115,10 @@ public struct SpeculativeBenchmark {
         for i in 0..<state.count {
             for j in 0..<state.count where i != j {
                 let a = state[i], b = state[j]
-                var results = [a + b, a * b]
+                // A sum or product beyond Int is no state (puzzle files bound their numbers; this
+                // is the library's own guard).
+                var results = [a.addingReportingOverflow(b), a.multipliedReportingOverflow(by: b)]
+                    .filter { !$0.overflow }.map(\.partialValue)
                 if a >= b { results.append(a - b) }
                 if b > 0, a % b == 0 { results.append(a / b) }
                 let rest = state.enumerated().filter { $0.offset != i && $0.offset != j }.map(\.element)
@@ -176,7 +179,8 @@ public struct SpeculativeBenchmark {
                 rows.append(.init(workload: workload.name, strategy: strategy.rawValue,
                                   draftTokens: strategy == .auto ? stats.meanDraftTokens : Double(k),
                                   wallSeconds: wall, tokensPerSecond: Double(stats.generatedTokens) / wall,
-                                  acceptance: drafting ? stats.acceptanceRate : nil,
+                                  // An `auto` row that chose never to draft has no acceptance.
+                                  acceptance: drafting && stats.draftedTokens > 0 ? stats.acceptanceRate : nil,
                                   generatedTokens: stats.generatedTokens, targetPasses: stats.targetPasses,
                                   speedupOverSequential: sequentialWall.map { $0 / wall },
                                   draftSeconds: stats.draftSeconds, verifySeconds: stats.verifySeconds,

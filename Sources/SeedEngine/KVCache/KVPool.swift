@@ -31,6 +31,26 @@ public enum KVPoolError: Error, Equatable, Sendable, CustomStringConvertible, Lo
     public var errorDescription: String? { description }
 }
 
+/// A size as people write one: a whole number of bytes, or a number with a unit, binary (KiB,
+/// MiB, GiB, TiB) or decimal (KB, MB, GB, TB) or B (`512MiB`, `1.5GiB`, `2GB`, `1048576`).
+/// nil for anything else, for less than a byte and for more than 2⁵⁰ bytes. The one reading of
+/// `--kv-memory` and of `models.kv_cache.memory`.
+public func parseByteSize(_ text: String) -> Int? {
+    let text = text.trimmingCharacters(in: .whitespaces)
+    let units: [(suffix: String, bytes: Double)] = [("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),
+                                                    ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
+    let unit = units.first { text.hasSuffix($0.suffix) } ?? ("", 1)
+    let digits = text.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
+    // Without a unit only a whole number of bytes: "1.5" is no size.
+    guard unit.suffix.isEmpty ? digits.allSatisfy({ $0.isASCII && $0.isNumber }) : true,
+          let amount = Double(digits), amount.isFinite else { return nil }
+    let bytes = amount * unit.bytes
+    return bytes >= 1 && bytes <= 0x1p50 ? Int(bytes) : nil
+}
+
+/// The units `parseByteSize` reads, for messages.
+public let byteSizeUnits = "B, KiB, MiB, GiB, TiB, KB, MB, GB, TB, or a whole number of bytes"
+
 /// A byte count in the largest binary unit it reaches (e.g. "1.5 GiB"), for messages.
 public func formatBytes(_ bytes: Int) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]

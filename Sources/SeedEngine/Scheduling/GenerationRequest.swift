@@ -126,7 +126,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible, Lo
         case let .promptTooLong(tag, tokens, context):
             return "request \(tag): the prompt has \(tokens) tokens but the model's context holds \(context) — shorten the prompt"
         case let .requestTooLarge(tag, tokens, bytesNeeded, poolBytes):
-            return "request \(tag): \(tokens) tokens need \(formatBytes(bytesNeeded)) of KV cache but the budget is \(formatBytes(poolBytes)) — raise it with --kv-memory (workflow: models.kv_cache.memory)"
+            return "request \(tag): \(tokens) tokens need \(formatBytes(bytesNeeded)) of KV cache but the budget holds \(formatBytes(poolBytes)) (in whole KV blocks, at least one) — raise it with --kv-memory (workflow: models.kv_cache.memory)"
         case let .vocabularyMismatch(draft, detail):
             return "draft \(draft) cannot draft for this target: \(detail) — target and drafts must share one tokenizer"
         case let .badOption(message):

@@ -81,7 +81,8 @@ public struct RunSummary: Sendable {
             ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
             ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) } ?? "— (no drafting)"),
             ("tokens per target pass", String(format: "%.2f", tokensPerTargetPass)),
-            ("results", resultsPath),
+            // A run stopped before its first result removed the file it created.
+            ("results", interrupted && inputs == 0 && skipped == 0 ? "none written (stopped before the first result)" : resultsPath),
         ]
         if interrupted { rows.append(("note", "interrupted: unfinished inputs were not written; rerun with --resume")) }
         let width = rows.map(\.0.count).max() ?? 0
@@ -320,7 +321,7 @@ public final class WorkflowRunner {
         case let .promptTooLong(_, tokens, context):
             return "\(call) renders to \(tokens) tokens for this input, but the model's context holds \(context) — shorten the input or the prompt, or use a model with a longer context"
         case let .requestTooLarge(_, tokens, bytesNeeded, poolBytes):
-            return "\(call) needs \(formatBytes(bytesNeeded)) of KV cache for \(tokens) tokens, but the budget is \(formatBytes(poolBytes)) — raise models.kv_cache.memory (e.g. --set models.kv_cache.memory=4GiB)"
+            return "\(call) needs \(formatBytes(bytesNeeded)) of KV cache for \(tokens) tokens, but the budget holds \(formatBytes(poolBytes)) (in whole KV blocks, at least one) — raise models.kv_cache.memory (e.g. --set models.kv_cache.memory=4GiB)"
         case .emptyPrompt:
             return "\(call) renders to no tokens for this input"
         default:

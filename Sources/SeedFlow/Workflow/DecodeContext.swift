@@ -1,4 +1,5 @@
 import Foundation
+import SeedEngine
 import SeedModel
 
 /// Collects diagnostics while the decoder walks the tree, and reads typed values from nodes.
@@ -132,19 +133,11 @@ final class DecodeContext {
         return values.count == items.count ? values : nil
     }
 
-    /// A byte count: a whole number, or a number with a unit (B, KiB, MiB, GiB, TiB; KB, MB, GB, TB).
+    /// A size, read as `--kv-memory` reads it (`parseByteSize`).
     func memory(_ node: YAMLNode, _ key: String) -> Int? {
-        if case let .int(bytes)? = node.scalar?.resolved, bytes > 0 { return bytes }
-        let units: [(String, Double)] = [("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("TiB", 0x1p40),
-                                         ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
-        if let text = node.scalar?.value.trimmingCharacters(in: .whitespaces),
-           let (unit, scale) = units.first(where: { text.hasSuffix($0.0) }),
-           let amount = Double(text.dropLast(unit.count).trimmingCharacters(in: .whitespaces)),
-           amount > 0, amount * scale < Double(Int.max) {
-            return Int(amount * scale)
-        }
+        if let text = node.scalar?.value, let bytes = parseByteSize(text) { return bytes }
         report(.invalidValue, node.mark, "'\(key)' must be a size such as 2GiB, 512MiB or a byte count, got \(node.shortDescription)",
-               fix: "write a positive number with a unit: B, KiB, MiB, GiB, TiB, KB, MB, GB, TB")
+               fix: "write a positive size: \(byteSizeUnits)")
         return nil
     }
 

@@ -14,7 +14,8 @@ public struct RandomModel: Sendable {
     public var contextLength = 2048
     public var ropeBase: Float = 10_000
     /// Element type of the weight matrices. A matrix whose rows are not a whole number of its
-    /// blocks falls back to Q8_0 (or F16), as llama.cpp's quantizer falls back for K-quants.
+    /// blocks falls back as llama.cpp's quantizer falls back: Q4_K to Q5_0, Q5_K to Q5_1, Q6_K
+    /// (and others) to Q8_0, then F16.
     public var weightType: GGMLType = .f16
     /// No `output.weight`: logits come from the token embedding.
     public var tiedOutput = false
@@ -65,8 +66,22 @@ public struct RandomModel: Sendable {
 
     /// The type a matrix with rows of `cols` values is stored in.
     public func storedType(cols: Int) -> GGMLType {
-        for type in [weightType, .q8_0] where cols % type.blockSize == 0 { return type }
+        let fallback: GGMLType = switch weightType {
+        case .q4_K: .q5_0
+        case .q5_K: .q5_1
+        default: .q8_0
+        }
+        for type in [weightType, fallback, .q8_0] where cols % type.blockSize == 0 { return type }
         return .f16
+    }
+
+    /// In words, the matrices not stored as `weightType` (their rows are not whole blocks of
+    /// it), so that a benchmark says what it measured; empty when every one is.
+    public func fallbackNote() -> String {
+        let widths = Set([embeddingLength, feedForwardLength]).sorted()
+        return widths.filter { storedType(cols: $0) != weightType }.map { cols in
+            "matrices with rows of \(cols) are stored as \(storedType(cols: cols).name) (not whole \(weightType.name) blocks), as llama.cpp would store them"
+        }.joined(separator: "; ")
     }
 
     public func writer() -> GGUFWriter {

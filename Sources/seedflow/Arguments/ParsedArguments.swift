@@ -1,3 +1,5 @@
+import SeedEngine
+
 /// The options and positionals of one command line, with typed accessors that turn a bad value
 /// into a `UsageError` naming the option, the value and what was expected.
 struct ParsedArguments {
@@ -70,16 +72,11 @@ struct ParsedArguments {
         return values.map { $0! }
     }
 
-    /// A size in bytes: a number with a unit, B, KiB, MiB or GiB (`512MiB`, `1.5GiB`); nil when absent.
+    /// A size in bytes, read as `parseByteSize` reads it (`512MiB`, `2GB`); nil when absent.
     func byteSize(_ name: String) throws -> Int? {
         guard let text = string(name) else { return nil }
-        let units: [(suffix: String, bytes: Double)] = [("KiB", 0x1p10), ("MiB", 0x1p20), ("GiB", 0x1p30), ("B", 1)]
-        if let unit = units.first(where: { text.hasSuffix($0.suffix) }),
-           let number = Double(text.dropLast(unit.suffix.count)), number.isFinite, number > 0,
-           number * unit.bytes >= 1, number * unit.bytes < 0x1p50 {
-            return Int(number * unit.bytes)
-        }
-        throw error("option '\(spelling(name))' expects a size with a unit, B, KiB, MiB or GiB (e.g. 512MiB), got '\(text)'")
+        if let bytes = parseByteSize(text) { return bytes }
+        throw error("option '\(spelling(name))' expects a size (e.g. 512MiB): \(byteSizeUnits); got '\(text)'")
     }
 
     /// The positionals as the configuration declares them; extra or missing ones are usage errors.

@@ -14,11 +14,13 @@ struct BenchBatchCommand: ParsableCommand {
               For each count in --sequences, that many sequences with distinct random prompts of \
               --prompt-tokens tokens are prefilled, then decode --decode-tokens tokens together, \
               one batched forward pass per step; the row is the aggregate rate (sequences × tokens \
-              / seconds), the median of --repetitions runs after one untimed warm-up. \
+              / seconds), the median of --repetitions runs after one untimed warm-up; a line on \
+              stderr says when each row is done. \
               Prefix sharing: one Game-of-24 tree level as the tree-of-thoughts prompts make it \
               (5 parents × 8 children × 3 value samples, every prompt opening with the same \
-              200-token header) is admitted to the pool; reused prompt tokens are those found in \
-              cached full blocks plus those of identical prompts forked rather than prefilled.
+              header of 200 tokens, or half the model's context if that is less) is admitted to \
+              the pool; reused prompt tokens are those found in cached full blocks plus those of \
+              identical prompts forked rather than prefilled.
               """,
             usage: "-m MODEL.gguf [--json] [--threads N] [--sequences 1,4,16,64] [options]",
             options: [
@@ -54,6 +56,9 @@ struct BenchBatchCommand: ParsableCommand {
         threads = try CommonOptions.threadCount(arguments)
         sequenceCounts = try arguments.ints("sequences", default: Self.defaultSequences, in: 1...4096,
                                             expected: "comma-separated counts from 1 to 4096 (e.g. 1,4,16)")
+        if Set(sequenceCounts).count != sequenceCounts.count {
+            throw arguments.error("option '--sequences' lists a count twice (\(sequenceCounts.map(String.init).joined(separator: ","))): give each once")
+        }
         promptTokens = try CommonOptions.tokenCount(arguments, "prompt-tokens", default: 64)
         decodeTokens = try CommonOptions.tokenCount(arguments, "decode-tokens", default: 64)
         repetitions = try CommonOptions.repetitionCount(arguments, default: 3)
@@ -68,8 +73,21 @@ struct BenchBatchCommand: ParsableCommand {
             throw CLIError.inputTooLong(what: "benchmark's --prompt-tokens plus --decode-tokens",
                                         tokens: promptTokens + decodeTokens, contextLength: model.config.contextLength)
         }
+        // The largest row's KV cache must fit in memory: it is mapped as a bound, so too large a
+        // one would be found only by the out-of-memory killer.
+        let cacheBytes = (sequenceCounts.max() ?? 1) * (promptTokens + decodeTokens + 16)
+            * KVLayout(config: model.config, blockTokens: 16).bytesPerToken
+        if let memory = Engine.memoryBelow(kvBudget: cacheBytes) {
+            throw EngineError.badOption("""
+              \(sequenceCounts.max() ?? 1) sequences of \(promptTokens + decodeTokens) tokens need \(formatBytes(cacheBytes)) \
+              of KV cache, more than this machine's \(formatBytes(memory)) of memory — give fewer --sequences or \
+              fewer --prompt-tokens/--decode-tokens
+              """)
+        }
         let result = try BatchBenchmark.run(model: model, sequenceCounts: sequenceCounts, promptTokens: promptTokens,
-                                            decodeTokens: decodeTokens, repetitions: repetitions)
+                                            decodeTokens: decodeTokens, repetitions: repetitions) { sequences in
+            if !json { StandardStreams.error("\(sequences) sequences done\n") }
+        }
         if json {
             let object = JSONValue.object([
                 ("model", .string(modelPath)),

@@ -21,8 +21,10 @@ struct BenchModelCommand: ParsableCommand {
                 OptionSpec("random", .value(placeholder: "shape-type"), help: """
                   Instead of a file, a random-weight model of a real shape written to a temporary file \
                   (and removed after): 0.5B (dim 896, 24 layers, 14/2 heads, ffn 4864) or 1.1B (dim 2048, \
-                  22 layers, 32/4 heads, ffn 5632), with F16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K or \
-                  Q6_K weights and a 298-token vocabulary, e.g. 0.5B-Q8_0.
+                  22 layers, 32/4 heads, ffn 5632), with F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, \
+                  Q5_K or Q6_K weights and a 298-token vocabulary, e.g. 0.5B-Q8_0. Matrices whose rows \
+                  are not whole blocks of the type are stored as llama.cpp's quantizer would store them \
+                  (a note says which).
                   """),
                 CommonOptions.threads,
                 OptionSpec("prompt-tokens", .value(placeholder: "n"), help: "Tokens in the prefill pass.", default: "128"),
@@ -35,7 +37,7 @@ struct BenchModelCommand: ParsableCommand {
             ],
             examples: [
                 "seedflow bench model -m models/seedflow-demo-target.gguf",
-                "seedflow bench model -m ../shared/models/bench/seedflow-demo-target-l.gguf --threads 2 --json",
+                "seedflow bench model --random 0.5B-Q8_0 --threads 2 --json",
             ])
     }
 
@@ -65,7 +67,7 @@ struct BenchModelCommand: ParsableCommand {
             modelPath = "random \(parts[0].uppercased()) \(type.name)"
         } else {
             random = nil
-            modelPath = try CommonOptions.modelPath(arguments)
+            modelPath = try CommonOptions.modelPath(arguments, or: "--random SHAPE-TYPE (e.g. --random 0.5B-Q8_0)")
         }
         threads = try CommonOptions.threadCount(arguments)
         promptTokens = try CommonOptions.tokenCount(arguments, "prompt-tokens", default: 128)
@@ -75,21 +77,35 @@ struct BenchModelCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Refused rather than clamped, so the numbers printed are for the lengths asked for.
+        func checkLengths(context: Int) throws {
+            for (what, tokens) in [("--prompt-tokens", promptTokens), ("--decode-tokens", decodeTokens)] where tokens > context {
+                throw CLIError.inputTooLong(what: "benchmark's \(what)", tokens: tokens, contextLength: context)
+            }
+        }
         var path = modelPath
         if let random {
+            try checkLengths(context: random.contextLength)  // before minutes of writing, not after
             StandardStreams.error("writing a random-weight \(modelPath) model…\n")
-            path = try random.writeTemporary()
+            do {
+                path = try random.writeTemporary()
+            } catch {
+                throw CLIError.unreadableFile(path: FileManager.default.temporaryDirectory.path, reason: """
+                  cannot write the random model there (\((error as NSError).localizedFailureReason ?? error.localizedDescription)) \
+                  — set TMPDIR to a folder with room for it
+                  """)
+            }
             ResourceUsage.resetPeak()  // the writer's buffers are not the model's memory
+            let fallbacks = random.fallbackNote()
+            if !fallbacks.isEmpty { StandardStreams.error("note: \(fallbacks)\n") }
         }
         defer { if random != nil { try? FileManager.default.removeItem(atPath: path) } }
         try InputFiles.checkModelExists(path)
         let model = try TransformerModel(path: path, threads: threads)
-        // Refused rather than clamped, so the numbers printed are for the lengths asked for.
-        for (what, tokens) in [("--prompt-tokens", promptTokens), ("--decode-tokens", decodeTokens)]
-        where tokens > model.config.contextLength {
-            throw CLIError.inputTooLong(what: "benchmark's \(what)", tokens: tokens,
-                                        contextLength: model.config.contextLength)
-        }
+        // The weights are mapped now: the file's name can go, so that Ctrl-C during the runs
+        // leaves no model of a gigabyte or more behind.
+        if random != nil { try? FileManager.default.removeItem(atPath: path) }
+        try checkLengths(context: model.config.contextLength)
         let result = try ModelBenchmark.run(model: model, promptTokens: promptTokens,
                                             decodeTokens: decodeTokens, repetitions: repetitions)
         let peak = ResourceUsage.peakResidentBytes()

@@ -160,15 +160,20 @@ struct BenchSpeculativeCommand: ParsableCommand {
         String(repeating: " ", count: max(0, width - text.count)) + text
     }
 
-    /// One puzzle a line: 4 non-negative integers separated by spaces; blank lines are skipped.
+    /// The largest number a puzzle may hold: Game of 24's are small, and products of four such
+    /// numbers must stay far from overflow.
+    static let largestPuzzleNumber = 10_000
+
+    /// One puzzle a line: 4 integers from 0 to `largestPuzzleNumber` separated by spaces; blank
+    /// lines are skipped.
     static func readPuzzles(_ path: String) throws -> [[Int]] {
         var puzzles: [[Int]] = []
         for (number, line) in InputsSection.lines(of: try InputFiles.readText(path)) {
             let fields = line.split(whereSeparator: \.isWhitespace)
-            let numbers = fields.compactMap { Int($0) }.filter { $0 >= 0 }
+            let numbers = fields.compactMap { Int($0) }.filter { (0...Self.largestPuzzleNumber).contains($0) }
             guard fields.count == 4, numbers.count == 4 else {
                 throw CLIError.malformedFile(path: path, line: number,
-                                             reason: "expected a puzzle as 4 non-negative integers (e.g. '4 5 6 10'), got '\(line)'")
+                                             reason: "expected a puzzle as 4 integers from 0 to \(Self.largestPuzzleNumber) (e.g. '4 5 6 10'), got '\(line)'")
             }
             puzzles.append(numbers)
         }

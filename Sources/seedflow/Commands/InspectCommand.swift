@@ -133,9 +133,19 @@ struct ModelSummary {
     }
 
     /// The f32 key/value cache one sequence needs at the full context length.
+    /// nil where the metadata cannot give a size: a count missing, not positive, or so large
+    /// (a damaged file) that the product overflows.
     var kvCacheBytesAtContext: Int? {
         guard let blockCount, let headCountKV, let headDim, let contextLength else { return nil }
-        return 2 * blockCount * contextLength * headCountKV * headDim * MemoryLayout<Float>.size
+        let factors = [2, blockCount, contextLength, headCountKV, headDim, MemoryLayout<Float>.size]
+        guard factors.allSatisfy({ $0 > 0 }) else { return nil }
+        var bytes = 1
+        for factor in factors {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
     }
 
     var json: JSONValue {

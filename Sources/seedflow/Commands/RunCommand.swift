@@ -122,8 +122,8 @@ struct RunCommand: ParsableCommand {
                 StandardStreams.output("\n" + (summary.exampleSolved.map(TreeRendering.render) ?? "no input was solved: no tree to show\n"))
             }
         }
-        if summary.interrupted { throw RunInterrupted() }
-        if !summary.failures.isEmpty { throw RunInputsFailed(failures: summary.failures) }
+        if summary.interrupted { throw RunInterrupted(anyResult: summary.inputs + summary.skipped > 0) }
+        if !summary.failures.isEmpty { throw RunInputsFailed(failures: summary.failures, ranOthers: summary.inputs > summary.failures.count) }
     }
 }
 
@@ -131,15 +131,23 @@ struct RunCommand: ParsableCommand {
 /// the run is incomplete (4: an input the model cannot take).
 struct RunInputsFailed: Error, LocalizedError {
     var failures: [String]
+    /// Whether inputs other than the failed ones ran.
+    var ranOthers: Bool
     var errorDescription: String? {
-        "\(failures.count) input\(failures.count == 1 ? "" : "s") could not run (the others ran; every result is in the results file):\n  "
+        // "The others ran" only where there were others.
+        "\(failures.count) input\(failures.count == 1 ? "" : "s") could not run (\(ranOthers ? "the others ran; " : "")every result is in the results file):\n  "
             + failures.joined(separator: "\n  ")
     }
 }
 
 /// Ctrl-C: the summary is printed; the exit status says the run is incomplete (130, as shells do).
 struct RunInterrupted: Error, LocalizedError {
-    var errorDescription: String? { "interrupted — finished inputs are in the results file; continue with --resume" }
+    /// Whether the results file holds any result (of this run or one it resumed).
+    var anyResult: Bool
+    var errorDescription: String? {
+        anyResult ? "interrupted — finished inputs are in the results file; continue with --resume"
+            : "interrupted before any input finished — no results file was written"
+    }
 }
 
 /// A solved input's search tree for people: the states kept at each level with their values,

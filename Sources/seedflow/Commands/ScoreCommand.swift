@@ -26,7 +26,7 @@ struct ScoreCommand: ParsableCommand {
                   """),
             ],
             examples: [
-                "seedflow score -m models/seedflow-demo-target.gguf --text $'Evaluate: 4 4 10\\n10 - 4 = 6, 6 * 4 = 24\\nsure\\n'",
+                "seedflow score -m models/seedflow-demo-target.gguf --text $'Evaluate: 4 4 10\\n10 - 4 = 6, 6 * 4 = 24\\nsure'",
                 "seedflow score -m models/seedflow-demo-draft-s.gguf -f prompts/demo/propose.txt --json",
             ])
     }

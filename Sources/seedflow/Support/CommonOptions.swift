@@ -11,9 +11,9 @@ enum CommonOptions {
     static let threads = OptionSpec("threads", short: "t", .value(placeholder: "n"),
                                     help: "Compute threads.", default: "\(ThreadPool.defaultThreads), the CPUs available")
 
-    static func modelPath(_ arguments: ParsedArguments) throws -> String {
+    static func modelPath(_ arguments: ParsedArguments, or alternative: String? = nil) throws -> String {
         guard let path = arguments.string(model.name) else {
-            throw arguments.error("missing --model (-m MODEL.gguf)")
+            throw arguments.error("missing --model (-m MODEL.gguf)" + (alternative.map { " or \($0)" } ?? ""))
         }
         return path
     }
@@ -42,12 +42,12 @@ enum CommonOptions {
     }
 
     static func repetitionCount(_ arguments: ParsedArguments, default runs: Int) throws -> Int {
-        try arguments.int("repetitions", default: runs, in: 1...1000, expected: "a positive integer")
+        try arguments.int("repetitions", default: runs, in: 1...1000, expected: "an integer from 1 to 1000")
     }
 
     /// A benchmark's token count option (`--prompt-tokens`, `--decode-tokens`).
     static func tokenCount(_ arguments: ParsedArguments, _ name: String, default tokens: Int) throws -> Int {
-        try arguments.int(name, default: tokens, in: 1...1_000_000, expected: "a positive integer")
+        try arguments.int(name, default: tokens, in: 1...1_000_000, expected: "an integer from 1 to 1000000")
     }
 }
 
