@@ -84,7 +84,9 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
             let samples = try XCTUnwrap(row["wall_samples_s"] as? [NSNumber], strategy).map(\.doubleValue)
             XCTAssertEqual(samples.count, 3, strategy)
             XCTAssertEqual(samples.sorted()[1], (row["wall_s"] as? NSNumber)?.doubleValue, strategy)
-            if strategy == "sequential" || strategy == "autoregressive" {
+            // A row that drafted nothing has no acceptance: the plain strategies, and an `auto`
+            // that chose k = 0 throughout (a mean k of 0).
+            if strategy == "sequential" || strategy == "autoregressive" || (row["draft_tokens"] as? NSNumber)?.doubleValue == 0 {
                 XCTAssertTrue(row["acceptance"] is NSNull, strategy)
             } else {
                 XCTAssertNotNil(row["acceptance"] as? Double, strategy)
@@ -134,6 +136,17 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: crlf) }
         assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--puzzles", crlf]), status: 3,
                     mentioning: ["\(crlf):3:", "'1 2 x 4'"])
+        // Numbers beyond a puzzle's (whose products would overflow) are refused by line.
+        let huge = try Seedflow.temporaryFile(named: "huge.txt", contents: Data("4000000000 4000000000 1 1\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: huge) }
+        assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--puzzles", huge]), status: 3,
+                    mentioning: ["\(huge):1:", "from 0 to 10000"])
+        // Without a draft, the strategies that do not speculate still run.
+        let plain = try Seedflow.run(base + ["--strategy", "sequential", "--strategy", "autoregressive", "-r", "1",
+                                             "--workload", "paper", "--json"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let rows = try XCTUnwrap(try plain.jsonObject()["rows"] as? [[String: Any]])
+        XCTAssertEqual(Set(rows.compactMap { $0["strategy"] as? String }), ["sequential", "autoregressive"])
     }
 }
 

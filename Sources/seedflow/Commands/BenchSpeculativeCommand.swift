@@ -73,12 +73,6 @@ struct BenchSpeculativeCommand: ParsableCommand {
         try arguments.checkPositionalCount()
         modelPath = try CommonOptions.modelPath(arguments)
         drafts = try DraftSpec.all(arguments)
-        if drafts.isEmpty {
-            throw arguments.error("""
-              missing --draft: the strategies that speculate need a draft model \
-              (e.g. --draft models/seedflow-demo-draft-s.gguf or --draft models/seedflow-demo-draft-m.gguf:2)
-              """)
-        }
         draftConfidence = try DraftConfidence.value(arguments)
         threads = try CommonOptions.threadCount(arguments)
         switch arguments.string("workload") ?? "all" {
@@ -89,6 +83,13 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let names = arguments.strings("strategy")
         strategies = try names.isEmpty ? Set(DecodingStrategy.allCases)
             : Set(names.map { try CommonOptions.decodingStrategy($0, arguments) })
+        if drafts.isEmpty, strategies.contains(where: \.usesDrafts) {
+            throw arguments.error("""
+              missing --draft: the strategies that speculate need a draft model \
+              (e.g. --draft models/seedflow-demo-draft-s.gguf or --draft models/seedflow-demo-draft-m.gguf:2), \
+              or ask only for --strategy sequential and autoregressive
+              """)
+        }
         puzzlesPath = arguments.string("puzzles") ?? Self.defaultPuzzles
         repetitions = try CommonOptions.repetitionCount(arguments, default: 5)
         json = arguments.flag("json")
