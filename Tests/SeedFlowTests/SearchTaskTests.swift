@@ -69,8 +69,6 @@ final class SearchTaskTests: XCTestCase {
         { prompt in (replies[prompt] ?? "", .eos) }
     }
 
-    private func state(_ task: SearchTask, _ node: Int?) -> String? { node.map { task.nodes[$0].state } }
-
     // MARK: final states
 
     func testDepthFirstSearchWithoutAGoalAnswersWithTheBestStateAtDepth() throws {
