@@ -21,6 +21,22 @@ final class RandomModelForwardTests: XCTestCase {
 
     private static let prompt = [1, 270, 5, 281, 260, 77, 290, 3, 297, 259, 120, 265]
 
+    /// Rows that are not whole K-quant super-blocks (the 0.5B shape's 896) are stored as
+    /// llama.cpp's quantizer stores them, and the note says so; whole ones keep their type.
+    func testKQuantRowsThatAreNotWholeBlocksFallBackAsLlamaCppDoes() {
+        let expected: [(GGMLType, GGMLType)] = [(.q4_K, .q5_0), (.q5_K, .q5_1), (.q6_K, .q8_0), (.q8_0, .q8_0), (.q4_0, .q4_0)]
+        for (type, fallback) in expected {
+            let m = RandomModel(embeddingLength: 896, blockCount: 1, headCount: 14, headCountKV: 2,
+                                feedForwardLength: 4864, weightType: type)
+            XCTAssertEqual(m.storedType(cols: 896), fallback, type.name)
+            XCTAssertEqual(m.storedType(cols: 1024), type, type.name)
+            XCTAssertEqual(m.fallbackNote().isEmpty, fallback == type, type.name)
+        }
+        XCTAssertEqual(RandomModel(embeddingLength: 100, blockCount: 1, headCount: 4, headCountKV: 2,
+                                   feedForwardLength: 100, weightType: .q4_K).storedType(cols: 100), .f16,
+                       "no block type fits 100: f16")
+    }
+
     // MARK: reference forward
 
     private final class Reference {
