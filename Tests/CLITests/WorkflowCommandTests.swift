@@ -107,10 +107,17 @@ final class WorkflowCommandTests: XCTestCase {
                                        "--set", "search.breadth=1", "--set", "search.evaluate.samples=1"])
         XCTAssertEqual(result.status, 4, result.stderr)
         XCTAssertTrue(result.output.contains("failed"), result.output)
-        for fragment in ["1 input could not run", "input 1 (\(inputs):2)", "propose.txt", "context holds 256"] {
+        for fragment in ["1 input could not run (the others ran;", "input 1 (\(inputs):2)", "propose.txt", "context holds 256"] {
             XCTAssertTrue(result.stderr.contains(fragment), "'\(fragment)' in: \(result.stderr)")
         }
         XCTAssertEqual(try String(contentsOfFile: results, encoding: .utf8).split(separator: "\n").count, 2)
+
+        // When no input could run, the message does not speak of others.
+        let alone = try write("alone.txt", "\(long)\n")
+        let none = try Seedflow.run(["run", "workflows/game24.yaml", "--results", directory + "/alone.jsonl",
+                                     "--set", "inputs.file=\(alone)"])
+        XCTAssertEqual(none.status, 4, none.stderr)
+        XCTAssertTrue(none.stderr.contains("1 input could not run (every result is in the results file)"), none.stderr)
     }
 
     /// A missing workflow file is a missing file (3); a directory is named as one; a KV budget
