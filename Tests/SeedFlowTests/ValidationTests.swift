@@ -103,7 +103,15 @@ final class ValidationTests: XCTestCase {
     func testCheckTemplateMayUseExtractGroupsOnly() throws {
         let d = try only([("arithmetic: '{{expr}}'", "arithmetic: '{{exp}}'")])
         XCTAssertEqual(d.kind, .undefinedVariable)
-        XCTAssertEqual(d.description, "\(w):31:24: undefined variable {{exp}} in the check 'arithmetic' — did you mean {{expr}}?")
+        XCTAssertEqual(d.description, "\(w):31:25: undefined variable {{exp}} in the check 'arithmetic' — did you mean {{expr}}?")
+    }
+
+    /// Variables of an inline template written as a block scalar are placed on their own line
+    /// and column, below the `|`.
+    func testVariablesOfABlockScalarTemplateAreWhereTheyAreWritten() throws {
+        let d = try only([("check: { arithmetic: '{{expr}}', equals: 24, uses_numbers_of: '{{input}}' }",
+                           "check:\n    equals: 24\n    uses_numbers_of: '{{input}}'\n    arithmetic: |\n      ({{expr}})\n      + {{exp}}")])
+        XCTAssertEqual(d.description, "\(w):36:9: undefined variable {{exp}} in the check 'arithmetic' — did you mean {{expr}}?")
     }
 
     func testUnclosedVariableInPromptFile() throws {

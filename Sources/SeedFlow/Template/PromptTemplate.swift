@@ -27,9 +27,10 @@ public struct PromptTemplate: Sendable, Equatable {
     public var variableNames: Set<String> { Set(variables.map(\.name)) }
 
     /// Parses template text. `origin` is the mark of the text's first character: for a file, line 1
-    /// column 1 of that file; for an inline YAML string, the scalar's mark (positions inside a quoted
-    /// YAML string are then approximate, since escapes shift columns).
-    public init(text: String, origin: SourceMark, path: String? = nil) throws(PromptTemplateError) {
+    /// column 1 of that file; for an inline YAML string, where its text starts (positions inside a
+    /// quoted YAML string are then approximate, since escapes shift columns). `indent`: columns
+    /// every later line was indented by in the file and lost in the text (a YAML block scalar's).
+    public init(text: String, origin: SourceMark, indent: Int = 0, path: String? = nil) throws(PromptTemplateError) {
         var segments: [Segment] = []
         var variables: [Variable] = []
         var literal = ""
@@ -68,7 +69,7 @@ public struct PromptTemplate: Sendable, Equatable {
                 continue
             }
             literal.unicodeScalars.append(scalars[i])
-            if scalars[i] == "\n" { line += 1; column = 1 } else { column += 1 }
+            if scalars[i] == "\n" { line += 1; column = 1 + indent } else { column += 1 }
             i += 1
         }
         if !literal.isEmpty { segments.append(.text(literal)) }

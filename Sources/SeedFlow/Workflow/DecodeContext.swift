@@ -160,7 +160,10 @@ final class DecodeContext {
     func template(_ node: YAMLNode, _ key: String) -> PromptTemplate? {
         guard let text = string(node, key) else { return nil }
         do {
-            return try PromptTemplate(text: text, origin: node.mark)
+            let start = node.scalar?.contentMark ?? node.mark
+            // A block scalar's lines all lost the indentation of its first one.
+            let block = node.scalar.map { $0.style == .literal || $0.style == .folded } ?? false
+            return try PromptTemplate(text: text, origin: start, indent: block && node.scalar?.contentMark != nil ? start.column - 1 : 0)
         } catch {
             report(Diagnostic(error))
             return nil

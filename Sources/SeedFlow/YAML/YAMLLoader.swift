@@ -209,7 +209,15 @@ private struct TreeBuilder {
             case YAML_SCALAR_EVENT:
                 let s = event.data.scalar
                 let value = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
-                let scalar = YAMLScalar(value: value, style: Self.style(s.style), tag: Self.string(s.tag))
+                var scalar = YAMLScalar(value: value, style: Self.style(s.style), tag: Self.string(s.tag))
+                switch scalar.style {
+                case .singleQuoted, .doubleQuoted:
+                    scalar.contentMark = SourceMark(file: file, line: mark.line, column: mark.column + 1)
+                case .literal, .folded:
+                    scalar.contentMark = SourceMark(file: file, line: mark.line + 1, column: indentation(ofLine: mark.line + 1) + 1)
+                case .plain:
+                    break
+                }
                 try count(1, at: mark)
                 try complete(YAMLNode(.scalar(scalar), mark: mark), size: 1, anchor: Self.string(s.anchor))
             case YAML_ALIAS_EVENT:
@@ -301,19 +309,23 @@ private struct TreeBuilder {
         return .syntax(mark, problem: message)
     }
 
-    /// Whether the 1-based `line` of the text starts its indentation with or contains a tab.
-    private func indentedWithTab(line: Int) -> Bool {
+    /// The blanks and tabs that begin the 1-based `line` of the text.
+    private func leadingBlanks(ofLine line: Int) -> ArraySlice<UInt8> {
         var current = 1, index = 0
         while current < line, index < text.count {
             if text[index] == 0x0A { current += 1 }
             index += 1
         }
-        while index < text.count, text[index] == 0x20 || text[index] == 0x09 {
-            if text[index] == 0x09 { return true }
-            index += 1
-        }
-        return false
+        var end = index
+        while end < text.count, text[end] == 0x20 || text[end] == 0x09 { end += 1 }
+        return ArraySlice(text[index..<end])
     }
+
+    /// Whether the 1-based `line` of the text has a tab in its indentation.
+    private func indentedWithTab(line: Int) -> Bool { leadingBlanks(ofLine: line).contains(0x09) }
+
+    /// The columns of indentation of the 1-based `line`.
+    private func indentation(ofLine line: Int) -> Int { leadingBlanks(ofLine: line).count }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
         pointer.map { String(cString: $0) }

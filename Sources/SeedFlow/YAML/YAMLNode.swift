@@ -39,8 +39,9 @@ public struct YAMLNode: Sendable {
     /// The same tree with every mark replaced: nodes spliced in from `--set` point at the argument.
     func remarked(_ mark: SourceMark) -> YAMLNode {
         switch content {
-        case .scalar:
-            return YAMLNode(content, mark: mark)
+        case var .scalar(scalar):
+            scalar.contentMark = nil
+            return YAMLNode(.scalar(scalar), mark: mark)
         case let .sequence(items):
             return YAMLNode(.sequence(items.map { $0.remarked(mark) }), mark: mark)
         case let .mapping(entries):
@@ -101,6 +102,10 @@ public struct YAMLScalar: Sendable, Equatable {
     public var style: Style
     /// The explicit tag, expanded (`tag:yaml.org,2002:str`), or nil when none was written.
     public var tag: String?
+    /// Where the text itself begins when that is not the node's mark: after the opening quote,
+    /// or on the line below a block scalar's `|` or `>`. Positions inside inline templates count
+    /// from here. nil for plain scalars and for values spliced in from elsewhere (`--set`, an alias).
+    public var contentMark: SourceMark?
 
     public init(value: String, style: Style = .plain, tag: String? = nil) {
         self.value = value
