@@ -339,7 +339,7 @@ final class KVPoolTests: XCTestCase {
         XCTAssertEqual(parseByteSize(" 64 KiB "), 64 << 10)
         XCTAssertEqual(parseByteSize("1048576"), 1 << 20)
         XCTAssertEqual(parseByteSize("3B"), 3)
-        for bad in ["", "1.5", "MiB", "-1MiB", "0.5B", "2XB", "1e99GiB", "nanGiB", "2PB"] {
+        for bad in ["", "1.5", "MiB", "-1MiB", "0.5B", "2XB", "1e99GiB", "nanGiB", "2PB", "0x10MiB", "1e3MB", "+5MiB"] {
             XCTAssertNil(parseByteSize(bad), bad)
         }
     }

@@ -48,6 +48,10 @@ final class OverrideTests: XCTestCase {
                        ["write a whole number from 1 to 32, without the tag"])
         XCTAssertEqual(diagnostics(of: path, overrides: ["search.depth=99999999999999999999999"]).map(\.fix),
                        ["this number is too large: write a whole number from 1 to 32"])
+        // A KV budget is any YAML integer of bytes, or a size with a unit.
+        for (size, bytes) in [("0x80000000", 1 << 31), ("+1073741824", 1 << 30), ("2GB", 2_000_000_000), ("512MiB", 1 << 29)] {
+            XCTAssertEqual(try loadWorkflow(path: path, overrides: ["models.kv_cache.memory=\(size)"]).models.kvCache.memoryBytes, bytes, size)
+        }
         let workflow = try loadWorkflow(path: path, overrides: ["search.goal.state_equals='24'", "name=\"a: b\""])
         XCTAssertEqual(workflow.search.goal?.stateEquals, "24")
         XCTAssertEqual(workflow.name, "a: b")
@@ -87,8 +91,8 @@ final class OverrideTests: XCTestCase {
                                                       "output.extra.0=x", "chat.0=x"])
         XCTAssertEqual(found.map(\.description), [
             "--set models.drafts.0.path=a.gguf: 'models.drafts' is an empty list, so '0' names nothing in it — set the whole list, e.g. --set 'models.drafts=[...]'",
-            "--set output.extra.0=x: there is no list at 'output.extra' to take item 0 of — set the whole list, e.g. --set 'output.extra=[...]'",
-            "--set chat.0=x: there is no list at 'chat' to take item 0 of — set the whole list, e.g. --set 'chat=[...]'",
+            "--set output.extra.0=x: there is nothing at 'output.extra' to take '0' of — set the whole value, e.g. --set 'output.extra=[...]' for a list or --set 'output.extra={0: ...}' for a mapping",
+            "--set chat.0=x: there is nothing at 'chat' to take '0' of — set the whole value, e.g. --set 'chat=[...]' for a list or --set 'chat={0: ...}' for a mapping",
         ])
     }
 

@@ -295,8 +295,12 @@ final class ResultsTests: XCTestCase {
         XCTAssertTrue(side["workflow_sha256"] is NSNull)
     }
 
-    /// Text with no whole record is not a results file, with or without a final newline.
+    /// Text with no whole record is not a results file, with or without a final newline; a
+    /// record cut short by a killed run is dropped, as --resume drops it.
     func testAFileWithoutAResultIsNotAResultsFile() throws {
+        let cut = try temporaryPath("cut.jsonl")
+        try Data(#"{"index": 0, "input": "1 2 3 4", "answ"#.utf8).write(to: URL(fileURLWithPath: cut))
+        XCTAssertEqual(try ResultsFile.read(path: cut).count, 0)
         for text in ["hello world", "hello world\n", "{\"inputs\": 3}"] {
             let path = try temporaryPath("x.jsonl")
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))

@@ -364,23 +364,31 @@ final class RunnerTests: XCTestCase {
         try scratch.writePrompts()
         try scratch.write("a/p.txt", "Propose steps for: {{state}}\n")
         try scratch.write("b/p.txt", "Evaluate: {{state}}\n")
-        let text = minimalWorkflow().replacingOccurrences(of: "prompt: propose.txt", with: "prompt: a/p.txt")
+        // The workflow in a folder of its own, its prompts beside it and one above it.
+        let text = minimalWorkflow().replacingOccurrences(of: "prompt: propose.txt", with: "prompt: ../a/p.txt")
             .replacingOccurrences(of: "prompt: value.txt", with: "prompt: b/p.txt")
-        let file = try scratch.write("same-names.yaml", text)
-        let inputs = try scratch.write("two.txt", Self.puzzles.prefix(2).joined(separator: "\n") + "\n")
-        let path = scratch.directory + "/same-names.jsonl"
-        func run(limit: Int, mode: ResultsOpenMode) throws {
-            let overrides = Self.cheap + ["search.depth=1", "inputs.file=\(inputs)", "output.results=\(path)"]
-            let workflow = try loadWorkflow(path: file, overrides: overrides)
-            _ = try WorkflowRunner(workflow: workflow, options: RunOptions(limit: limit, resultsMode: mode, overrides: overrides)).run()
+            .replacingOccurrences(of: "prompt: answer.txt", with: "prompt: ../answer.txt")
+        try scratch.write("w/b/p.txt", "Evaluate: {{state}}\n")
+        try scratch.write("w/same-names.yaml", text)
+        try scratch.write("two.txt", Self.puzzles.prefix(2).joined(separator: "\n") + "\n")
+        let recorded = Self.cheap + ["search.depth=1"]
+        func run(in folder: String, limit: Int, mode: ResultsOpenMode) throws {
+            let overrides = recorded + ["inputs.file=\(folder)/two.txt", "output.results=\(folder)/same-names.jsonl"]
+            let workflow = try loadWorkflow(path: folder + "/w/same-names.yaml", overrides: overrides)
+            _ = try WorkflowRunner(workflow: workflow, options: RunOptions(limit: limit, resultsMode: mode, overrides: recorded)).run()
         }
-        try run(limit: 1, mode: .create)
-        let record = try XCTUnwrap(try ResultsFile.read(path: path).first)
-        XCTAssertEqual(record.provenance?.prompts.keys.sorted(), ["a/p.txt", "b/p.txt", "answer.txt"].sorted(),
-                       "paths from the workflow's folder, so a moved checkout still matches")
+        try run(in: scratch.directory, limit: 1, mode: .create)
+        let record = try XCTUnwrap(try ResultsFile.read(path: scratch.directory + "/same-names.jsonl").first)
+        XCTAssertEqual(record.provenance?.prompts.keys.sorted(), ["../a/p.txt", "answer.txt", "b/p.txt"],
+                       "paths from the workflow's folder")
+        // The whole folder moved: the same run, so it resumes.
+        let moved = scratch.directory + "-moved"
+        try FileManager.default.copyItem(atPath: scratch.directory, toPath: moved)
+        defer { try? FileManager.default.removeItem(atPath: moved) }
+        XCTAssertNoThrow(try run(in: moved, limit: 2, mode: .resume))
         try scratch.write("a/p.txt", "Propose steps, changed, for: {{state}}\n")
-        XCTAssertThrowsError(try run(limit: 2, mode: .resume)) { error in
-            XCTAssertTrue("\(error)".contains("a/p.txt has changed"), "\(error)")
+        XCTAssertThrowsError(try run(in: scratch.directory, limit: 2, mode: .resume)) { error in
+            XCTAssertTrue("\(error)".contains("../a/p.txt has changed"), "\(error)")
         }
     }
 

@@ -100,6 +100,8 @@ final class YAMLLoaderTests: XCTestCase {
         XCTAssertTrue(e?.description.hasPrefix("t.yaml:2:1: ") ?? false, "\(String(describing: e))")
         XCTAssertTrue(e?.description.hasSuffix("— YAML indents with spaces, not tabs: replace the tab") ?? false, "\(String(describing: e))")
         XCTAssertFalse(error("a: [1,\n  2\n")?.description.contains("tab") ?? true, "other syntax errors do not mention tabs")
+        // In flow context tabs are allowed: an error elsewhere on such a line is not theirs.
+        XCTAssertFalse(error("a: {\n\tb: 3,\n\tc: 4 ]\n}\n")?.description.contains("tab") ?? true)
     }
 
     func testDuplicateKeyIsAnError() {

@@ -41,9 +41,10 @@ public func parseByteSize(_ text: String) -> Int? {
                                                     ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12), ("B", 1)]
     let unit = units.first { text.hasSuffix($0.suffix) } ?? ("", 1)
     let digits = text.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)
+    // Decimal digits (and a point with a unit): not "0x10", "1e3" or "nan", which Double reads.
     // Without a unit only a whole number of bytes: "1.5" is no size.
-    guard unit.suffix.isEmpty ? digits.allSatisfy({ $0.isASCII && $0.isNumber }) : true,
-          let amount = Double(digits), amount.isFinite else { return nil }
+    let allowed = unit.suffix.isEmpty ? "0123456789" : "0123456789."
+    guard !digits.isEmpty, digits.allSatisfy({ allowed.contains($0) }), let amount = Double(digits) else { return nil }
     let bytes = amount * unit.bytes
     return bytes >= 1 && bytes <= 0x1p50 ? Int(bytes) : nil
 }

@@ -195,8 +195,12 @@ public final class ResultsFile {
 
     /// After a run that failed or was stopped before its first result: a file this run created
     /// and wrote nothing to is removed, so that running again does not need --resume.
-    public func abandon() {
-        if created && written == 0 { unlink(target) }
+    /// Returns whether it removed the file.
+    @discardableResult
+    public func abandon() -> Bool {
+        guard created && written == 0 else { return false }
+        unlink(target)
+        return true
     }
 
     /// `path` with symbolic links followed by the file system (`..` after a linked folder goes
@@ -233,8 +237,11 @@ public final class ResultsFile {
     /// mid-write), since its input will simply run again.
     public static func read(path: String) throws -> [RunRecord] {
         let parsed = try parse(path: path, readingFrom: path)
-        // Text with no whole record is not a results file, however it ends.
-        if parsed.records.isEmpty, !parsed.tail.isEmpty {
+        // Text with no whole record is not a results file, however it ends. A record cut short
+        // by a run killed mid-write (an object begun, not finished) is dropped, as --resume drops
+        // it; whole JSON that is no record (a saved `run --json` summary) is refused.
+        let cutRecord = parsed.tail.first == UInt8(ascii: "{") && (try? JSONSerialization.jsonObject(with: parsed.tail)) == nil
+        if parsed.records.isEmpty, !parsed.tail.isEmpty, !cutRecord {
             throw ResultsError.unreadable(path: path, line: parsed.tailLine, reason: Self.explainTail(parsed.tail))
         }
         return parsed.records

@@ -60,6 +60,9 @@ public struct RunSummary: Sendable {
     public var tokensPerTargetPass: Double
     public var strategy: DecodingStrategy
     public var interrupted: Bool
+    /// A run stopped before its first result removed the results file it had created (one that
+    /// was there before, resumed or to be overwritten, stays as it was).
+    public var removedResults = false
     /// Engine time split: drafting, verifying (target passes), and the rest.
     public var draftSeconds: Double
     public var verifySeconds: Double
@@ -82,9 +85,12 @@ public struct RunSummary: Sendable {
             ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) } ?? "— (no drafting)"),
             ("tokens per target pass", String(format: "%.2f", tokensPerTargetPass)),
             // A run stopped before its first result removed the file it created.
-            ("results", interrupted && inputs == 0 && skipped == 0 ? "none written (stopped before the first result)" : resultsPath),
+            ("results", removedResults ? "none written (stopped before the first result)" : resultsPath),
         ]
-        if interrupted { rows.append(("note", "interrupted: unfinished inputs were not written; rerun with --resume")) }
+        if interrupted {
+            rows.append(("note", removedResults ? "interrupted before the first result: run again to start over"
+                                                : "interrupted: unfinished inputs were not written; rerun with --resume"))
+        }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }.joined(separator: "\n")
     }
@@ -155,8 +161,8 @@ public final class WorkflowRunner {
         let resultsPath = options.resultsPath ?? workflow.output.results
         let results = try ResultsFile(path: resultsPath, mode: options.resultsMode)
         do {
-            let summary = try run(into: results, progress: progress)
-            if summary.interrupted { results.abandon() }
+            var summary = try run(into: results, progress: progress)
+            if summary.interrupted { summary.removedResults = results.abandon() }
             return summary
         } catch {
             results.abandon()
@@ -351,10 +357,13 @@ public final class WorkflowRunner {
         let steps = [workflow.search.generate.prompt, workflow.search.evaluate.prompt] + (workflow.finish.map { [$0.prompt] } ?? [])
         let paths = Set(steps.compactMap(\.path))
         let names = Dictionary(grouping: paths) { URL(fileURLWithPath: $0).lastPathComponent }
-        let folder = URL(fileURLWithPath: workflow.resolvedFile).deletingLastPathComponent().standardizedFileURL.path + "/"
+        let folder = URL(fileURLWithPath: workflow.resolvedFile).deletingLastPathComponent().standardizedFileURL.pathComponents
+        // The path from the workflow's folder, with `..` where it leaves it (`../prompts/a/p.txt`).
         func relative(_ path: String) -> String {
-            let standard = URL(fileURLWithPath: path).standardizedFileURL.path
-            return standard.hasPrefix(folder) ? String(standard.dropFirst(folder.count)) : standard
+            let parts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+            var common = 0
+            while common < min(folder.count, parts.count), folder[common] == parts[common] { common += 1 }
+            return (Array(repeating: "..", count: folder.count - common) + parts[common...]).joined(separator: "/")
         }
         var files: [String: String] = [:]
         for (name, same) in names {

@@ -135,6 +135,8 @@ final class DecodeContext {
 
     /// A size, read as `--kv-memory` reads it (`parseByteSize`).
     func memory(_ node: YAMLNode, _ key: String) -> Int? {
+        // A YAML integer in any of its forms (0x80000000, +1073741824) is a byte count.
+        if case let .int(bytes)? = node.scalar?.resolved, bytes > 0, bytes <= 1 << 50 { return bytes }
         if let text = node.scalar?.value, let bytes = parseByteSize(text) { return bytes }
         report(.invalidValue, node.mark, "'\(key)' must be a size such as 2GiB, 512MiB or a byte count, got \(node.shortDescription)",
                fix: "write a positive size: \(byteSizeUnits)")

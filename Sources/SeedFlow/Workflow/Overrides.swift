@@ -49,9 +49,11 @@ enum Overrides {
         guard let key = path.first else { return value }
         let here = (done + [key]).joined(separator: ".")
         // A list that is not there cannot be indexed into being; the whole list has to be given.
+        // Nothing is there yet, and a number could be a list's index or a mapping's key (a
+        // score table's): the whole value says which.
         func noList(_ at: String, item: String) -> OverrideError {
-            OverrideError(message: "there is no list at '\(at)' to take item \(item) of",
-                          fix: "set the whole list, e.g. --set '\(at)=[...]'")
+            OverrideError(message: "there is nothing at '\(at)' to take '\(item)' of",
+                          fix: "set the whole value, e.g. --set '\(at)=[...]' for a list or --set '\(at)={\(item): ...}' for a mapping")
         }
         switch node.content {
         case var .mapping(entries):

@@ -305,7 +305,11 @@ private struct TreeBuilder {
         let mark = SourceMark(file: file, line: Int(parser.problem_mark.line) + 1,
                               column: Int(parser.problem_mark.column) + 1)
         // libyaml's words for a tab in the indentation name no cause; the usual one is an editor.
-        if indentedWithTab(line: mark.line) { message += " — YAML indents with spaces, not tabs: replace the tab" }
+        // Only where the problem lies in the indentation: tabs are allowed elsewhere.
+        let blanks = leadingBlanks(ofLine: mark.line)
+        if blanks.contains(0x09), mark.column <= blanks.count + 1 {
+            message += " — YAML indents with spaces, not tabs: replace the tab"
+        }
         return .syntax(mark, problem: message)
     }
 
@@ -320,9 +324,6 @@ private struct TreeBuilder {
         while end < text.count, text[end] == 0x20 || text[end] == 0x09 { end += 1 }
         return ArraySlice(text[index..<end])
     }
-
-    /// Whether the 1-based `line` of the text has a tab in its indentation.
-    private func indentedWithTab(line: Int) -> Bool { leadingBlanks(ofLine: line).contains(0x09) }
 
     /// The columns of indentation of the 1-based `line`.
     private func indentation(ofLine line: Int) -> Int { leadingBlanks(ofLine: line).count }

@@ -53,18 +53,28 @@ public struct GGUFWriter: Sendable {
     }
 
     /// Writes the file tensor by tensor: a model of billions of weights is never copied whole.
-    /// (Tensors may share one byte array, as the benchmark models' layers do.)
-    public func write(to path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+    /// (Tensors may share one byte array, as the benchmark models' layers do.) A failure names
+    /// the system's reason (a full disk, a size limit), not a Foundation error number.
+    public func write(to path: String) throws(GGUFWriteError) {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw GGUFWriteError(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        func put(_ bytes: [UInt8]) throws(GGUFWriteError) {
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw GGUFWriteError(path: path, reason: String(cString: strerror(errno)))
+                }
+                offset += written
+            }
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        try handle.write(contentsOf: header())
+        try put(header())
         for t in tensors {
-            try handle.write(contentsOf: t.bytes)
+            try put(t.bytes)
             let rem = t.bytes.count % alignment
-            if rem != 0 { try handle.write(contentsOf: [UInt8](repeating: 0, count: alignment - rem)) }
+            if rem != 0 { try put([UInt8](repeating: 0, count: alignment - rem)) }
         }
     }
 
@@ -141,4 +151,12 @@ public struct GGUFWriter: Sendable {
             for item in items { appendValue(item, to: &out) }
         }
     }
+}
+
+/// A GGUF file that could not be written, with the system's reason.
+public struct GGUFWriteError: Error, LocalizedError, CustomStringConvertible, Sendable {
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot write '\(path)': \(reason)" }
+    public var errorDescription: String? { description }
 }

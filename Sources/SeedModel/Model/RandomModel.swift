@@ -162,16 +162,21 @@ public struct RandomModel: Sendable {
         return w
     }
 
-    public func write(to path: String) throws {
+    public func write(to path: String) throws(GGUFWriteError) {
         try writer().write(to: path)
     }
 
     /// Writes the model to a new file in the temporary directory and returns its path; the
-    /// caller removes it.
-    public func writeTemporary() throws -> String {
+    /// caller removes it. A write that fails (a full disk) removes what it wrote.
+    public func writeTemporary() throws(GGUFWriteError) -> String {
         let path = FileManager.default.temporaryDirectory
             .appendingPathComponent("seedflow-random-\(UUID().uuidString).gguf").path
-        try write(to: path)
+        do {
+            try write(to: path)
+        } catch {
+            unlink(path)
+            throw error
+        }
         return path
     }
 }

@@ -86,7 +86,7 @@ struct BenchBatchCommand: ParsableCommand {
         }
         let result = try BatchBenchmark.run(model: model, sequenceCounts: sequenceCounts, promptTokens: promptTokens,
                                             decodeTokens: decodeTokens, repetitions: repetitions) { sequences in
-            if !json { StandardStreams.error("\(sequences) sequences done\n") }
+            StandardStreams.error("\(sequences) sequences done\n")
         }
         if json {
             let object = JSONValue.object([

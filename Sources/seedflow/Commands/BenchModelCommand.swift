@@ -90,10 +90,7 @@ struct BenchModelCommand: ParsableCommand {
             do {
                 path = try random.writeTemporary()
             } catch {
-                throw CLIError.unreadableFile(path: FileManager.default.temporaryDirectory.path, reason: """
-                  cannot write the random model there (\((error as NSError).localizedFailureReason ?? error.localizedDescription)) \
-                  — set TMPDIR to a folder with room for it
-                  """)
+                throw CLIError.cannotWrite(path: error.path, reason: "\(error.reason) — set TMPDIR to a folder with room for the model")
             }
             ResourceUsage.resetPeak()  // the writer's buffers are not the model's memory
             let fallbacks = random.fallbackNote()

@@ -28,10 +28,11 @@ struct BenchSpeculativeCommand: ParsableCommand {
               drafted tokens, '-' for rows that do not draft; ×seq is the sequential row's wall \
               time over this row's; spread is the slowest run's wall time minus the fastest's over \
               the median (rows closer than that are within the machine's noise). One line per \
-              finished round goes to stderr. The drafts are given with --draft (at least one); \
-              the more instances, the more requests draft at once.
+              finished round goes to stderr. The drafts are given with --draft (at least one, unless \
+              only sequential and autoregressive are asked for); the more instances, the more \
+              requests draft at once.
               """,
-            usage: "-m TARGET.gguf --draft MODEL[:N] ... [--json] [--workload W] [options]",
+            usage: "-m TARGET.gguf [--draft MODEL[:N] ...] [--json] [--workload W] [options]",
             options: [
                 CommonOptions.model,
                 DraftSpec.option,
@@ -141,7 +142,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
     private func table(_ rows: [SpeculativeBenchmarkResult.Row], threads: Int) -> String {
         let pool = drafts.map { "\($0.path):\($0.instances)" }.joined(separator: ", ")
         var out = "target     \(modelPath) (\(threads) threads, median of \(repetitions))\n"
-        out += "drafts     \(pool), confidence \(draftConfidence)\n"
+        out += pool.isEmpty ? "drafts     none\n" : "drafts     \(pool), confidence \(draftConfidence)\n"
         out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq  spread\n"
         for row in rows {
             let k = row.strategy == DecodingStrategy.auto.rawValue

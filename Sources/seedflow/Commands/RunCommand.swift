@@ -122,7 +122,7 @@ struct RunCommand: ParsableCommand {
                 StandardStreams.output("\n" + (summary.exampleSolved.map(TreeRendering.render) ?? "no input was solved: no tree to show\n"))
             }
         }
-        if summary.interrupted { throw RunInterrupted(anyResult: summary.inputs + summary.skipped > 0) }
+        if summary.interrupted { throw RunInterrupted(removedResults: summary.removedResults) }
         if !summary.failures.isEmpty { throw RunInputsFailed(failures: summary.failures, ranOthers: summary.inputs > summary.failures.count) }
     }
 }
@@ -142,11 +142,11 @@ struct RunInputsFailed: Error, LocalizedError {
 
 /// Ctrl-C: the summary is printed; the exit status says the run is incomplete (130, as shells do).
 struct RunInterrupted: Error, LocalizedError {
-    /// Whether the results file holds any result (of this run or one it resumed).
-    var anyResult: Bool
+    /// Whether the run removed the results file it had created, having written nothing to it.
+    var removedResults: Bool
     var errorDescription: String? {
-        anyResult ? "interrupted — finished inputs are in the results file; continue with --resume"
-            : "interrupted before any input finished — no results file was written"
+        removedResults ? "interrupted before any input finished — no results file was written"
+            : "interrupted — finished inputs are in the results file; continue with --resume"
     }
 }
 

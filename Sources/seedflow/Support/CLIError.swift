@@ -12,12 +12,14 @@ enum CLIError: Error, Equatable {
     case malformedFile(path: String, line: Int, reason: String)
     case inputTooLong(what: String, tokens: Int, contextLength: Int)
     case nothingToScore(tokens: Int)
+    case cannotWrite(path: String, reason: String)
 
     /// Distinct statuses so scripts can tell a missing input from a model that cannot run.
     var exitCode: Int32 {
         switch self {
         case .modelNotFound, .fileNotFound, .unreadableFile, .notUTF8, .malformedFile: 3
         case .inputTooLong, .nothingToScore: 4
+        case .cannotWrite: 1
         }
     }
 
@@ -61,6 +63,8 @@ extension CLIError: LocalizedError, CustomStringConvertible {
             return "the \(what) has \(tokens) tokens but the model's context holds \(contextLength) — shorten it"
         case let .nothingToScore(tokens):
             return "the text gives \(tokens) token\(tokens == 1 ? "" : "s") with BOS; scoring needs at least two (every token is scored given the ones before it)"
+        case let .cannotWrite(path, reason):
+            return "cannot write '\(path)': \(reason)"
         }
     }
 
