@@ -25,4 +25,7 @@ for index in 1..<Int(CommandLine.argc) {
     StandardStreams.error("seedflow: argument \(index) is not UTF-8 text — give text in the shell's UTF-8, or put it in a file and use -f FILE (files are checked too)\n")
     exit(2)
 }
+// A file-size limit (ulimit -f) should fail the write that reaches it, with a message and the
+// partial file removed, not kill the process with SIGXFSZ.
+signal(SIGXFSZ, SIG_IGN)
 exit(dispatcher.run(Array(CommandLine.arguments.dropFirst())))

@@ -295,13 +295,17 @@ final class ResultsTests: XCTestCase {
         XCTAssertTrue(side["workflow_sha256"] is NSNull)
     }
 
-    /// Text with no whole record is not a results file, with or without a final newline; a
-    /// record cut short by a killed run is dropped, as --resume drops it.
+    /// Text with no whole record is not a results file, with or without a final newline (as
+    /// --resume refuses it); a cut-short line after whole records is dropped.
     func testAFileWithoutAResultIsNotAResultsFile() throws {
         let cut = try temporaryPath("cut.jsonl")
-        try Data(#"{"index": 0, "input": "1 2 3 4", "answ"#.utf8).write(to: URL(fileURLWithPath: cut))
-        XCTAssertEqual(try ResultsFile.read(path: cut).count, 0)
-        for text in ["hello world", "hello world\n", "{\"inputs\": 3}"] {
+        try writeResults([record(0, solved: true)], to: cut)
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: cut))
+        handle.seekToEndOfFile()
+        handle.write(Data(#"{"index": 1, "input": "1 2 3 4", "answ"#.utf8))
+        try handle.close()
+        XCTAssertEqual(try ResultsFile.read(path: cut).map(\.index), [0])
+        for text in ["hello world", "hello world\n", "{\"inputs\": 3}", "{", #"{"index": 0, "inp"#] {
             let path = try temporaryPath("x.jsonl")
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             XCTAssertThrowsError(try ResultsFile.read(path: path), text.debugDescription) { error in

@@ -379,8 +379,8 @@ final class RunnerTests: XCTestCase {
         }
         try run(in: scratch.directory, limit: 1, mode: .create)
         let record = try XCTUnwrap(try ResultsFile.read(path: scratch.directory + "/same-names.jsonl").first)
-        XCTAssertEqual(record.provenance?.prompts.keys.sorted(), ["../a/p.txt", "answer.txt", "b/p.txt"],
-                       "paths from the workflow's folder")
+        XCTAssertEqual(record.provenance?.prompts.keys.sorted(), ["a/p.txt", "answer.txt", "w/b/p.txt"],
+                       "paths below the folder the two prompts share")
         // The whole folder moved: the same run, so it resumes.
         let moved = scratch.directory + "-moved"
         try FileManager.default.copyItem(atPath: scratch.directory, toPath: moved)
@@ -388,7 +388,7 @@ final class RunnerTests: XCTestCase {
         XCTAssertNoThrow(try run(in: moved, limit: 2, mode: .resume))
         try scratch.write("a/p.txt", "Propose steps, changed, for: {{state}}\n")
         XCTAssertThrowsError(try run(in: scratch.directory, limit: 2, mode: .resume)) { error in
-            XCTAssertTrue("\(error)".contains("../a/p.txt has changed"), "\(error)")
+            XCTAssertTrue("\(error)".contains("the prompt file a/p.txt has changed"), "\(error)")
         }
     }
 

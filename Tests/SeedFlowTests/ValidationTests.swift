@@ -114,6 +114,21 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(d.description, "\(w):36:9: undefined variable {{exp}} in the check 'arithmetic' — did you mean {{expr}}?")
     }
 
+    /// Where the text's own place cannot be told for sure (an anchor or tag before it, a folded
+    /// block, an explicit indentation), the variable is placed at the value; where it can (a
+    /// literal block whose first line is blank), on its own line and column.
+    func testVariablesAreNeverCountedFromAPlaceTheTextDoesNotStart() throws {
+        let check = "check: { arithmetic: '{{expr}}', equals: 24, uses_numbers_of: '{{input}}' }"
+        func place(_ replacement: String) throws -> String? {
+            try only([(check, replacement)]).mark.map { "\($0.line):\($0.column)" }
+        }
+        XCTAssertEqual(try place("check: { arithmetic: !!str '{{exp}}', equals: 24, uses_numbers_of: '{{input}}' }"), "31:24")
+        XCTAssertEqual(try place("check: { arithmetic: &e '{{exp}}', equals: 24, uses_numbers_of: '{{input}}' }"), "31:24")
+        XCTAssertEqual(try place("check:\n    equals: 24\n    arithmetic: >\n      {{expr}}\n      + {{exp}}"), "33:17")
+        XCTAssertEqual(try place("check:\n    equals: 24\n    arithmetic: |2\n        {{expr}}\n        + {{exp}}"), "33:17")
+        XCTAssertEqual(try place("check:\n    equals: 24\n    arithmetic: |\n\n      {{expr}}\n      + {{exp}}"), "36:9")
+    }
+
     func testUnclosedVariableInPromptFile() throws {
         let prompt = try scratch.write("propose.txt", "Propose steps for: {{state\n")
         let d = try only([])

@@ -237,11 +237,9 @@ public final class ResultsFile {
     /// mid-write), since its input will simply run again.
     public static func read(path: String) throws -> [RunRecord] {
         let parsed = try parse(path: path, readingFrom: path)
-        // Text with no whole record is not a results file, however it ends. A record cut short
-        // by a run killed mid-write (an object begun, not finished) is dropped, as --resume drops
-        // it; whole JSON that is no record (a saved `run --json` summary) is refused.
-        let cutRecord = parsed.tail.first == UInt8(ascii: "{") && (try? JSONSerialization.jsonObject(with: parsed.tail)) == nil
-        if parsed.records.isEmpty, !parsed.tail.isEmpty, !cutRecord {
+        // Text with no whole record is not a results file, however it ends: --resume refuses
+        // such a file too (a cut-short last line is dropped only after whole records).
+        if parsed.records.isEmpty, !parsed.tail.isEmpty {
             throw ResultsError.unreadable(path: path, line: parsed.tailLine, reason: Self.explainTail(parsed.tail))
         }
         return parsed.records

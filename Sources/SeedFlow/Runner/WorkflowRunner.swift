@@ -89,7 +89,8 @@ public struct RunSummary: Sendable {
         ]
         if interrupted {
             rows.append(("note", removedResults ? "interrupted before the first result: run again to start over"
-                                                : "interrupted: unfinished inputs were not written; rerun with --resume"))
+                                : inputs == 0 ? "interrupted before the first result: the results file was left as it was"
+                                : "interrupted: unfinished inputs were not written; rerun with --resume"))
         }
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }.joined(separator: "\n")
@@ -350,26 +351,32 @@ public final class WorkflowRunner {
     }
 
     /// Prompt files by the name the workflow gives them.
-    /// The prompt files by name, as provenance records them; where two share a name (`a/p.txt`
-    /// and `b/p.txt`), by their paths from the workflow's folder, so that neither hides a change
-    /// to the other and a moved checkout still matches.
+    /// The prompt files by name, as provenance records them; where two share a name, by their
+    /// paths below the folder the two have in common (`a/p.txt` and `b/p.txt`), so that neither
+    /// hides a change to the other and the keys do not depend on where the checkout is.
     private func promptFiles() -> [String: String] {
         let steps = [workflow.search.generate.prompt, workflow.search.evaluate.prompt] + (workflow.finish.map { [$0.prompt] } ?? [])
         let paths = Set(steps.compactMap(\.path))
         let names = Dictionary(grouping: paths) { URL(fileURLWithPath: $0).lastPathComponent }
-        let folder = URL(fileURLWithPath: workflow.resolvedFile).deletingLastPathComponent().standardizedFileURL.pathComponents
-        // The path from the workflow's folder, with `..` where it leaves it (`../prompts/a/p.txt`).
-        func relative(_ path: String) -> String {
-            let parts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
-            var common = 0
-            while common < min(folder.count, parts.count), folder[common] == parts[common] { common += 1 }
-            return (Array(repeating: "..", count: folder.count - common) + parts[common...]).joined(separator: "/")
-        }
         var files: [String: String] = [:]
         for (name, same) in names {
-            if same.count == 1 { files[name] = same[0] } else { for path in same { files[relative(path)] = path } }
+            guard same.count > 1 else { files[name] = same[0]; continue }
+            let parts = same.map(Self.lexicalComponents)
+            var common = 0
+            while parts.allSatisfy({ common < $0.count - 1 && $0[common] == parts[0][common] }) { common += 1 }
+            for (path, components) in zip(same, parts) { files[components[common...].joined(separator: "/")] = path }
         }
         return files
+    }
+
+    /// A path's components with `.` and `..` resolved as text (no symbolic link is followed, so
+    /// where a link points does not leak into what is recorded).
+    static func lexicalComponents(_ path: String) -> [String] {
+        var out: [String] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == "..", !out.isEmpty, out.last != ".." { out.removeLast() } else { out.append(String(part)) }
+        }
+        return out
     }
 
     /// As many inputs as the target's KV budget holds at their widest level: `breadth` states,

@@ -30,7 +30,9 @@ public struct PromptTemplate: Sendable, Equatable {
     /// column 1 of that file; for an inline YAML string, where its text starts (positions inside a
     /// quoted YAML string are then approximate, since escapes shift columns). `indent`: columns
     /// every later line was indented by in the file and lost in the text (a YAML block scalar's).
-    public init(text: String, origin: SourceMark, indent: Int = 0, path: String? = nil) throws(PromptTemplateError) {
+    /// `fixedMark`: every position is `origin` (where the text's own place is not known).
+    public init(text: String, origin: SourceMark, indent: Int = 0, fixedMark: Bool = false,
+                path: String? = nil) throws(PromptTemplateError) {
         var segments: [Segment] = []
         var variables: [Variable] = []
         var literal = ""
@@ -40,7 +42,7 @@ public struct PromptTemplate: Sendable, Equatable {
 
         func mark(line: Int, column: Int) -> SourceMark {
             var m = origin
-            if !m.isOverride { m.line = line; m.column = column }
+            if !m.isOverride && !fixedMark { m.line = line; m.column = column }
             return m
         }
 

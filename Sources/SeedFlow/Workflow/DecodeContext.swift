@@ -162,10 +162,14 @@ final class DecodeContext {
     func template(_ node: YAMLNode, _ key: String) -> PromptTemplate? {
         guard let text = string(node, key) else { return nil }
         do {
-            let start = node.scalar?.contentMark ?? node.mark
-            // A block scalar's lines all lost the indentation of its first one.
-            let block = node.scalar.map { $0.style == .literal || $0.style == .folded } ?? false
-            return try PromptTemplate(text: text, origin: start, indent: block && node.scalar?.contentMark != nil ? start.column - 1 : 0)
+            // Where the text begins, when the loader could tell; otherwise every variable is placed
+            // at the value's mark rather than counted from a place the text does not start.
+            guard let start = node.scalar?.contentMark else {
+                return try PromptTemplate(text: text, origin: node.mark, fixedMark: true)
+            }
+            // A literal block's lines all lost the indentation of its first one.
+            let block = node.scalar?.style == .literal
+            return try PromptTemplate(text: text, origin: start, indent: block ? start.column - 1 : 0)
         } catch {
             report(Diagnostic(error))
             return nil

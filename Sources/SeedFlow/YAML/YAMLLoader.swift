@@ -191,7 +191,14 @@ private struct TreeBuilder {
         self.file = file
         self.limits = limits
         self.text = text
+        var starts = [0]
+        for (index, byte) in text.enumerated() where byte == 0x0A { starts.append(index + 1) }
+        lineStarts = starts
     }
+
+    /// The byte offset where each line begins (line 1 at index 0): a position costs one lookup,
+    /// not a scan of the file, however many scalars ask.
+    private let lineStarts: [Int]
 
     mutating func run(_ parser: inout yaml_parser_t) throws(YAMLError) -> YAMLNode? {
         var event = yaml_event_t()
@@ -210,14 +217,7 @@ private struct TreeBuilder {
                 let s = event.data.scalar
                 let value = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
                 var scalar = YAMLScalar(value: value, style: Self.style(s.style), tag: Self.string(s.tag))
-                switch scalar.style {
-                case .singleQuoted, .doubleQuoted:
-                    scalar.contentMark = SourceMark(file: file, line: mark.line, column: mark.column + 1)
-                case .literal, .folded:
-                    scalar.contentMark = SourceMark(file: file, line: mark.line + 1, column: indentation(ofLine: mark.line + 1) + 1)
-                case .plain:
-                    break
-                }
+                scalar.contentMark = contentMark(of: scalar, at: mark)
                 try count(1, at: mark)
                 try complete(YAMLNode(.scalar(scalar), mark: mark), size: 1, anchor: Self.string(s.anchor))
             case YAML_ALIAS_EVENT:
@@ -315,11 +315,8 @@ private struct TreeBuilder {
 
     /// The blanks and tabs that begin the 1-based `line` of the text.
     private func leadingBlanks(ofLine line: Int) -> ArraySlice<UInt8> {
-        var current = 1, index = 0
-        while current < line, index < text.count {
-            if text[index] == 0x0A { current += 1 }
-            index += 1
-        }
+        guard line >= 1, line <= lineStarts.count else { return [] }
+        let index = lineStarts[line - 1]
         var end = index
         while end < text.count, text[end] == 0x20 || text[end] == 0x09 { end += 1 }
         return ArraySlice(text[index..<end])
@@ -327,6 +324,58 @@ private struct TreeBuilder {
 
     /// The columns of indentation of the 1-based `line`.
     private func indentation(ofLine line: Int) -> Int { leadingBlanks(ofLine: line).count }
+
+    /// The byte offset of the 1-based `line` and `column` (columns count characters, as libyaml's
+    /// marks do), or nil past the end.
+    private func offset(line: Int, column: Int) -> Int? {
+        guard line >= 1, line <= lineStarts.count else { return nil }
+        var index = lineStarts[line - 1]
+        var characters = 1
+        while characters < column, index < text.count {
+            index += 1
+            while index < text.count, text[index] & 0xC0 == 0x80 { index += 1 }
+            characters += 1
+        }
+        return index < text.count ? index : nil
+    }
+
+    /// Where a scalar's text begins, when that can be told for sure: a plain scalar at its mark,
+    /// a quoted one after its quote, a literal block (`|` without an indentation digit) on the
+    /// line below its header, indented as its first line with text. nil where the mark is on an anchor or a tag, for folded blocks
+    /// (their lines are joined) and for explicit indentation; positions then stay at the mark.
+    private func contentMark(of scalar: YAMLScalar, at mark: SourceMark) -> SourceMark? {
+        guard let at = offset(line: mark.line, column: mark.column) else { return nil }
+        let first = scalar.value.utf8.first
+        switch scalar.style {
+        case .plain:
+            return text[at] == first ? mark : nil
+        case .singleQuoted, .doubleQuoted:
+            guard text[at] == UInt8(ascii: "'") || text[at] == UInt8(ascii: "\""),
+                  first == nil || at + 1 < text.count && text[at + 1] == first else { return nil }
+            return SourceMark(file: file, line: mark.line, column: mark.column + 1)
+        case .literal:
+            guard text[at] == UInt8(ascii: "|") else { return nil }
+            var header = at + 1
+            while header < text.count, text[header] != 0x0A {
+                if text[header] >= UInt8(ascii: "1") && text[header] <= UInt8(ascii: "9") { return nil }
+                if text[header] == UInt8(ascii: "#") { break }
+                header += 1
+            }
+            // The text starts on the line below the header (blank lines at its start are part of
+            // it); its indentation is that of the first line with text on it.
+            var line = mark.line + 1
+            while let start = offset(line: line, column: 1) {
+                let blanks = leadingBlanks(ofLine: line).count
+                if start + blanks < text.count, text[start + blanks] != 0x0A {
+                    return SourceMark(file: file, line: mark.line + 1, column: blanks + 1)
+                }
+                line += 1
+            }
+            return nil
+        case .folded:
+            return nil
+        }
+    }
 
     private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
         pointer.map { String(cString: $0) }

@@ -100,7 +100,7 @@ struct RunCommand: ParsableCommand {
         }
         if json {
             let object = JSONValue.object([
-                ("results", .string(summary.resultsPath)),
+                ("results", summary.removedResults ? .null : .string(summary.resultsPath)),
                 ("inputs", .int(summary.inputs)),
                 ("skipped", .int(summary.skipped)),
                 ("solved", .int(summary.solved)),
@@ -122,7 +122,10 @@ struct RunCommand: ParsableCommand {
                 StandardStreams.output("\n" + (summary.exampleSolved.map(TreeRendering.render) ?? "no input was solved: no tree to show\n"))
             }
         }
-        if summary.interrupted { throw RunInterrupted(removedResults: summary.removedResults) }
+        if summary.interrupted {
+            throw RunInterrupted(removedResults: summary.removedResults,
+                                 keptUntouched: summary.inputs == 0 && options.resultsMode == .overwrite ? summary.resultsPath : nil)
+        }
         if !summary.failures.isEmpty { throw RunInputsFailed(failures: summary.failures, ranOthers: summary.inputs > summary.failures.count) }
     }
 }
@@ -144,9 +147,12 @@ struct RunInputsFailed: Error, LocalizedError {
 struct RunInterrupted: Error, LocalizedError {
     /// Whether the run removed the results file it had created, having written nothing to it.
     var removedResults: Bool
+    /// The file an `--overwrite` run stopped before its first result left as it was.
+    var keptUntouched: String?
     var errorDescription: String? {
-        removedResults ? "interrupted before any input finished — no results file was written"
-            : "interrupted — finished inputs are in the results file; continue with --resume"
+        if removedResults { return "interrupted before any input finished — no results file was written" }
+        if let keptUntouched { return "interrupted before any input finished — \(keptUntouched) was left as it was" }
+        return "interrupted — finished inputs are in the results file; continue with --resume"
     }
 }
 
