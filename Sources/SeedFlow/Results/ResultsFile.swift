@@ -176,17 +176,8 @@ public final class ResultsFile {
             line.insert(0x0A, at: 0)
             needsNewline = false
         }
-        try line.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR || errno == EAGAIN { continue }
-                    throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
-                }
-                offset += n
-            }
-        }
+        let failure = line.withUnsafeBytes { FileWriting.writeAll(descriptor, $0) }
+        if failure != 0 { throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(failure))) }
         if fsync(descriptor) != 0 && errno != EINVAL {
             throw ResultsError.cannotWrite(path: path, reason: String(cString: strerror(errno)))
         }
@@ -239,8 +230,8 @@ public final class ResultsFile {
         let parsed = try parse(path: path, readingFrom: path)
         // Text with no whole record is not a results file, however it ends: --resume refuses
         // such a file too (a cut-short last line is dropped only after whole records).
-        if parsed.records.isEmpty, !parsed.tail.isEmpty {
-            throw ResultsError.unreadable(path: path, line: parsed.tailLine, reason: Self.explainTail(parsed.tail))
+        if parsed.records.isEmpty, let problem = parsed.tailProblem {
+            throw ResultsError.unreadable(path: path, line: problem.line, reason: problem.reason)
         }
         return parsed.records
     }
@@ -251,9 +242,9 @@ public final class ResultsFile {
         var lines: [Int] = []
         /// Bytes up to and including the last newline, or to the end of a last whole record.
         var completeLength = 0
-        /// A cut-short last line, and its number.
+        /// A cut-short last line, and its number and why it is no record.
         var tail = Data()
-        var tailLine = 0
+        var tailProblem: (line: Int, reason: String)?
         var endsWithoutNewline = false
     }
 
@@ -283,7 +274,7 @@ public final class ResultsFile {
             } catch {
                 if last {
                     parsed.tail = Data(line)
-                    parsed.tailLine = number + 1
+                    parsed.tailProblem = (number + 1, Self.explain(error))
                     break
                 }
                 throw ResultsError.unreadable(path: path, line: number + 1, reason: Self.explain(error))
@@ -291,16 +282,6 @@ public final class ResultsFile {
         }
         parsed.completeLength = data.count - parsed.tail.count
         return parsed
-    }
-
-    /// Why a last line that is not a record is not one, in words.
-    private static func explainTail(_ tail: Data) -> String {
-        do {
-            _ = try JSONDecoder().decode(RunRecord.self, from: tail)
-            return "it cannot be decoded"
-        } catch {
-            return explain(error)
-        }
     }
 
     /// A decoding error in words, without the decoder's internals.

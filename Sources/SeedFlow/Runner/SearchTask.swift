@@ -130,7 +130,7 @@ final class SearchTask {
             if out.isEmpty {
                 // Every child's question was asked before: no calls needed this round.
                 assignValues(children, samples: [:], votes: [:])
-                try finishEvaluation(children)
+                finishEvaluation(children)
                 return try requests()
             }
         case let .finish(node):
@@ -202,7 +202,7 @@ final class SearchTask {
                 nodes[goal].selected = true
                 reach(goal)
             } else if children.isEmpty {
-                try advanceWithoutChildren()
+                advanceWithoutChildren()
             } else {
                 phase = .evaluate(children)
             }
@@ -223,7 +223,7 @@ final class SearchTask {
                 }
             }
             assignValues(children, samples: samples, votes: votes)
-            try finishEvaluation(children)
+            finishEvaluation(children)
         case let .finish(node):
             guard let c = completions.first(where: { if case .finish? = pending[$0.tag] { return true } else { return false } }) else {
                 phase = .done
@@ -257,7 +257,7 @@ final class SearchTask {
 
     // MARK: search
 
-    private func finishEvaluation(_ children: [Int]) throws {
+    private func finishEvaluation(_ children: [Int]) {
         let search = workflow.search
         switch search.algorithm {
         case .bfs, .beam:
@@ -300,11 +300,11 @@ final class SearchTask {
             }
             // Deepest first: push worst first so the best is expanded next.
             for id in ordered.reversed() where nodes[id].depth < search.depth { stack.append(id) }
-            try nextDFS()
+            nextDFS()
         }
     }
 
-    private func nextDFS() throws {
+    private func nextDFS() {
         guard let next = stack.popLast() else {
             if nodes.count == 1 {
                 note = "no thought could be parsed at depth 1"
@@ -325,9 +325,9 @@ final class SearchTask {
         phase = .expand([next])
     }
 
-    private func advanceWithoutChildren() throws {
+    private func advanceWithoutChildren() {
         if workflow.search.algorithm == .dfs {
-            try nextDFS()
+            nextDFS()
         } else {
             note = "no thought could be parsed at depth \(level)"
             phase = .done
@@ -351,7 +351,6 @@ final class SearchTask {
         return nodes[node].state.trimmingCharacters(in: .whitespacesAndNewlines) == goal.stateEquals
     }
 
-    /// The `count` states to keep: by value (bfs), by path value (beam), or drawn in proportion.
     /// What states are kept by: their value (bfs), or their path's summed values (beam).
     private func rank(_ id: Int) -> Double {
         guard workflow.search.algorithm == .beam else { return nodes[id].value ?? 0 }
@@ -361,6 +360,7 @@ final class SearchTask {
         return total
     }
 
+    /// The `count` states to keep: by value (bfs), by path value (beam), or drawn in proportion.
     private func select(_ candidates: [Int], count: Int) -> [Int] {
         // Stable: among equal values the earlier child wins, as a sort by value alone would do.
         let ordered = candidates.enumerated().sorted { a, b in

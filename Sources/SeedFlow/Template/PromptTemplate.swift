@@ -85,11 +85,10 @@ public struct PromptTemplate: Sendable, Equatable {
     /// of the prompt (the model would see it as text); an empty file is refused.
     public init(contentsOfFile path: String) throws(PromptTemplateError) {
         if PathKind(path) == .directory { throw .unreadable(path: path) }
-        guard var data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
             throw .unreadable(path: path)
         }
-        if data.starts(with: [0xEF, 0xBB, 0xBF]) { data.removeFirst(3) }
-        guard let text = String(validatingUTF8Data: data) else { throw .notUTF8(path: path) }
+        guard let text = UTF8Text.decode(UTF8Text.droppingByteOrderMark(data)) else { throw .notUTF8(path: path) }
         if text.allSatisfy(\.isWhitespace) { throw .empty(path: path) }
         try self.init(text: text, origin: SourceMark(file: path, line: 1, column: 1), path: path)
     }
@@ -155,19 +154,3 @@ public enum PromptTemplateError: Error, Equatable, Sendable, LocalizedError, Cus
     public var errorDescription: String? { description }
 }
 
-extension String {
-    /// Strict UTF-8 decoding: nil instead of replacement characters.
-    init?(validatingUTF8Data data: Data) {
-        var iterator = data.makeIterator()
-        var decoder = UTF8()
-        var text = String.UnicodeScalarView()
-        decodeLoop: while true {
-            switch decoder.decode(&iterator) {
-            case let .scalarValue(s): text.append(s)
-            case .emptyInput: break decodeLoop
-            case .error: return nil
-            }
-        }
-        self = String(text)
-    }
-}

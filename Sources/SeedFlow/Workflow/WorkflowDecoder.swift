@@ -207,7 +207,7 @@ struct WorkflowDecoder {
         guard let path else { return nil }
         let format: InputsSection.Format = path.hasSuffix(".jsonl") ? .jsonl : .lines
         guard let data = FileManager.default.contents(atPath: path),
-              let text = String(validatingUTF8Data: data) else {
+              let text = UTF8Text.decode(data) else {
             context.report(.inputs, SourceMark(file: path, line: 1, column: 1), "the inputs file cannot be read as UTF-8 text",
                            fix: "save it as UTF-8")
             return nil
@@ -271,9 +271,12 @@ struct WorkflowDecoder {
 
     // MARK: search
 
+    /// A node's own variables: its state, its path's thoughts and its parent's state.
+    static let nodeVariables: Set<String> = ["state", "steps", "parent.state"]
+
     /// Variables every prompt may use: the input, the node's state and path, and JSONL fields.
     static func commonVariables(_ inputs: InputsSection?) -> Set<String> {
-        Set(["input", "state", "steps", "parent.state"]).union(inputs?.fields ?? [])
+        nodeVariables.union(["input"]).union(inputs?.fields ?? [])
     }
 
     private func decodeSearch(_ node: YAMLNode, common: Set<String>) -> SearchSection? {
@@ -450,10 +453,9 @@ struct WorkflowDecoder {
         }
         // A vote shows every candidate at once, children of several parents: no one node's
         // state, path or parent belongs in it.
-        let single = ["state", "steps", "parent.state"]
-        let allowed = mode == .vote ? common.union(["candidates"]).subtracting(single) : common
+        let allowed = mode == .vote ? common.union(["candidates"]).subtracting(Self.nodeVariables) : common
         let explain = mode == .vote
-            ? Dictionary(uniqueKeysWithValues: single.map {
+            ? Dictionary(uniqueKeysWithValues: Self.nodeVariables.map {
                 ($0, "a vote prompt shows every candidate at once, so there is no single {{\($0)}}: use {{candidates}} and {{input}}")
             })
             : ["candidates": "{{candidates}} exists only in vote mode; set 'mode: vote' or remove it"]
@@ -543,7 +545,7 @@ struct WorkflowDecoder {
             // A group named like the input or one of its fields would leave the check unable to
             // tell the model's text from the input's. `answer` is the documented exception: the
             // field is the reference, the group the answer.
-            let inputNames = common.subtracting(["state", "steps", "parent.state", "answer"])
+            let inputNames = common.subtracting(Self.nodeVariables.union(["answer"]))
             for name in extract?.groupNames ?? [] where inputNames.contains(name) {
                 context.report(.conflict, e.mark,
                                "the extract group '\(name)' has the name of \(name == "input" ? "{{input}}" : "the inputs' field '\(name)'"), so the check could not tell them apart",
@@ -557,7 +559,7 @@ struct WorkflowDecoder {
             // only repeat the regex error as undefined variables.
             let allowed = map.has("extract") && extract == nil ? nil
                 : Set(["answer", "input"]).union(extract?.groupNames ?? [])
-                    .union(common.subtracting(["state", "steps", "parent.state"]))
+                    .union(common.subtracting(Self.nodeVariables))
             check = decodeCheck(c, allowed: allowed)
             valid = valid && check != nil
         }

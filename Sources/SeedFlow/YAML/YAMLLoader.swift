@@ -322,9 +322,6 @@ private struct TreeBuilder {
         return ArraySlice(text[index..<end])
     }
 
-    /// The columns of indentation of the 1-based `line`.
-    private func indentation(ofLine line: Int) -> Int { leadingBlanks(ofLine: line).count }
-
     /// The byte offset of the 1-based `line` and `column` (columns count characters, as libyaml's
     /// marks do), or nil past the end.
     private func offset(line: Int, column: Int) -> Int? {
@@ -341,8 +338,9 @@ private struct TreeBuilder {
 
     /// Where a scalar's text begins, when that can be told for sure: a plain scalar at its mark,
     /// a quoted one after its quote, a literal block (`|` without an indentation digit) on the
-    /// line below its header, indented as its first line with text. nil where the mark is on an anchor or a tag, for folded blocks
-    /// (their lines are joined) and for explicit indentation; positions then stay at the mark.
+    /// line below its header, indented as its first line with text. nil where the mark is on an
+    /// anchor or a tag, for folded blocks (their lines are joined) and for explicit indentation;
+    /// positions then stay at the mark.
     private func contentMark(of scalar: YAMLScalar, at mark: SourceMark) -> SourceMark? {
         guard let at = offset(line: mark.line, column: mark.column) else { return nil }
         let first = scalar.value.utf8.first

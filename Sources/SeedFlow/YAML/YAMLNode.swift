@@ -102,9 +102,9 @@ public struct YAMLScalar: Sendable, Equatable {
     public var style: Style
     /// The explicit tag, expanded (`tag:yaml.org,2002:str`), or nil when none was written.
     public var tag: String?
-    /// Where the text itself begins when that is not the node's mark: after the opening quote,
-    /// or on the line below a block scalar's `|` or `>`. Positions inside inline templates count
-    /// from here. nil for plain scalars and for values spliced in from elsewhere (`--set`, an alias).
+    /// Where the text itself begins, when the loader could tell for sure (see its
+    /// `contentMark(of:at:)`): positions inside inline templates count from here. nil where it
+    /// could not, and for values spliced in from elsewhere (`--set`, an alias).
     public var contentMark: SourceMark?
 
     public init(value: String, style: Style = .plain, tag: String? = nil) {

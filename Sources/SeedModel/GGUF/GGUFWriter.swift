@@ -60,15 +60,8 @@ public struct GGUFWriter: Sendable {
         guard descriptor >= 0 else { throw GGUFWriteError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
         func put(_ bytes: [UInt8]) throws(GGUFWriteError) {
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, bytes.count - offset) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    throw GGUFWriteError(path: path, reason: String(cString: strerror(errno)))
-                }
-                offset += written
-            }
+            let failure = bytes.withUnsafeBytes { FileWriting.writeAll(descriptor, $0) }
+            if failure != 0 { throw GGUFWriteError(path: path, reason: String(cString: strerror(failure))) }
         }
         try put(header())
         for t in tensors {

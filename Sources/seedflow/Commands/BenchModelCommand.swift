@@ -129,7 +129,7 @@ struct BenchModelCommand: ParsableCommand {
             out += "   [\(samples(result.prefillSamples))]\n"
             out += String(format: "decode   tg%-5d %10.1f tokens/s", decodeTokens, result.decodeTokensPerSecond)
             out += "   [\(samples(result.decodeSamples))]\n"
-            out += "memory   peak resident \(peak.map(Formatting.bytes) ?? "unknown")\n"
+            out += "memory   peak resident \(peak.map(formatBytes) ?? "unknown")\n"
             StandardStreams.output(out)
         }
     }

@@ -1,3 +1,4 @@
+import SeedEngine
 import SeedModel
 
 /// `seedflow inspect MODEL.gguf`: what a model file holds, read from its metadata and tensor table
@@ -214,12 +215,12 @@ struct ModelSummary {
         rows.append(("tokenizer", tokenizer))
         rows.append(("tensors", "\(tensorCount)"))
         for group in tensorGroups {
-            rows.append(("  \(group.type)", "\(group.count) tensors, \(Formatting.bytes(group.bytes))"))
+            rows.append(("  \(group.type)", "\(group.count) tensors, \(formatBytes(group.bytes))"))
         }
-        var memory = "file \(Formatting.bytes(fileSize)), mapped weights \(Formatting.bytes(weightBytes))"
-        if panelBytes > 0 { memory += " (f16 matrices copied into AVX-512 panels at load: \(Formatting.bytes(panelBytes)))" }
+        var memory = "file \(formatBytes(fileSize)), mapped weights \(formatBytes(weightBytes))"
+        if panelBytes > 0 { memory += " (f16 matrices copied into AVX-512 panels at load: \(formatBytes(panelBytes)))" }
         if let kv = kvCacheBytesAtContext {
-            memory += ", KV cache at full context \(Formatting.bytes(kv)) (f32, one sequence)"
+            memory += ", KV cache at full context \(formatBytes(kv)) (f32, one sequence)"
         }
         rows.append(("memory", memory))
         let width = rows.map(\.0.count).max() ?? 0

@@ -2,17 +2,6 @@ import Foundation
 
 /// Human-readable numbers for the text outputs.
 enum Formatting {
-    static func bytes(_ count: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
-    }
-
     /// 6561024 → "6.56 M".
     static func count(_ n: Int) -> String {
         switch n {

@@ -41,24 +41,10 @@ enum InputFiles {
         } catch {
             throw CLIError.unreadableFile(path: path, reason: (error as NSError).localizedDescription)
         }
-        let body = data.starts(with: [0xEF, 0xBB, 0xBF]) ? data.dropFirst(3) : data[...]
-        if let offset = firstInvalidUTF8(body) {
+        let body = UTF8Text.droppingByteOrderMark(data)
+        if let offset = UTF8Text.firstInvalidByte(body) {
             throw CLIError.notUTF8(path: path, offset: offset + (body.startIndex - data.startIndex))
         }
         return String(decoding: body, as: UTF8.self)
-    }
-
-    /// The offset of the first byte that is not part of well-formed UTF-8, or nil when all are.
-    static func firstInvalidUTF8<Bytes: Collection>(_ bytes: Bytes) -> Int? where Bytes.Element == UInt8 {
-        var parser = Unicode.UTF8.ForwardParser()
-        var iterator = bytes.makeIterator()
-        var offset = 0
-        while true {
-            switch parser.parseScalar(from: &iterator) {
-            case let .valid(scalar): offset += scalar.count
-            case .emptyInput: return nil
-            case .error: return offset
-            }
-        }
     }
 }

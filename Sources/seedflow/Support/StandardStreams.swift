@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SeedModel
 
 /// Writes straight to the stdout and stderr file descriptors, unbuffered: `generate` streams text
 /// as it decodes, and a reader on the other end of a pipe should see it then, not at exit.
@@ -21,28 +22,9 @@ enum StandardStreams {
         _ = writeAll(text, to: STDERR_FILENO)  // Where would a failure to report a failure go?
     }
 
-    /// Writes every byte, retrying after signals and waiting out a full non-blocking descriptor;
-    /// returns 0, or the errno of a failed write.
+    /// Returns 0, or the errno of a failed write.
     private static func writeAll(_ text: String, to descriptor: Int32) -> Int32 {
         var text = text
-        return text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EAGAIN || errno == EWOULDBLOCK {
-                        // A non-blocking descriptor (set so by whoever gave it to us) that is
-                        // full: wait until it takes more.
-                        var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
-                        _ = poll(&ready, 1, -1)
-                        continue
-                    }
-                    return errno
-                }
-                offset += written
-            }
-            return 0
-        }
+        return text.withUTF8 { FileWriting.writeAll(descriptor, UnsafeRawBufferPointer($0)) }
     }
 }
