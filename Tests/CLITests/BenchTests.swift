@@ -61,6 +61,8 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
         assertFails(try Seedflow.run(base + ["--sequences", "0"]), status: 2, mentioning: ["--sequences"])
         assertFails(try Seedflow.run(base + ["--prompt-tokens", "200", "--decode-tokens", "100"]), status: 4,
                     mentioning: ["context"])
+        assertFails(try Seedflow.run(base + ["--sequences", "2,4,2"]), status: 2, mentioning: ["--sequences", "twice", "2,4,2"])
+        assertFails(try Seedflow.run(base + ["-r", "1001"]), status: 2, mentioning: ["--repetitions", "from 1 to 1000"])
     }
 
     /// The paper workload of one puzzle: 3 proposals, then 3 evaluations, under every strategy.

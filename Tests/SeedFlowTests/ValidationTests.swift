@@ -217,6 +217,11 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(duplicates.count, 2)
     }
 
+    func testAnUnknownMergeRuleIsNamedWithTheRules() throws {
+        let d = try only([("  breadth: 5", "  breadth: 5\n  merge_states: number")])
+        XCTAssertEqual(d.description, "\(w):17:17: 'merge_states' must be one of text|numbers, got \"number\" — did you mean 'numbers'?")
+    }
+
     func testDfsRefusesSampledSelection() throws {
         let d = try only([("  depth: 3", "  algorithm: dfs\n  prune_below: 0\n  depth: 3"), ("  breadth: 5", "  breadth: 5\n  select: sample")])
         XCTAssertEqual(d.kind, .conflict)
