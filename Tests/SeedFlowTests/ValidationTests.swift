@@ -400,6 +400,8 @@ final class ValidationTests: XCTestCase {
         let workflow = try loadWorkflow(path: try workflow([("name: test", "name: \"a/b\\r\\nc\"")]))
         XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/a_b_c.jsonl")
         // A carriage return in a Mermaid label would end its line, as a line feed would.
-        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #34;e#34;")
+        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #quot;e#quot;")
+        // Mermaid's named codes, readable in the source; text that looks like a code stays as written.
+        XCTAssertEqual(Plan.mermaidEscape("(?<x>.+) & #lt; &amp;"), "(?#lt;x#gt;.+) #amp; #35;lt; #amp;amp;")
     }
 }
