@@ -53,6 +53,26 @@ final class RunOutputTests: XCTestCase {
         XCTAssertTrue(progressLines(quiet.stderr).isEmpty, quiet.stderr)
     }
 
+    /// On a terminal (a pseudo-terminal from util-linux `script`) the line is redrawn in place and
+    /// ends in an ETA.
+    func testTheTerminalLineHasAnETA() throws {
+        let script = URL(fileURLWithPath: "/usr/bin/script")
+        guard FileManager.default.isExecutableFile(atPath: script.path) else {
+            throw XCTSkip("needs /usr/bin/script (util-linux) for a terminal")
+        }
+        let command = [try Seedflow.binary.path, "run", "workflows/game24.yaml", "--limit", "1", "--results", directory + "/tty.jsonl",
+                       "--set", "search.breadth=1", "--set", "search.evaluate.samples=1", "--json", "--progress"]
+            .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let result = try Seedflow.execute(script, ["-qec", command, "/dev/null"])
+        XCTAssertEqual(result.status, 0, result.output)
+        let redraws = result.output.components(separatedBy: "\r\u{1B}[K").dropFirst()
+        XCTAssertGreaterThan(redraws.count, 2, result.output)
+        XCTAssertTrue(redraws.first?.hasPrefix("0/1 inputs done | 1 running | depth ") ?? false, result.output)
+        XCTAssertTrue(redraws.first?.hasSuffix(" | ETA —") ?? false, result.output)
+        XCTAssertTrue(redraws.contains { $0.hasPrefix("1/1 inputs done | 0 running") && $0.hasSuffix(" | ETA 0s") }, result.output)
+        XCTAssertFalse(result.output.contains("seedflow: progress:"), "no plain lines on a terminal")
+    }
+
     func testProgressAndNoProgressForceEither() throws {
         // --json keeps stderr quiet unless --progress asks for progress.
         let json = try runGame24(directory + "/json.jsonl", ["--json"], environment: everyStep)
