@@ -142,9 +142,14 @@ final class RunOutputTests: XCTestCase {
         XCTAssertTrue(validated.output.contains(": ok — "), validated.output)
         XCTAssertTrue(validated.stderr.hasPrefix(warning), validated.stderr)
 
-        let run = try runGame24(directory + "/unchecked.jsonl", ["--no-progress"], workflow: path)
+        let run = try runGame24(directory + "/unchecked.jsonl", workflow: path, environment: everyStep)
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertTrue(run.stderr.hasPrefix(warning), run.stderr)
+        // Progress does not speak of solved inputs either.
+        let lines = progressLines(run.stderr)
+        XCTAssertFalse(lines.isEmpty, run.stderr)
+        XCTAssertTrue(lines.allSatisfy { $0.contains(" inputs done, nothing checks the answers, ") && !$0.contains("solved") },
+                      run.stderr)
         XCTAssertNotNil(run.output.range(of: #"(?m)^finished +[01] \([0-9.]+%\) — nothing checks the answers$"#, options: .regularExpression),
                         run.output)
         XCTAssertNil(run.output.range(of: #"(?m)^solved "#, options: .regularExpression), run.output)
