@@ -162,7 +162,8 @@ final class RunOutputTests: XCTestCase {
     }
 
     /// Times summed past the largest double (two hand-edited `wall_s` of 1e308) make an infinite
-    /// mean: `compare --json` writes the largest finite number instead of failing.
+    /// mean: `compare --json` writes the largest finite number instead of failing; `1e999` reads
+    /// as the largest double.
     func testCompareJSONSurvivesAnInfiniteMean() throws {
         let results = directory + "/a.jsonl"
         XCTAssertEqual(try runGame24(results, ["--limit", "2"]).status, 0)
@@ -178,5 +179,12 @@ final class RunOutputTests: XCTestCase {
         XCTAssertEqual(side["mean_input_s"] as? Double, Double.greatestFiniteMagnitude)
         let text = try Seedflow.run(["compare", results, b])
         XCTAssertEqual(text.status, 0, text.stderr)
+
+        // A number beyond a double's range, as only a hand edit writes it, reads as the largest one.
+        try edited.replacingOccurrences(of: "1e308", with: "1e999").write(toFile: b, atomically: true, encoding: .utf8)
+        let beyond = try Seedflow.run(["compare", results, b, "--json"])
+        XCTAssertEqual(beyond.status, 0, beyond.stderr)
+        let beyondSide = try XCTUnwrap(try beyond.jsonObject()["b"] as? [String: Any])
+        XCTAssertEqual(beyondSide["mean_input_s"] as? Double, Double.greatestFiniteMagnitude)
     }
 }

@@ -286,6 +286,32 @@ final class ResultsTests: XCTestCase {
         XCTAssertEqual(oddBack.tree[0].value, .greatestFiniteMagnitude)
     }
 
+    /// Numbers beyond a double's range, as a hand edit leaves them, read as the nearest ones; a
+    /// number in a string is text and stays as it is.
+    func testNumbersBeyondADoublesRangeAreReadAsTheNearest() throws {
+        let path = try temporaryPath("edited.jsonl")
+        var r = record(0, solved: true, input: "1e999 \\\" -1e999")
+        r.tree.append(TreeNodeRecord(id: 1, parent: 0, depth: 1, thought: "a", state: "x", value: 2))
+        try writeResults([r], to: path)
+        let line = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = line.replacingOccurrences(of: #""wall_s":1.5"#, with: #""wall_s":1E+999"#)
+            .replacingOccurrences(of: #""value":2"#, with: #""value":-1e999"#)
+            .replacingOccurrences(of: #""seed":42"#, with: #""seed":42,"x":1.5e-999"#)
+        XCTAssertEqual(edited.components(separatedBy: "999").count, 6, edited)
+        try edited.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try JSONDecoder().decode(RunRecord.self, from: Data(edited.utf8)), "JSONDecoder refuses them")
+        let back = try XCTUnwrap(try ResultsFile.read(path: path).first)
+        XCTAssertEqual(back.statistics.wallSeconds, .greatestFiniteMagnitude)
+        XCTAssertEqual(back.tree.last?.value, -.greatestFiniteMagnitude)
+        XCTAssertEqual(back.input, r.input)
+        XCTAssertNil(ResultsJSON.numbersInRange(Data(line.utf8)), "a line without such numbers is left alone")
+        // Other damage is still reported as such.
+        try String(edited.dropLast(2) + "x\n" + edited).write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsFile.read(path: path)) { error in
+            XCTAssertTrue("\(error)".contains(":1: "), "\(error)")
+        }
+    }
+
     /// A resume with nothing left and a workflow that checks nothing have summaries of their own.
     func testSummariesOfNothingLeftAndOfUncheckedAnswers() {
         var summary = RunSummary(resultsPath: "runs/x.jsonl", inputs: 0, skipped: 3, solved: 0, generatedTokens: 0, modelCalls: 0,

@@ -265,7 +265,15 @@ public final class ResultsFile {
             // Blank lines (a hand edit) are skipped, whatever their white space.
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
-                parsed.records.append(try decoder.decode(RunRecord.self, from: Data(line)))
+                let record: RunRecord
+                do {
+                    record = try decoder.decode(RunRecord.self, from: Data(line))
+                } catch DecodingError.dataCorrupted(let context) {
+                    // A number beyond a double's range (a hand edit) reads as the nearest one.
+                    guard let inRange = ResultsJSON.numbersInRange(Data(line)) else { throw DecodingError.dataCorrupted(context) }
+                    record = try decoder.decode(RunRecord.self, from: inRange)
+                }
+                parsed.records.append(record)
                 parsed.lines.append(number + 1)
                 if last { parsed.endsWithoutNewline = true }
             } catch {
