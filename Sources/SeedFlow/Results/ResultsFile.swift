@@ -70,7 +70,6 @@ public final class ResultsFile {
     /// The file ends in a complete record without its newline: the next record starts with one.
     private var needsNewline = false
     private var written = 0
-    private let encoder: JSONEncoder
 
     public init(path: String, mode: ResultsOpenMode) throws {
         self.path = path
@@ -122,8 +121,6 @@ public final class ResultsFile {
         }
         descriptor = fd
         created = createdHere
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         if mode == .overwrite && !createdHere { truncateTo = 0 }
         if mode == .resume && !createdHere {
             let contents: ParsedResults
@@ -164,7 +161,7 @@ public final class ResultsFile {
     }
 
     public func append(_ record: RunRecord) throws {
-        var line = try encoder.encode(record)
+        var line = try ResultsJSON.encode(record)
         line.append(0x0A)
         if let length = truncateTo {
             guard ftruncate(descriptor, off_t(length)) == 0 else {
@@ -268,7 +265,15 @@ public final class ResultsFile {
             // Blank lines (a hand edit) are skipped, whatever their white space.
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
-                parsed.records.append(try decoder.decode(RunRecord.self, from: Data(line)))
+                let record: RunRecord
+                do {
+                    record = try decoder.decode(RunRecord.self, from: Data(line))
+                } catch DecodingError.dataCorrupted(let context) {
+                    // A number beyond a double's range (a hand edit) reads as the nearest one.
+                    guard let inRange = ResultsJSON.numbersInRange(Data(line)) else { throw DecodingError.dataCorrupted(context) }
+                    record = try decoder.decode(RunRecord.self, from: inRange)
+                }
+                parsed.records.append(record)
                 parsed.lines.append(number + 1)
                 if last { parsed.endsWithoutNewline = true }
             } catch {

@@ -18,6 +18,9 @@ public struct RunComparison: Codable, Sendable {
         /// Mean of the inputs' times, each from its first call to its result (failed ones aside).
         public var meanInputSeconds: Double?
         public var acceptance: Double?
+        /// Tokens per target pass per call (`tokens_per_call_pass`): what one call gained each
+        /// time it was in a target pass, 1 without drafts. Not `run --json`'s
+        /// `tokens_per_target_pass`, which adds up every call batched in the pass.
         public var tokensPerCallPass: Double?
         /// nil when the lines disagree or carry no provenance (see `workflowHashes`).
         public var workflowSHA256: String?
@@ -109,7 +112,8 @@ public struct RunComparison: Codable, Sendable {
             ("generated tokens", "\(a.generatedTokens)", "\(b.generatedTokens)"),
             ("time per input (s)", num(a.meanInputSeconds), num(b.meanInputSeconds)),
             ("acceptance", pct(a.acceptance), pct(b.acceptance)),
-            ("tokens / pass / call", num(a.tokensPerCallPass), num(b.tokensPerCallPass)),
+            // Not `run`'s "tokens per target pass (all calls batched)", which counts every call of a pass.
+            ("tokens per target pass per call", num(a.tokensPerCallPass), num(b.tokensPerCallPass)),
             ("workflow sha256", hash(a), hash(b)),
         ]
         let w0 = max(20, rows.map(\.0.count).max() ?? 0)

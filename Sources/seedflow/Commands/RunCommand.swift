@@ -16,8 +16,9 @@ struct RunCommand: ParsableCommand {
               provenance hashes) is appended the moment an input finishes; an existing results file is \
               refused unless --resume (skip inputs already there) or --overwrite is given. Ctrl-C stops \
               when the next model call finishes, with everything finished so far written; a second \
-              Ctrl-C stops at once. A progress line is shown on stderr when it is a terminal, and a \
-              summary table at the end.
+              Ctrl-C stops at once. Progress goes to stderr: on a terminal one line redrawn in place, \
+              with an ETA; otherwise (a file, a pipe, nohup) a plain line every 10 s with inputs done, \
+              solved so far, tokens/s and ETA. A summary table comes at the end.
               """,
             options: [
                 WorkflowOptions.set,
@@ -33,6 +34,10 @@ struct RunCommand: ParsableCommand {
                 OptionSpec("overwrite", help: "Replace an existing results file."),
                 OptionSpec("show-tree", help: "After the summary, print the search tree of the first solved input."),
                 OptionSpec("json", help: "Print the summary as one JSON object on stdout."),
+                OptionSpec("progress", help: """
+                  Show progress on stderr even with --json (a redrawn line on a terminal, else a plain line every 10 s).
+                  """),
+                OptionSpec("no-progress", help: "Show no progress on stderr."),
                 CommonOptions.threads,
             ],
             positionals: [PositionalSpec("FILE", help: "The workflow file (YAML).")],
@@ -49,6 +54,8 @@ struct RunCommand: ParsableCommand {
     let options: RunOptions
     let showTree: Bool
     let json: Bool
+    /// `--progress` (true), `--no-progress` (false), or neither.
+    let progress: Bool?
 
     init(_ arguments: ParsedArguments) throws {
         try arguments.checkPositionalCount()
@@ -76,6 +83,12 @@ struct RunCommand: ParsableCommand {
         self.options = options
         showTree = arguments.flag("show-tree")
         json = arguments.flag("json")
+        switch (arguments.flag("progress"), arguments.flag("no-progress")) {
+        case (true, true): throw arguments.error("--progress and --no-progress contradict each other: choose one")
+        case (true, false): progress = true
+        case (false, true): progress = false
+        case (false, false): progress = nil
+        }
     }
 
     func run() throws {
@@ -86,15 +99,15 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw WorkflowCommandError.invalid(error.description)
         }
+        for warning in workflow.warnings { StandardStreams.error("seedflow: warning: \(warning)\n") }
         let runner = try WorkflowRunner(workflow: workflow, options: options)
-        let showProgress = isatty(2) == 1 && !json
-        let summary = try runner.run { p in
-            guard showProgress else { return }
-            let acceptance = p.acceptance.map { String(format: " | acceptance %.0f%%", $0 * 100) } ?? ""
-            StandardStreams.error(String(format: "\r\u{1B}[K%d/%d inputs done | %d running | depth %d | %.0f tokens/s", p.inputsDone,
-                                         p.inputsTotal, p.running, p.deepestLevel, p.tokensPerSecond) + acceptance)
+        if options.resultsMode == .resume && !FileManager.default.fileExists(atPath: runner.resultsPath) {
+            StandardStreams.error("seedflow: note: \(runner.resultsPath) does not exist, so there is nothing to resume: starting a new run\n")
         }
-        if showProgress { StandardStreams.error("\r\u{1B}[K") }
+        var progressOutput = ProgressOutput(forced: progress, json: json, stderrIsTerminal: isatty(2) == 1,
+                                            answersChecked: workflow.checksAnswers)
+        let summary = try runner.run { progressOutput.update($0) }
+        progressOutput.finish()
         if summary.droppedBytes > 0 {
             StandardStreams.error("seedflow: note: \(summary.resultsPath) ended in an unfinished line (\(summary.droppedBytes) bytes, from a run stopped mid-write); it was dropped and its input ran again\n")
         }
@@ -114,6 +127,7 @@ struct RunCommand: ParsableCommand {
                 ("verify_s", .double(summary.verifySeconds)),
                 ("failed", .int(summary.failures.count)),
                 ("interrupted", .bool(summary.interrupted)),
+                ("answers_checked", .bool(summary.answersChecked)),
             ])
             StandardStreams.output(object.serialized() + "\n")
         } else {
