@@ -18,6 +18,7 @@ let dispatcher = CommandDispatcher(
         GraphCommand.entry,
         CompareCommand.entry,
         ShowCommand.entry,
+        ReportCommand.entry,
     ])
 // CommandLine.arguments repairs bytes that are not UTF-8 (into U+FFFD); a prompt given that way
 // would reach the model changed without a word, so such an argument is refused.
