@@ -224,13 +224,28 @@ public final class ResultsFile {
     /// counts when it is a whole record, and is ignored when it is cut short (a run killed
     /// mid-write), since its input will simply run again.
     public static func read(path: String) throws -> [RunRecord] {
+        try parseRecords(path: path).records
+    }
+
+    /// Like `read`, for commands that show a file: an empty file is refused, and the line of a
+    /// cut-short last line that was left out is given (nil: none), so they can say one input is
+    /// missing.
+    public static func readForShowing(path: String) throws -> (records: [RunRecord], cutLine: Int?) {
+        let parsed = try parseRecords(path: path)
+        if parsed.records.isEmpty {
+            throw ResultsError.unreadable(path: path, line: 1, reason: "the file holds no result line")
+        }
+        return (parsed.records, parsed.tailProblem?.line)
+    }
+
+    private static func parseRecords(path: String) throws -> ParsedResults {
         let parsed = try parse(path: path, readingFrom: path)
         // Text with no whole record is not a results file, however it ends: --resume refuses
         // such a file too (a cut-short last line is dropped only after whole records).
         if parsed.records.isEmpty, let problem = parsed.tailProblem {
             throw ResultsError.unreadable(path: path, line: problem.line, reason: problem.reason)
         }
-        return parsed.records
+        return parsed
     }
 
     private struct ParsedResults {

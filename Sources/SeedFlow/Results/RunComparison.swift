@@ -82,9 +82,15 @@ public struct RunComparison: Codable, Sendable {
     }
 
     public init(pathA: String, pathB: String) throws {
+        self.init(pathA: pathA, recordsA: try ResultsFile.read(path: pathA),
+                  pathB: pathB, recordsB: try ResultsFile.read(path: pathB))
+    }
+
+    /// Two runs already read (every line of each file, in file order).
+    public init(pathA: String, recordsA allA: [RunRecord], pathB: String, recordsB allB: [RunRecord]) {
         // A failed input run again has two lines; the second is its result.
-        let recordsA = ResultsFile.latest(try ResultsFile.read(path: pathA))
-        let recordsB = ResultsFile.latest(try ResultsFile.read(path: pathB))
+        let recordsA = ResultsFile.latest(allA)
+        let recordsB = ResultsFile.latest(allB)
         a = Summary(path: pathA, records: recordsA)
         b = Summary(path: pathB, records: recordsB)
         // Only inputs both runs ran are compared: one that could not run in B (an `error` line)
@@ -100,12 +106,12 @@ public struct RunComparison: Codable, Sendable {
         unmatched = inputsA.symmetricDifference(inputsB).count
     }
 
-    /// A readable table.
-    public func render() -> String {
+    /// The table's rows: what, A's figure, B's figure.
+    public func rows() -> [(String, String, String)] {
         func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
         func num(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "—" }
         func hash(_ s: Summary) -> String { s.workflowHashes > 1 ? "mixed" : s.workflowSHA256.map { String($0.prefix(12)) } ?? "—" }
-        let rows: [(String, String, String)] = [
+        return [
             ("inputs", "\(a.inputs)", "\(b.inputs)"),
             ("solved", "\(a.solved)", "\(b.solved)"),
             ("failed (could not run)", "\(a.failed)", "\(b.failed)"),
@@ -116,6 +122,11 @@ public struct RunComparison: Codable, Sendable {
             ("tokens per target pass per call", num(a.tokensPerCallPass), num(b.tokensPerCallPass)),
             ("workflow sha256", hash(a), hash(b)),
         ]
+    }
+
+    /// A readable table.
+    public func render() -> String {
+        let rows = rows()
         let w0 = max(20, rows.map(\.0.count).max() ?? 0)
         let w1 = max(12, a.path.count, rows.map(\.1.count).max() ?? 0)
         func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }

@@ -209,6 +209,8 @@ public final class WorkflowRunner {
         var provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
                                         modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
         provenance.overrides = options.overrides
+        provenance.workflowName = workflow.name
+        provenance.workflowFile = workflow.file
         try checkResumable(results, inputs: inputs.map(\.input), provenance: provenance)
         let finished = results.finishedIndices
         let todo = inputs.indices.filter { !finished.contains($0) }

@@ -32,7 +32,9 @@ struct RunCommand: ParsableCommand {
                 OptionSpec("results", .value(placeholder: "path"), help: "Results file (overrides output.results)."),
                 OptionSpec("resume", help: "Continue an existing results file: skip the inputs it already has."),
                 OptionSpec("overwrite", help: "Replace an existing results file."),
-                OptionSpec("show-tree", help: "After the summary, print the search tree of the first solved input."),
+                OptionSpec("show-tree", help: """
+                  After the summary, print the search tree of the first solved input (as 'seedflow show' does).
+                  """),
                 OptionSpec("json", help: "Print the summary as one JSON object on stdout."),
                 OptionSpec("progress", help: """
                   Show progress on stderr even with --json (a redrawn line on a terminal, else a plain line every 10 s).
@@ -133,7 +135,7 @@ struct RunCommand: ParsableCommand {
         } else {
             StandardStreams.output(summary.render() + "\n")
             if showTree {
-                StandardStreams.output("\n" + (summary.exampleSolved.map(TreeRendering.render) ?? "no input was solved: no tree to show\n"))
+                StandardStreams.output("\n" + (summary.exampleSolved.map(TreeText.render) ?? "no input was solved: no tree to show\n"))
             }
         }
         if summary.interrupted {
@@ -167,41 +169,5 @@ struct RunInterrupted: Error, LocalizedError {
         if removedResults { return "interrupted before any input finished — no results file was written" }
         if let keptUntouched { return "interrupted before any input finished — \(keptUntouched) was left as it was" }
         return "interrupted — finished inputs are in the results file; continue with --resume"
-    }
-}
-
-/// A solved input's search tree for people: the states kept at each level with their values,
-/// the chosen path marked.
-enum TreeRendering {
-    static func render(_ record: RunRecord) -> String {
-        var out = "search tree of '\(record.input)' (kept states; → marks the path taken):\n"
-        let onPath = Set(pathIDs(record))
-        var children: [Int: [TreeNodeRecord]] = [:]
-        for node in record.tree { if let p = node.parent { children[p, default: []].append(node) } }
-        func walk(_ id: Int, _ indent: String) {
-            for child in children[id] ?? [] where child.selected || onPath.contains(child.id) {
-                let mark = onPath.contains(child.id) ? "→ " : "  "
-                // A goal state goes to the finish step without being valued.
-                let value = child.value.map { String(format: "value %g", $0) } ?? "goal"
-                out += "\(indent)\(mark)\(child.thought)   [\(value)]\n"
-                walk(child.id, indent + "    ")
-            }
-        }
-        out += "\(record.input)\n"
-        walk(0, "  ")
-        out += "answer: \(record.answer ?? "none") — \(record.solved ? "solved" : "not solved")\n"
-        return out
-    }
-
-    private static func pathIDs(_ record: RunRecord) -> [Int] {
-        // The best path's thoughts, matched from the root down.
-        var ids: [Int] = []
-        var parent = 0
-        for thought in record.bestPath {
-            guard let node = record.tree.first(where: { $0.parent == parent && $0.thought == thought }) else { break }
-            ids.append(node.id)
-            parent = node.id
-        }
-        return ids
     }
 }
