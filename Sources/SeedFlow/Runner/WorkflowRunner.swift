@@ -185,11 +185,11 @@ public final class WorkflowRunner {
         return out
     }
 
-    /// Searches every input (or the first `limit`), appending each result as it finishes.
-    /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
     /// The results file this run writes: `--results`, or the workflow's `output.results`.
     public var resultsPath: String { options.resultsPath ?? workflow.output.results }
 
+    /// Searches every input (or the first `limit`), appending each result as it finishes.
+    /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
     public func run(progress: (RunProgress) -> Void = { _ in }) throws -> RunSummary {
         let results = try ResultsFile(path: resultsPath, mode: options.resultsMode)
         do {
