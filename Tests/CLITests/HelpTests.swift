@@ -2,7 +2,7 @@ import XCTest
 
 final class HelpTests: XCTestCase {
     /// Every command seedflow has: the model commands and the workflow ones.
-    static let commands = ["inspect", "tokenize", "generate", "score", "bench", "run", "validate", "graph", "compare"]
+    static let commands = ["inspect", "tokenize", "generate", "score", "bench", "run", "validate", "graph", "compare", "show", "report"]
 
     func testRootHelpListsEveryCommand() throws {
         let result = try Seedflow.run(["--help"])

@@ -37,7 +37,7 @@ dl.prov dd{margin:0;font-family:var(--mono);font-size:12px;overflow-wrap:anywher
 .chart text{font-size:11px;fill:var(--muted)}
 .note{color:var(--muted);font-size:12px}
 .warnbox{background:var(--warnbg);color:var(--warn);border-radius:6px;padding:6px 10px;margin:6px 0;font-size:13px}
-.layout{display:grid;grid-template-columns:minmax(360px,460px) 1fr;gap:16px;align-items:start}
+.layout{display:grid;grid-template-columns:minmax(380px,500px) minmax(0,1fr);gap:16px;align-items:start}
 @media (max-width:1000px){.layout{grid-template-columns:1fr}}
 .toolbar{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-bottom:8px}
 .toolbar button,.toolbar select,.toolbar input{font:inherit;font-size:13px;border:1px solid var(--line);background:#fff;border-radius:6px;padding:4px 9px;color:var(--ink)}
@@ -47,7 +47,8 @@ dl.prov dd{margin:0;font-family:var(--mono);font-size:12px;overflow-wrap:anywher
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);font-size:13px;vertical-align:top}
 th{background:#f1f3f6;color:var(--muted);font-weight:600;position:sticky;top:0}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.ans{max-width:150px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 tr.row{cursor:pointer}
 tr.row:hover{background:#f3f6fb}
 tr.row.open{background:var(--pathbg)}
@@ -79,7 +80,7 @@ details.samples{margin:1px 0 2px 26px;font-size:12px}
 details.samples summary{cursor:pointer;color:var(--muted)}
 details.samples ol{margin:2px 0;padding-left:20px}
 details.samples li{font-family:var(--mono);white-space:pre-wrap}
-.finish{border-top:1px solid var(--line);margin-top:10px;padding-top:8px}
+.finish{border-bottom:1px solid var(--line);margin-bottom:10px;padding-bottom:8px}
 .finish pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:8px;white-space:pre-wrap;font-family:var(--mono);font-size:12.5px;margin:4px 0}
 .empty{color:var(--muted);padding:30px;text-align:center}
 a{color:var(--accent)}
@@ -292,7 +293,7 @@ function drawList() {
   shown.forEach(function (inp) {
     t.appendChild(h("tr", { class: "row" + (state.open.indexOf(inp.index) >= 0 ? " open" : ""), "data-index": inp.index, "data-status": status(inp),
       onclick: function () { state.open = [inp.index]; writeHash(); drawList(); drawDetail(); } },
-      h("td", { class: "num", text: inp.index }), h("td", { class: "mono", text: inp.input }), h("td", { class: "mono", text: inp.answer || "—" }),
+      h("td", { class: "num", text: inp.index }), h("td", { class: "mono", text: inp.input }), h("td", { class: "mono ans", title: inp.answer || "", text: inp.answer || "—" }),
       h("td", null, badge(inp)), h("td", { class: "num", text: int(inp.tokens) }), h("td", { class: "num", text: secs(inp.seconds) })));
   });
   listBox.textContent = "";
@@ -312,6 +313,15 @@ function drawTree(run, inp, runLabel) {
   var kids = {}, onPath = {};
   inp.tree.forEach(function (n) { if (n.p !== undefined && n.p !== null) (kids[n.p] = kids[n.p] || []).push(n); });
   inp.path.forEach(function (id) { onPath[id] = true; });
+  // Siblings in reading order: the path first, then the kept states, then by value (ties in the
+  // order the model proposed them).
+  function rank(n) { return onPath[n.i] ? 2 : n.k ? 1 : 0; }
+  function value(n) { return typeof n.v === "number" ? n.v : -Infinity; }
+  Object.keys(kids).forEach(function (p) {
+    kids[p] = kids[p].map(function (n, i) { return [n, i]; }).sort(function (a, b) {
+      return rank(b[0]) - rank(a[0]) || value(b[0]) - value(a[0]) || a[1] - b[1];
+    }).map(function (x) { return x[0]; });
+  });
   var chosen = inp.path.length ? inp.path[inp.path.length - 1] : null;
   function nodeEl(n) {
     var children = kids[n.i] || [];
@@ -344,14 +354,14 @@ function drawTree(run, inp, runLabel) {
       h("span", { class: "in", text: inp.input }), badge(inp),
       h("span", { class: "cost", text: "input " + inp.index + " · " + inp.tree.length + " nodes · " + int(inp.tokens) + " tokens · " + secs(inp.seconds) + " · " + inp.calls + " calls" })),
     inp.error ? h("div", { class: "warnbox", text: "could not run: " + inp.error }) : null,
-    rootNode ? h("ul", { class: "tree root" }, nodeEl(rootNode)) : h("div", { class: "note", text: "no tree recorded" }),
     h("div", { class: "finish" },
       h("div", null, h("b", { text: "answer: " }), h("span", { class: "mono", text: inp.answer || "none" }), " ", badge(inp)),
       f ? [h("div", { class: "note", text: "finish call (" + int(f.tokens) + " tokens · " + num(f.s) + " s):" }), h("pre", { class: "finish-text", text: f.text }),
         h("div", null, h("b", { text: "check: " }), f.check ? h("span", { class: "mono", text: f.check }) : "none (the workflow has no check)", " ",
           h("span", { class: "badge " + (f.passed ? "b-ok" : "b-bad"), text: f.passed ? "passed" : "failed" }))]
-        : h("div", { class: "note", text: inp.note ? "" : "no finish call recorded" }),
-      inp.note ? h("div", { class: "note", text: "note: " + inp.note }) : null));
+        : inp.note ? null : h("div", { class: "note", text: "no finish call recorded" }),
+      inp.note ? h("div", { class: "note", text: "note: " + inp.note }) : null),
+    rootNode ? h("ul", { class: "tree root" }, nodeEl(rootNode)) : h("div", { class: "note", text: "no tree recorded" }));
   return box;
 }
 function drawDetail() {

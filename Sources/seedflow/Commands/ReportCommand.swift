@@ -32,7 +32,7 @@ struct ReportCommand: ParsableCommand {
             examples: [
                 "seedflow report runs/demo.jsonl",
                 "seedflow report runs/seed.jsonl runs/autoregressive.jsonl -o runs/seed-vs-ar.html",
-                "xdg-open runs/demo.html",
+                "seedflow report runs/demo.jsonl -o /tmp/demo.html && xdg-open /tmp/demo.html",
             ])
     }
 

@@ -19,7 +19,7 @@ struct ShowCommand: ParsableCommand {
             usage: "RESULTS.jsonl [--input N]... [--unsolved] [--failed]",
             options: [
                 OptionSpec("input", .repeated(placeholder: "n"), help: """
-                  Show input n (its index in the inputs file, from 0); give it again for more, or n,m,….
+                  Show input n (numbered from 0, as in the inputs file); n,m,… for several.
                   """),
                 OptionSpec("unsolved", help: "Show the inputs whose search ended without a checked answer."),
                 OptionSpec("failed", help: "Show the inputs that could not run (their line has an error)."),
