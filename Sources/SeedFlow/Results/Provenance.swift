@@ -12,6 +12,20 @@ public struct Provenance: Codable, Sendable, Equatable {
         /// Seconds since 1970; recorded when the file is too large to hash quickly.
         public var modified: Double?
     }
+    /// A remote target: where it was asked, by which model name, and what the server says its
+    /// model is (`/v1/models`, llama.cpp's `/props`). Never an API key.
+    public struct Server: Codable, Sendable, Equatable {
+        public var urls: [String]
+        public var model: String
+        /// The server's own identity of the model it serves (file path or name, size, parameters).
+        public var identity: String
+
+        public init(urls: [String], model: String, identity: String) {
+            self.urls = urls
+            self.model = model
+            self.identity = identity
+        }
+    }
     public struct Git: Codable, Sendable, Equatable {
         public var commit: String
         public var dirty: Bool
@@ -21,13 +35,15 @@ public struct Provenance: Codable, Sendable, Equatable {
     /// Prompt file name → SHA-256 of its bytes; the file's path where two prompt files share a name.
     public var prompts: [String: String]
     public var models: [ModelFile]
+    /// The server of a remote target (nil: local files, see `models`).
+    public var server: Server?
     public var git: Git?
     /// The `--set` overrides the run applied to the workflow file (nil in lines written before
     /// they were recorded: unknown).
     public var overrides: [String]?
 
     enum CodingKeys: String, CodingKey {
-        case workflowSHA256 = "workflow_sha256", prompts, models, git, overrides
+        case workflowSHA256 = "workflow_sha256", prompts, models, server, git, overrides
     }
 
     /// What makes two runs differ in their results, in words, or nil when they ran the same
@@ -59,12 +75,34 @@ public struct Provenance: Codable, Sendable, Equatable {
             return "the prompt file \(name) has changed since"
         }
         func identity(_ m: ModelFile) -> String { m.sha256 ?? "\(m.bytes)/\(m.modified ?? 0)" }
-        if models.map(identity) != other.models.map(identity) { return "the model files have changed since" }
+        if models.map(identity) != other.models.map(identity) {
+            return server != nil || other.server != nil ? "it ran on \(Self.where(server)), this run on \(Self.where(other.server))"
+                : "the model files have changed since"
+        }
+        if server?.model != other.server?.model || server?.identity != other.server?.identity {
+            return "it ran on \(Self.where(server)), this run on \(Self.where(other.server))"
+        }
         return nil
     }
 
     /// Files up to this size are hashed; larger model files are identified by size and mtime.
     public static let hashLimit = 64 << 20
+
+    /// A model in words, for a refused resume.
+    private static func `where`(_ server: Server?) -> String {
+        guard let server else { return "local model files" }
+        return "the server model '\(server.model)' (\(server.identity))"
+    }
+
+    public init(workflowFile: String, promptFiles: [String: String], models: ProvenanceModels) throws {
+        switch models {
+        case let .files(paths):
+            try self.init(workflowFile: workflowFile, promptFiles: promptFiles, modelFiles: paths)
+        case let .server(server):
+            try self.init(workflowFile: workflowFile, promptFiles: promptFiles, modelFiles: [])
+            self.server = server
+        }
+    }
 
     public init(workflowFile: String, promptFiles: [String: String], modelFiles: [String]) throws {
         workflowSHA256 = SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: workflowFile)))
