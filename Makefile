@@ -5,7 +5,7 @@ SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
 SEEDFLOW     := .build/release/seedflow
 
-.PHONY: all build test demo deps clean
+.PHONY: all build test demo deps clean llama-server
 
 all: build
 
@@ -31,7 +31,7 @@ build: deps
 
 # Release: the numeric tests are far too slow in a debug build. -enable-testing lets the tests
 # reach internal symbols of a release build. The CLI tests run the seedflow binary this builds.
-test: deps
+test: deps llama-server
 	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 
@@ -39,6 +39,11 @@ test: deps
 # scheduled speculative decoding, on the first 10 held-out puzzles; then the summary and one tree.
 demo: build
 	$(SEEDFLOW) run workflows/game24.yaml --limit 10 --results runs/demo.jsonl --overwrite --show-tree
+
+# llama.cpp's server for the remote-backend tests, built once into .llama/ (SEEDFLOW_LLAMA_SERVER=/path
+# uses an existing binary instead).
+llama-server:
+	@scripts/build-llama-server.sh
 
 clean:
 	$(SWIFT) package clean

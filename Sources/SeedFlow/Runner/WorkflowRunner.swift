@@ -19,6 +19,8 @@ public struct RunOptions: Sendable {
     public var threads: Int
     /// The `--set` overrides applied to the workflow, recorded in every result's provenance.
     public var overrides: [String]
+    /// Lets an API key go over plain HTTP to a host that is not this machine.
+    public var allowInsecureHTTP = false
 
     public init(limit: Int? = nil, jobs: Int? = nil, resultsMode: ResultsOpenMode = .create, resultsPath: String? = nil,
                 strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads, overrides: [String] = []) {

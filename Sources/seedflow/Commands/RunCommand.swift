@@ -33,6 +33,9 @@ struct RunCommand: ParsableCommand {
                 OptionSpec("overwrite", help: "Replace an existing results file."),
                 OptionSpec("show-tree", help: "After the summary, print the search tree of the first solved input."),
                 OptionSpec("json", help: "Print the summary as one JSON object on stdout."),
+                OptionSpec("allow-insecure-http", help: """
+                  Send the API key (models.target.api_key_env) over plain http:// to a host that is not this machine.
+                  """),
                 CommonOptions.threads,
             ],
             positionals: [PositionalSpec("FILE", help: "The workflow file (YAML).")],
@@ -41,6 +44,7 @@ struct RunCommand: ParsableCommand {
                 "seedflow run workflows/game24.yaml --strategy autoregressive --results runs/ar.jsonl",
                 "seedflow run workflows/game24.yaml --set models.target.path=big.gguf --jobs 1",
                 "seedflow run workflows/game24.yaml --resume",
+                "seedflow run workflows/game24.yaml --set models.target.url=http://127.0.0.1:8080/v1",
             ])
     }
 
@@ -67,6 +71,7 @@ struct RunCommand: ParsableCommand {
         options.resultsPath = arguments.string("results")
         options.threads = try CommonOptions.threadCount(arguments)
         options.overrides = overrides
+        options.allowInsecureHTTP = arguments.flag("allow-insecure-http")
         switch (arguments.flag("resume"), arguments.flag("overwrite")) {
         case (true, true): throw arguments.error("--resume and --overwrite contradict each other: choose one")
         case (true, false): options.resultsMode = .resume
@@ -86,7 +91,15 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw WorkflowCommandError.invalid(error.description)
         }
-        let runner = try WorkflowRunner(workflow: workflow, options: options)
+        if let remote = workflow.models.target.remote, remote.overridesLocal {
+            StandardStreams.error("seedflow: note: models.target.url is set, so the target runs on \(remote.urls.map(\.absoluteString).joined(separator: ", ")); models.target.path, models.drafts, models.kv_cache and decoding.strategy apply to local runs only (the server decodes as it was started)\n")
+        }
+        let runner: WorkflowRunner
+        do {
+            runner = try WorkflowRunner(workflow: workflow, options: options)
+        } catch RemoteError.insecureKey(let url) {
+            throw WorkflowCommandError.invalid(RemoteError.insecureKey(url: url).description + " with --allow-insecure-http")
+        }
         let showProgress = isatty(2) == 1 && !json
         let summary = try runner.run { p in
             guard showProgress else { return }
