@@ -138,8 +138,8 @@ public final class RemoteBackend: GenerationBackend {
     private struct Reply {
         var id: Int
         var server: Server
-        var outcome: Outcome
         var seconds: Double
+        var outcome: Outcome
     }
     private enum Outcome {
         case done([Choice], usage: (prompt: Int, completion: Int))
@@ -157,8 +157,8 @@ public final class RemoteBackend: GenerationBackend {
     public func generate(_ requests: [TextRequest], onCompletion: (TextCompletion) throws -> [TextRequest]) throws {
         totals = BackendStatistics()
         let inbox = Inbox()
-        var waiting: [Call] = requests.map { Call(request: $0) }
-        var inFlight: [Int: (call: Call, task: URLSessionDataTask, server: Server)] = [:]
+        var waiting: [Call] = requests.flatMap(calls)
+        var inFlight: [Int: (call: Call, task: URLSessionDataTask, server: Server, sent: DispatchTime)] = [:]
         var nextID = 0
         var inFlightSamples = 0
         var affinity: [Substring: Server] = [:]
@@ -185,7 +185,7 @@ public final class RemoteBackend: GenerationBackend {
                 nextID += 1
                 let task = try send(call.request, to: server, id: id, inbox: inbox)
                 server.outstanding += 1
-                inFlight[id] = (call, task, server)
+                inFlight[id] = (call, task, server, .now())
                 inFlightSamples += cost
                 task.resume()
             }
@@ -195,7 +195,7 @@ public final class RemoteBackend: GenerationBackend {
             for completion in completions {
                 let arriving = try onCompletion(completion)
                 totals.requests += arriving.reduce(0) { $0 + $1.n }
-                waiting += arriving.map { Call(request: $0) }
+                waiting += arriving.flatMap(calls)
             }
         }
 
@@ -206,6 +206,14 @@ public final class RemoteBackend: GenerationBackend {
             if sf_interrupted() != 0 {
                 cancelAll()
                 throw GenerationInterrupted()
+            }
+            // URLSession's own timeout does not always fire on Linux: a call past its time is
+            // cancelled here and counts as timed out (its late reply, if any, is ignored).
+            let late = DispatchTime.now() - (target.timeoutSeconds + 0.5)
+            for (id, entry) in inFlight where entry.sent < late {
+                entry.task.cancel()
+                inbox.put(Reply(id: id, server: entry.server, seconds: target.timeoutSeconds,
+                                outcome: .retry("no reply within \(Self.format(target.timeoutSeconds)) s (models.target.timeout)", retryAfter: nil, serverFault: true)))
             }
             for reply in inbox.take() {
                 guard let entry = inFlight.removeValue(forKey: reply.id) else { continue }
@@ -242,6 +250,18 @@ public final class RemoteBackend: GenerationBackend {
                 }
             }
             try dispatch()
+        }
+    }
+
+    /// A request as calls: its samples in one call, or in several where a server has fewer
+    /// slots than samples (llama.cpp refuses an `n` above its slots).
+    private func calls(_ request: TextRequest) -> [Call] {
+        let most = max(1, servers.compactMap(\.slots).min() ?? request.n)
+        guard request.n > most else { return [Call(request: request)] }
+        return stride(from: 0, to: request.n, by: most).map { start in
+            var part = request
+            part.tags = Array(request.tags[start..<min(request.n, start + most)])
+            return Call(request: part)
         }
     }
 
@@ -322,7 +342,7 @@ public final class RemoteBackend: GenerationBackend {
         return session.dataTask(with: http) { data, response, error in
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
             let outcome = Self.outcome(data: data, response: response, error: error, timeout: timeout, key: key)
-            inbox.put(Reply(id: id, server: server, outcome: outcome, seconds: seconds))
+            inbox.put(Reply(id: id, server: server, seconds: seconds, outcome: outcome))
         }
     }
 

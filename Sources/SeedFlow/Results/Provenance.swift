@@ -57,7 +57,10 @@ public struct Provenance: Codable, Sendable, Equatable {
         // keys apply in any order (so they are sorted). Where one key lies inside another
         // (`search.generate` and `search.generate.temperature`) the order decides, so it is kept.
         func relevant(_ o: [String]) -> [String] {
-            let items = o.filter { !$0.hasPrefix("models.kv_cache") }
+            // Nor do where the server is and how it is reached: its model is compared below.
+            let connection = ["models.target.url", "models.target.urls", "models.target.api_key_env", "models.target.max_concurrency",
+                              "models.target.timeout", "models.target.retries"]
+            let items = o.filter { item in !item.hasPrefix("models.kv_cache") && !connection.contains { item.hasPrefix($0 + "=") || item.hasPrefix($0 + ".") } }
             let keys = items.map { String($0.prefix { $0 != "=" }) }
             let nested = keys.contains { outer in
                 keys.contains { $0 != outer && ($0.hasPrefix(outer + ".") || $0.hasPrefix(outer + "[")) }
