@@ -5,7 +5,7 @@ SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
 SEEDFLOW     := .build/release/seedflow
 
-.PHONY: all build test demo deps chromium clean
+.PHONY: all build test demo deps chromium clean llama-server
 
 all: build
 
@@ -49,7 +49,7 @@ build: deps
 
 # Release: the numeric tests are far too slow in a debug build. -enable-testing lets the tests
 # reach internal symbols of a release build. The CLI tests run the seedflow binary this builds.
-test: deps chromium
+test: deps chromium llama-server
 	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 
@@ -57,6 +57,11 @@ test: deps chromium
 # scheduled speculative decoding, on the first 10 held-out puzzles; then the summary and one tree.
 demo: build
 	$(SEEDFLOW) run workflows/game24.yaml --limit 10 --results runs/demo.jsonl --overwrite --show-tree
+
+# llama.cpp's server for the remote-backend tests, built once into .llama/ (SEEDFLOW_LLAMA_SERVER=/path
+# uses an existing binary instead).
+llama-server:
+	@scripts/build-llama-server.sh
 
 clean:
 	$(SWIFT) package clean

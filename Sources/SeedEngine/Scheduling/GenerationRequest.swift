@@ -47,6 +47,8 @@ public struct CompletionStatistics: Sendable, Codable, Equatable {
     /// (nil: never). First come, first served means both follow request order.
     public var admittedRound = 0
     public var draftAssignedRound: Int?
+
+    public init() {}
 }
 
 /// How the engine schedules a set of requests. All run on the same engine so they compare honestly.

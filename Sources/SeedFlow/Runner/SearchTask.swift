@@ -40,7 +40,6 @@ final class SearchTask {
     let input: String
     let fields: [String: String]
     private let workflow: Workflow
-    private let encode: (String) -> [Int]
     private let seed: UInt64
     private(set) var nodes: [Node]
     private var phase: Phase
@@ -68,13 +67,12 @@ final class SearchTask {
     /// DFS stops after this many expansions even if the tree is not exhausted.
     static let dfsExpansionLimit = 64
 
-    init(index: Int, input: String, fields: [String: String], workflow: Workflow, seed: UInt64, encode: @escaping (String) -> [Int]) {
+    init(index: Int, input: String, fields: [String: String], workflow: Workflow, seed: UInt64) {
         self.index = index
         self.input = input
         self.fields = fields
         self.workflow = workflow
         self.seed = seed
-        self.encode = encode
         nodes = [Node(id: 0, parent: nil, depth: 0, thought: "", state: input)]
         phase = .expand([0])
         // An input that already is the goal needs no search.
@@ -89,20 +87,18 @@ final class SearchTask {
     // MARK: calls
 
     /// The model calls of the current phase (empty when done).
-    func requests() throws -> [GenerationRequest] {
+    func requests() throws -> [TextRequest] {
         pending.removeAll()
-        var out: [GenerationRequest] = []
+        var out: [TextRequest] = []
         switch phase {
         case let .expand(parents):
             let step = workflow.search.generate
             for parent in parents {
                 let prompt = try step.prompt.render(variables(for: parent))
                 let calls = step.mode == .propose ? 1 : step.n
-                for sample in 0..<calls {
-                    let tag = "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\(sample)"
-                    pending[tag] = .generate(node: parent)
-                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
-                }
+                let tags = (0..<calls).map { "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\($0)" }
+                for tag in tags { pending[tag] = .generate(node: parent) }
+                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling))
             }
         case let .evaluate(children):
             let step = workflow.search.evaluate
@@ -115,11 +111,9 @@ final class SearchTask {
                     valuePrompts[child] = prompt
                     // Asked before, or by an earlier child of this level: its value is reused.
                     if valueCache[prompt] != nil || !asked.insert(prompt).inserted { continue }
-                    for sample in 0..<step.samples {
-                        let tag = "\(index)/d\(nodes[child].depth)/value/\(child)/\(sample)"
-                        pending[tag] = .evaluate(nodes: [child])
-                        out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
-                    }
+                    let tags = (0..<step.samples).map { "\(index)/d\(nodes[child].depth)/value/\(child)/\($0)" }
+                    for tag in tags { pending[tag] = .evaluate(nodes: [child]) }
+                    out.append(request(tags: tags, prompt: prompt, sampling: step.sampling))
                 }
             case .vote:
                 guard let first = children.first else { break }
@@ -127,11 +121,9 @@ final class SearchTask {
                 values["candidates"] = children.enumerated().map { "\($0.offset + 1): \(nodes[$0.element].state)" }
                     .joined(separator: "\n")
                 let prompt = try step.prompt.render(values)
-                for sample in 0..<step.samples {
-                    let tag = "\(index)/d\(nodes[first].depth)/vote/\(first)/\(sample)"
-                    pending[tag] = .evaluate(nodes: children)
-                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
-                }
+                let tags = (0..<step.samples).map { "\(index)/d\(nodes[first].depth)/vote/\(first)/\($0)" }
+                for tag in tags { pending[tag] = .evaluate(nodes: children) }
+                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling))
             }
             if out.isEmpty {
                 // Every child's question was asked before: no calls needed this round.
@@ -144,7 +136,7 @@ final class SearchTask {
             let prompt = try step.prompt.render(variables(for: node))
             let tag = "\(index)/finish/\(node)"
             pending[tag] = .finish(node: node)
-            out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+            out.append(request(tags: [tag], prompt: prompt, sampling: step.sampling))
         case .done:
             break
         }
@@ -169,15 +161,16 @@ final class SearchTask {
         error = reason
     }
 
-    private func request(tag: String, prompt: String, sampling: StepSampling) -> GenerationRequest {
-        GenerationRequest(tag: tag, promptTokens: encode(prompt), sampling: sampling.parameters(seed: seed),
-                          maxTokens: sampling.maxTokens, stopStrings: sampling.stop)
+    /// One call: a sample per tag (`n` samples of one prompt go as one request).
+    private func request(tags: [String], prompt: String, sampling: StepSampling) -> TextRequest {
+        TextRequest(tags: tags, prompt: prompt, sampling: sampling.parameters(seed: seed),
+                    maxTokens: sampling.maxTokens, stopStrings: sampling.stop)
     }
 
     /// Takes back this phase's completions (all of them) and moves to the next phase.
-    func receive(_ completions: [Completion]) throws {
+    func receive(_ completions: [TextCompletion]) throws {
         for c in completions {
-            statistics.generatedTokens += c.tokenIDs.count
+            statistics.generatedTokens += c.statistics.generatedTokens
             statistics.promptTokens += c.statistics.promptTokens
             statistics.modelCalls += 1
             statistics.targetPasses += c.statistics.targetPasses

@@ -19,6 +19,8 @@ public struct RunOptions: Sendable {
     public var threads: Int
     /// The `--set` overrides applied to the workflow, recorded in every result's provenance.
     public var overrides: [String]
+    /// Lets an API key go over plain HTTP to a host that is not this machine.
+    public var allowInsecureHTTP = false
 
     public init(limit: Int? = nil, jobs: Int? = nil, resultsMode: ResultsOpenMode = .create, resultsPath: String? = nil,
                 strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads, overrides: [String] = []) {
@@ -132,22 +134,21 @@ public struct RunSummary: Sendable {
 public final class WorkflowRunner {
     public let workflow: Workflow
     public let options: RunOptions
-    public let engine: Engine
-    public let strategy: DecodingStrategy
-    private let target: TransformerModel
+    /// Where the model calls run (see `Backends.make`).
+    public let backend: any GenerationBackend
+    public var strategy: DecodingStrategy { backend.strategy }
 
     public init(workflow: Workflow, options: RunOptions) throws {
         self.workflow = workflow
         self.options = options
-        let pool = ThreadPool(threads: options.threads)
-        target = try TransformerModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
-        let drafts = try workflow.models.drafts.map { d in
-            DraftModel(model: try TransformerModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
-        }
-        strategy = options.strategy ?? workflow.decoding.strategy
-        var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)
-        configuration.strategy = strategy
-        engine = try Engine(target: target, drafts: drafts, configuration: configuration)
+        backend = try Backends.make(workflow: workflow, options: options)
+    }
+
+    /// A runner on a backend of the caller's (tests run the search on a scripted one).
+    public init(workflow: Workflow, options: RunOptions, backend: any GenerationBackend) {
+        self.workflow = workflow
+        self.options = options
+        self.backend = backend
     }
 
     /// The inputs of the workflow, each with its JSONL fields.
@@ -207,7 +208,7 @@ public final class WorkflowRunner {
         var inputs = try Self.readInputs(workflow.inputs)
         if let limit = options.limit { inputs = Array(inputs.prefix(limit)) }
         var provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
-                                        modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
+                                        models: try backend.provenanceModels())
         provenance.overrides = options.overrides
         provenance.workflowName = workflow.name
         provenance.workflowFile = workflow.file
@@ -215,7 +216,6 @@ public final class WorkflowRunner {
         let finished = results.finishedIndices
         let todo = inputs.indices.filter { !finished.contains($0) }
         let jobs = max(1, options.jobs ?? defaultJobs())
-        let encode = try promptEncoder()
 
         sf_interrupt_install()
         defer { sf_interrupt_restore() }
@@ -232,9 +232,10 @@ public final class WorkflowRunner {
         var running: [Int: SearchTask] = [:]
         var steps: [Int: StepCalls] = [:]
         var owner: [String: Int] = [:]  // call tag → input index
+        var backendRan = false
 
         func report() {
-            let statistics = engine.statistics
+            let statistics = backend.statistics
             progress(RunProgress(inputsDone: summary.inputs, inputsTotal: todo.count, running: running.count,
                                  deepestLevel: running.values.map(\.level).max() ?? 0,
                                  tokensPerSecond: Double(statistics.generatedTokens) / max(elapsedSince(start), 1e-9),
@@ -258,8 +259,8 @@ public final class WorkflowRunner {
         }
         /// The calls of `task`'s next step (a step that needs none is taken at once); a finished
         /// task is recorded and its place given to the next input.
-        func nextCalls(_ task: SearchTask) throws -> [GenerationRequest] {
-            var calls: [GenerationRequest] = []
+        func nextCalls(_ task: SearchTask) throws -> [TextRequest] {
+            var calls: [TextRequest] = []
             // The search's own failures (a template that cannot render its values) end this
             // input with the reason in its result line, as a call the engine cannot take does.
             do {
@@ -271,48 +272,53 @@ public final class WorkflowRunner {
             } catch {
                 task.fail("\(error)")
             }
-            // A call the engine cannot take (a prompt longer than the context, say) ends this
+            // A call the backend cannot take (a prompt longer than the context, say) ends this
             // input's search with the reason in its result line; the other inputs go on.
-            if let (call, problem) = calls.lazy.compactMap({ call in self.engine.problem(with: call).map { (call, $0) } }).first {
-                task.fail(Self.explain(problem, call: task.describeCall(call.tag)))
+            if let (call, problem) = calls.lazy.compactMap({ call in self.backend.problem(with: call).map { (call, $0) } }).first {
+                task.fail(problem.explain(call: task.describeCall(call.tags[0])))
             }
             if task.isDone {
                 try record(task)
                 return try startInputs()
             }
-            steps[task.index] = StepCalls(tags: calls.map(\.tag))
-            for call in calls { owner[call.tag] = task.index }
+            steps[task.index] = StepCalls(tags: calls.flatMap(\.tags))
+            for call in calls { for tag in call.tags { owner[tag] = task.index } }
             return calls
         }
-        func startInputs() throws -> [GenerationRequest] {
-            var calls: [GenerationRequest] = []
+        func startInputs() throws -> [TextRequest] {
+            var calls: [TextRequest] = []
             while running.count < jobs, sf_interrupted() == 0, let next = queue.popLast() {
                 let task = SearchTask(index: next, input: inputs[next].input, fields: inputs[next].fields,
-                                      workflow: workflow, seed: workflow.decoding.seed, encode: encode)
+                                      workflow: workflow, seed: workflow.decoding.seed)
                 running[next] = task
                 calls += try nextCalls(task)
             }
             return calls
         }
 
-        var engineRan = false
         do {
             let first = try startInputs()
             if !first.isEmpty {
-                engineRan = true
-                _ = try engine.generate(first) { completion in
+                backendRan = true
+                try backend.generate(first) { completion in
                     guard let index = owner.removeValue(forKey: completion.tag), let task = running[index],
                           steps[index] != nil else {
                         preconditionFailure("a completion no running input asked for: \(completion.tag)")
                     }
                     steps[index]?.back[completion.tag] = completion
-                    var next: [GenerationRequest] = []
+                    var next: [TextRequest] = []
                     if let step = steps[index], step.back.count == step.tags.count {
                         // The step's completions in the order of its calls, whatever order they finished in.
-                        do {
-                            try task.receive(step.tags.compactMap { step.back[$0] })
-                        } catch {
-                            task.fail("\(error)")
+                        let back = step.tags.compactMap { step.back[$0] }
+                        if let failed = back.first(where: { $0.failure != nil }), let reason = failed.failure {
+                            // A call that failed after the backend's retries ends this input only.
+                            task.fail("\(task.describeCall(failed.tag)) failed: \(reason)")
+                        } else {
+                            do {
+                                try task.receive(back)
+                            } catch {
+                                task.fail("\(error)")
+                            }
                         }
                         next = try nextCalls(task)
                         report()
@@ -324,10 +330,12 @@ public final class WorkflowRunner {
             }
         } catch is RunInterrupted {
             // Inputs finished so far are written; the engine has freed its caches.
+        } catch is GenerationInterrupted {
+            // The same, seen by a backend waiting for its calls (it cancelled those in flight).
         }
         // Only Ctrl-C ends a run with inputs left (errors are thrown).
         summary.interrupted = !queue.isEmpty || !running.isEmpty
-        let engineTotals = engineRan ? engine.statistics : EngineStatistics()
+        let engineTotals = backendRan ? backend.statistics : BackendStatistics()
         summary.wallSeconds = elapsedSince(start)
         summary.droppedBytes = results.droppedBytes
         summary.generatedTokens = engineTotals.generatedTokens
@@ -354,34 +362,6 @@ public final class WorkflowRunner {
                 what = record.provenance?.difference(from: provenance)
             }
             if let what { throw ResultsError.differentRun(path: results.path, line: line, what: what) }
-        }
-    }
-
-    /// Why a call cannot run, for its input's result line.
-    static func explain(_ problem: EngineError, call: String) -> String {
-        switch problem {
-        case let .promptTooLong(_, tokens, context):
-            return "\(call) renders to \(tokens) tokens for this input, but the model's context holds \(context) — shorten the input or the prompt, or use a model with a longer context"
-        case let .requestTooLarge(_, tokens, bytesNeeded, poolBytes):
-            return "\(call) needs \(formatBytes(bytesNeeded)) of KV cache for \(tokens) tokens, but the budget holds \(formatBytes(poolBytes)) (in whole KV blocks, at least one) — raise models.kv_cache.memory (e.g. --set models.kv_cache.memory=4GiB)"
-        case .emptyPrompt:
-            return "\(call) renders to no tokens for this input"
-        default:
-            return "\(call): \(problem.description)"
-        }
-    }
-
-    /// Turns a rendered prompt into tokens: as it is, or as the user turn of the model's chat
-    /// format when the workflow has a `chat` section (then the template's own markers, such as
-    /// `<|im_start|>`, are read as the special tokens they stand for).
-    private func promptEncoder() throws -> (String) -> [Int] {
-        let tokenizer = target.tokenizer
-        guard let chat = workflow.chat else { return { tokenizer.encode($0) } }
-        let template = try ChatTemplate(named: chat.template, file: target.file)
-        let system = chat.system.map { [ChatMessage(role: "system", content: $0)] } ?? []
-        return { prompt in
-            let text = template.render(messages: system + [ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
-            return tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: true)
         }
     }
 
@@ -414,20 +394,19 @@ public final class WorkflowRunner {
         return out
     }
 
-    /// As many inputs as the target's KV budget holds at their widest level: `breadth` states,
-    /// about 8 children each, every child valued `samples` times, each call at most a context long.
+    /// As many inputs as the backend keeps busy at their widest level: `breadth` states, about 8
+    /// children each, every child valued `samples` times.
     private func defaultJobs() -> Int {
         let search = workflow.search
         let callsPerLevel = search.breadth * (search.generate.mode == .propose ? 1 : search.generate.n)
             + search.breadth * 8 * search.evaluate.samples
-        let blocksPerCall = engine.targetPool.blocksNeeded(tokens: target.config.contextLength) + 1
-        return max(1, engine.targetPool.blockCount / max(1, callsPerLevel * blocksPerCall))
+        return backend.defaultJobs(callsPerLevel: callsPerLevel)
     }
 
     /// An input's calls of its current step, in order, and those back so far.
     private struct StepCalls {
         var tags: [String]
-        var back: [String: Completion] = [:]
+        var back: [String: TextCompletion] = [:]
     }
 
     /// Ctrl-C, seen between two completions: ends the engine's run.

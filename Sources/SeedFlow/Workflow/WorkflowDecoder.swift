@@ -35,7 +35,9 @@ struct WorkflowDecoder {
             .flatMap { decodeModels($0) }
         // Read from the tree, not the decoded section: a missing target file must not also make
         // the strategy look draftless.
-        let hasDrafts = root["models"]?["drafts"]?.sequence?.isEmpty == false
+        // A remote target decodes on the server: the strategy does not need local drafts.
+        let isRemote = root["models"]?["target"]?["url"] != nil || root["models"]?["target"]?["urls"] != nil
+        let hasDrafts = isRemote || root["models"]?["drafts"]?.sequence?.isEmpty == false
         let decoding = decodeDecoding(map("decoding"), hasDrafts: hasDrafts)
         let inputs = map.required("inputs", example: "'inputs: { file: inputs.txt }'").flatMap { decodeInputs($0) }
         let common = Self.commonVariables(inputs)
@@ -46,7 +48,14 @@ struct WorkflowDecoder {
         let chat = map("chat").flatMap { decodeChat($0) }
         map.finish()
 
-        if let chat, let models, let node = root["chat"]?["template"] { checkChatTemplate(chat.template, target: models.target.path, at: node.mark) }
+        if let chat, let models, let node = root["chat"]?["template"] {
+            if models.target.remote != nil {
+                context.report(.conflict, node.mark, "a chat template needs the target's model file, and the target is remote (its prompts go to /v1/completions as text)",
+                               fix: "remove the chat section and write the chat markers into the prompt files, or run the target locally with models.target.path")
+            } else {
+                checkChatTemplate(chat.template, target: models.target.path, at: node.mark)
+            }
+        }
 
         guard let version, let models, let decoding, let inputs, let search, let output else { return nil }
         if map.has("finish") && finish == nil { return nil }
@@ -62,11 +71,30 @@ struct WorkflowDecoder {
         guard let map = MappingReader(node, path: "models", context: context) else { return nil }
         var targetPath: String?
         var targetMark = node.mark
-        if let targetNode = map.required("target", example: "'target: { path: model.gguf }'"),
+        var remote: RemoteTarget?
+        var remoteValid = true
+        var isRemote = false
+        if let targetNode = map.required("target", example: "'target: { path: model.gguf }' or '{ url: http://host:8080/v1 }'"),
            let target = MappingReader(targetNode, path: "models.target", context: context) {
-            if let pathNode = target.required("path", example: "'path: model.gguf'") {
+            if target.has("url") || target.has("urls") {
+                isRemote = true
+                remote = decodeRemote(target)
+                remoteValid = remote != nil
+                // A url overrides a path (so one `--set models.target.url=…` turns a local
+                // workflow remote); the path is not opened.
+                _ = target("path")
+                targetPath = ""
+            } else if let pathNode = target.required("path", example: "'path: model.gguf' (or 'url: http://host:8080/v1' for a server)") {
                 targetMark = pathNode.mark
                 targetPath = context.existingFile(pathNode, "path", what: "target model")
+            }
+            if !isRemote {
+                for key in RemoteTarget.keys where target.has(key) {
+                    _ = target(key)
+                    context.report(.conflict, targetNode.mark, "'\(key)' applies to a remote target, and models.target has no url",
+                                   fix: "add 'url: http://host:8080/v1', or remove '\(key)'")
+                    remoteValid = false
+                }
             }
             target.finish()
         }
@@ -122,9 +150,89 @@ struct WorkflowDecoder {
         }
         map.finish()
 
-        if let targetPath { checkVocabularies(target: targetPath, targetMark: targetMark, drafts: drafts, marks: draftMarks) }
-        guard let targetPath, draftsValid, kvValid else { return nil }
-        return ModelsSection(target: ModelReference(path: targetPath), drafts: drafts, kvCache: kvCache)
+        if var r = remote {
+            r.overridesLocal = node["target"]?["path"] != nil
+            remote = r
+            if !r.overridesLocal, let draftsNode = map("drafts"), draftsNode.sequence?.isEmpty == false {
+                context.report(.conflict, draftsNode.mark, "local drafts cannot speculate for a remote target: exact verification needs the target's whole next-token distribution, which the completions protocol does not return",
+                               fix: "remove models.drafts and let the server speculate (llama.cpp: llama-server -md DRAFT.gguf; vLLM: --speculative-config)")
+                draftsValid = false
+            }
+            // With a url the local models are not used: a --set url run needs no draft checks.
+            drafts = []
+        }
+        if let targetPath, !isRemote { checkVocabularies(target: targetPath, targetMark: targetMark, drafts: drafts, marks: draftMarks) }
+        guard let targetPath, draftsValid, kvValid, remoteValid else { return nil }
+        return ModelsSection(target: ModelReference(path: targetPath, remote: remote), drafts: drafts, kvCache: kvCache)
+    }
+
+    /// `url`/`urls` and the remote settings of `models.target`.
+    private func decodeRemote(_ target: MappingReader) -> RemoteTarget? {
+        var valid = true
+        var urls: [URL] = []
+        func readURL(_ node: YAMLNode, _ key: String) {
+            guard let text = context.nonEmptyString(node, key) else { valid = false; return }
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = url.host, !host.isEmpty, url.query == nil else {
+                context.report(.invalidValue, node.mark, "'\(key)' must be an http:// or https:// URL with a host, got '\(text)'",
+                               fix: "write the server's base URL, such as http://127.0.0.1:8080/v1")
+                valid = false
+                return
+            }
+            urls.append(url)
+        }
+        let urlNode = target("url")
+        let urlsNode = target("urls")
+        if urlNode != nil, let urlsNode {
+            context.report(.conflict, urlsNode.mark, "models.target has both 'url' and 'urls'",
+                           fix: "give one server as 'url', or all of them as 'urls'")
+            valid = false
+        } else if let urlNode {
+            readURL(urlNode, "url")
+        } else if let urlsNode {
+            if let items = urlsNode.sequence, !items.isEmpty {
+                for item in items { readURL(item, "urls") }
+            } else if urlsNode.scalar != nil && urlsNode.scalar?.resolved != .null {
+                readURL(urlsNode, "urls")
+            } else {
+                context.report(.wrongType, urlsNode.mark, "'urls' must be a list of server URLs, got \(urlsNode.shortDescription)",
+                               fix: "write urls: [http://host1:8080/v1, http://host2:8080/v1]")
+                valid = false
+            }
+        }
+        let model = target("model").flatMap { node -> String? in
+            let s = context.nonEmptyString(node, "model")
+            if s == nil { valid = false }
+            return s
+        }
+        var apiKeyEnv: String?
+        if let node = target("api_key_env") {
+            if let name = context.nonEmptyString(node, "api_key_env") {
+                if name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !(name.first?.isNumber ?? true) {
+                    apiKeyEnv = name
+                } else {
+                    context.report(.invalidValue, node.mark, "'api_key_env' names an environment variable, got '\(name)'",
+                                   fix: "write the variable's name (such as OPENAI_API_KEY), never the key itself")
+                    valid = false
+                }
+            } else { valid = false }
+        }
+        var maxConcurrency: Int?
+        if let node = target("max_concurrency") {
+            maxConcurrency = context.int(node, "max_concurrency", in: 1...4096)
+            if maxConcurrency == nil { valid = false }
+        }
+        var timeout = 600.0
+        if let node = target("timeout") {
+            if let t = context.number(node, "timeout", in: 0.001...86_400) { timeout = t } else { valid = false }
+        }
+        var retries = 4
+        if let node = target("retries") {
+            if let r = context.int(node, "retries", in: 0...20) { retries = r } else { valid = false }
+        }
+        guard valid, !urls.isEmpty else { return nil }
+        return RemoteTarget(urls: urls, model: model, apiKeyEnv: apiKeyEnv, maxConcurrency: maxConcurrency,
+                            timeoutSeconds: timeout, retries: retries, overridesLocal: false)
     }
 
     /// Opens the target and every draft and compares their vocabularies piece by piece, as the

@@ -40,6 +40,9 @@ struct RunCommand: ParsableCommand {
                   Show progress on stderr even with --json (a redrawn line on a terminal, else a plain line every 10 s).
                   """),
                 OptionSpec("no-progress", help: "Show no progress on stderr."),
+                OptionSpec("allow-insecure-http", help: """
+                  Send the API key (models.target.api_key_env) over plain http:// to a host that is not this machine.
+                  """),
                 CommonOptions.threads,
             ],
             positionals: [PositionalSpec("FILE", help: "The workflow file (YAML).")],
@@ -48,6 +51,7 @@ struct RunCommand: ParsableCommand {
                 "seedflow run workflows/game24.yaml --strategy autoregressive --results runs/ar.jsonl",
                 "seedflow run workflows/game24.yaml --set models.target.path=big.gguf --jobs 1",
                 "seedflow run workflows/game24.yaml --resume",
+                "seedflow run workflows/game24.yaml --set models.target.url=http://127.0.0.1:8080/v1",
             ])
     }
 
@@ -76,6 +80,7 @@ struct RunCommand: ParsableCommand {
         options.resultsPath = arguments.string("results")
         options.threads = try CommonOptions.threadCount(arguments)
         options.overrides = overrides
+        options.allowInsecureHTTP = arguments.flag("allow-insecure-http")
         switch (arguments.flag("resume"), arguments.flag("overwrite")) {
         case (true, true): throw arguments.error("--resume and --overwrite contradict each other: choose one")
         case (true, false): options.resultsMode = .resume
@@ -102,7 +107,15 @@ struct RunCommand: ParsableCommand {
             throw WorkflowCommandError.invalid(error.description)
         }
         for warning in workflow.warnings { StandardStreams.error("seedflow: warning: \(warning)\n") }
-        let runner = try WorkflowRunner(workflow: workflow, options: options)
+        if let remote = workflow.models.target.remote, remote.overridesLocal {
+            StandardStreams.error("seedflow: note: models.target.url is set, so the target runs on \(remote.urls.map(\.absoluteString).joined(separator: ", ")); models.target.path, models.drafts, models.kv_cache and decoding.strategy apply to local runs only (the server decodes as it was started)\n")
+        }
+        let runner: WorkflowRunner
+        do {
+            runner = try WorkflowRunner(workflow: workflow, options: options)
+        } catch RemoteError.insecureKey(let url) {
+            throw WorkflowCommandError.invalid(RemoteError.insecureKey(url: url).description + " with --allow-insecure-http")
+        }
         if options.resultsMode == .resume && !FileManager.default.fileExists(atPath: runner.resultsPath) {
             StandardStreams.error("seedflow: note: \(runner.resultsPath) does not exist, so there is nothing to resume: starting a new run\n")
         }
