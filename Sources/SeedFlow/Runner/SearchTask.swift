@@ -95,7 +95,7 @@ final class SearchTask {
                 for sample in 0..<calls {
                     let tag = "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\(sample)"
                     pending[tag] = .generate(node: parent)
-                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling, group: group(level: nodes[parent].depth + 1)))
                 }
             }
         case let .evaluate(children):
@@ -112,7 +112,7 @@ final class SearchTask {
                     for sample in 0..<step.samples {
                         let tag = "\(index)/d\(nodes[child].depth)/value/\(child)/\(sample)"
                         pending[tag] = .evaluate(nodes: [child])
-                        out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+                        out.append(request(tag: tag, prompt: prompt, sampling: step.sampling, group: group(level: nodes[child].depth)))
                     }
                 }
             case .vote:
@@ -124,7 +124,7 @@ final class SearchTask {
                 for sample in 0..<step.samples {
                     let tag = "\(index)/d\(nodes[first].depth)/vote/\(first)/\(sample)"
                     pending[tag] = .evaluate(nodes: children)
-                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling, group: group(level: nodes[first].depth)))
                 }
             }
             if out.isEmpty {
@@ -138,7 +138,7 @@ final class SearchTask {
             let prompt = try step.prompt.render(variables(for: node))
             let tag = "\(index)/finish/\(node)"
             pending[tag] = .finish(node: node)
-            out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+            out.append(request(tag: tag, prompt: prompt, sampling: step.sampling, group: "\(index)/finish"))
         case .done:
             break
         }
@@ -163,10 +163,14 @@ final class SearchTask {
         error = reason
     }
 
-    private func request(tag: String, prompt: String, sampling: StepSampling) -> GenerationRequest {
+    private func request(tag: String, prompt: String, sampling: StepSampling, group: String) -> GenerationRequest {
         GenerationRequest(tag: tag, promptTokens: encode(prompt), sampling: sampling.parameters(seed: seed),
-                          maxTokens: sampling.maxTokens, stopStrings: sampling.stop)
+                          maxTokens: sampling.maxTokens, stopStrings: sampling.stop, group: group)
     }
+
+    /// The lookup group of a call: one tree level of this input (the proposals that make the
+    /// level and their evaluations draft from each other's text).
+    private func group(level: Int) -> String { "\(index)/level\(level)" }
 
     /// Takes back this phase's completions (all of them) and moves to the next phase.
     func receive(_ completions: [Completion]) throws {
@@ -177,6 +181,10 @@ final class SearchTask {
             statistics.targetPasses += c.statistics.targetPasses
             statistics.draftedTokens += c.statistics.draftedTokens
             statistics.acceptedTokens += c.statistics.acceptedTokens
+            statistics.lookupDraftedTokens += c.statistics.lookupDraftedTokens
+            statistics.lookupAcceptedTokens += c.statistics.lookupAcceptedTokens
+            statistics.lookupProposals += c.statistics.lookupProposals
+            statistics.lookupSiblingProposals += c.statistics.lookupSiblingProposals
         }
         switch phase {
         case let .expand(parents):

@@ -57,6 +57,9 @@ public struct RunSummary: Sendable {
     public var modelCalls: Int
     public var wallSeconds: Double
     public var acceptance: Double?
+    /// Per draft source that drafted: its name, acceptance, and for `lookup` the share of its
+    /// proposals copied from another call of the group.
+    public var sources: [(name: String, acceptance: Double, siblingShare: Double?)] = []
     public var tokensPerTargetPass: Double
     public var strategy: DecodingStrategy
     public var interrupted: Bool
@@ -71,6 +74,10 @@ public struct RunSummary: Sendable {
 
     /// The closing table.
     public func render() -> String {
+        let bySource = sources.count < 2 && sources.allSatisfy({ $0.siblingShare == nil }) ? "" : " (" + sources.map { s in
+            "\(s.name) " + String(format: "%.1f%%", s.acceptance * 100)
+                + (s.siblingShare.map { String(format: ", %.0f%% of its proposals from sibling calls", $0 * 100) } ?? "")
+        }.joined(separator: "; ") + ")"
         var rows: [(String, String)] = [
             ("inputs", skipped > 0 ? "\(inputs) (+\(skipped) already in the results file)" : "\(inputs)"),
             ("solved", inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"),
@@ -82,7 +89,7 @@ public struct RunSummary: Sendable {
             ("generated tokens", "\(generatedTokens)"),
             ("wall time", String(format: "%.1f s (%.0f tokens/s)", wallSeconds, wallSeconds > 0 ? Double(generatedTokens) / wallSeconds : 0)),
             ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
-            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) } ?? "— (no drafting)"),
+            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
             ("tokens per target pass", String(format: "%.2f", tokensPerTargetPass)),
             // A run stopped before its first result removed the file it created.
             ("results", removedResults ? "none written (stopped before the first result)" : resultsPath),
@@ -118,7 +125,7 @@ public final class WorkflowRunner {
         strategy = options.strategy ?? workflow.decoding.strategy
         var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)
         configuration.strategy = strategy
-        engine = try Engine(target: target, drafts: drafts, configuration: configuration)
+        engine = try Engine(target: target, drafts: drafts, lookup: workflow.models.lookup, configuration: configuration)
     }
 
     /// The inputs of the workflow, each with its JSONL fields.
@@ -298,6 +305,11 @@ public final class WorkflowRunner {
         summary.generatedTokens = engineTotals.generatedTokens
         summary.modelCalls = engineTotals.requests
         summary.acceptance = engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil
+        summary.sources = engineTotals.drafts.enumerated().filter { $0.element.draftedTokens > 0 }.map { i, d in
+            // The lookup source comes after the draft models.
+            let isLookup = i == engine.drafts.count
+            return (d.name, d.acceptanceRate, isLookup && d.verifications > 0 ? Double(d.siblingProposals) / Double(d.verifications) : nil)
+        }
         summary.tokensPerTargetPass = engineTotals.tokensPerTargetPass
         summary.draftSeconds = engineTotals.draftSeconds
         summary.verifySeconds = engineTotals.verifySeconds
