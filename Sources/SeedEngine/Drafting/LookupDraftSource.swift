@@ -64,9 +64,11 @@ final class LookupDraftSource: DraftSource {
     func find(for r: RequestState, limit: Int) {
         r.lookupProposal.removeAll(keepingCapacity: true)
         r.lookupFromSibling = false
+        r.lookupMatchLength = 0
         guard limit > 0, let (index, document) = r.lookup, let match = index.match(document) else { return }
         index.continuation(match, limit: limit, into: &r.lookupProposal)
         r.lookupFromSibling = match.document != document
+        r.lookupMatchLength = match.n
     }
 
     func propose(for members: [RequestState]) throws -> Double {

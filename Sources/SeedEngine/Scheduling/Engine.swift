@@ -32,6 +32,13 @@ public final class Engine {
     private let lookupSource: LookupDraftSource?
     /// Running per-token acceptance rate per source.
     private var acceptance: [DecayedRate]
+    /// `lookup`'s running per-token acceptance by the length of the n-gram that matched (a
+    /// longer match is the surer one).
+    private var lookupAcceptance = [DecayedRate](repeating: DecayedRate(), count: LookupConfiguration.ngramRange.upperBound + 1)
+    /// A lookup proposal is cut where the chance that all its tokens so far are accepted falls
+    /// below this (and a request whose first token would fall below it takes no lookup draft):
+    /// rejected tokens cost a verified position each.
+    static let lookupReach = 0.25
     private var calibrated = false
     /// Seconds a round spends outside the model passes, per token of its target pass (running
     /// average). Most of it is deciding each verified position (its distribution, acceptance),
@@ -358,7 +365,20 @@ public final class Engine {
                 let km = min(room, drafts[m].model.config.contextLength - r.tokens.count + 1)
                 if km > 0 { r.modelChoice = (m, km) }
             }
-            lookupSource?.find(for: r, limit: room)
+            if let lookupSource {
+                lookupSource.find(for: r, limit: room)
+                // With drafts cut at unsure tokens (a confidence above 0), a lookup proposal
+                // ends where reaching its next token becomes unlikely.
+                if configuration.draftConfidence > 0 && !r.lookupProposal.isEmpty {
+                    let alpha = lookupAcceptance[r.lookupMatchLength].rate
+                    var keep = 0, reach = 1.0
+                    while keep < r.lookupProposal.count && reach * alpha >= Self.lookupReach {
+                        reach *= alpha
+                        keep += 1
+                    }
+                    r.lookupProposal.removeLast(r.lookupProposal.count - keep)
+                }
+            }
         }
         if lookupSource != nil { statistics.draftSeconds += elapsedSeconds(since: lookupStart) }
 
@@ -369,7 +389,8 @@ public final class Engine {
             guard proposed > 0 else { return model?.model }
             guard let model else { return lookupIndex }
             let viaModel = expectedAdvance(source: model.model, tokens: model.tokens, continuation: sources[model.model].continuationRate)
-            let viaLookup = expectedAdvance(source: lookupIndex, tokens: proposed, continuation: 1)
+            let viaLookup = expectedAdvance(source: lookupIndex, tokens: proposed, continuation: 1,
+                                            acceptance: lookupAcceptance[r.lookupMatchLength].rate)
             return viaLookup >= viaModel ? lookupIndex : model.model
         }
         var plan = active.map { pick($0, models: true, lookup: true) }
@@ -415,8 +436,8 @@ public final class Engine {
 
     /// Tokens a request is expected to advance in a round drafting `tokens` tokens from `source`
     /// (1 + Σᵢ cⁱ⁻¹αⁱ, as `DraftLengthPolicy` counts them).
-    private func expectedAdvance(source: Int, tokens: Int, continuation c: Double) -> Double {
-        let alpha = acceptance[source].rate
+    private func expectedAdvance(source: Int, tokens: Int, continuation c: Double, acceptance a: Double? = nil) -> Double {
+        let alpha = a ?? acceptance[source].rate
         var advance = 1.0, reach = 1.0, accepted = 1.0
         for _ in 0..<tokens {
             accepted *= alpha
@@ -476,10 +497,14 @@ public final class Engine {
             let committedBefore = r.tokens.count
             r.statistics.targetPasses += 1
             if let m = r.source, !r.drafts.isEmpty {
+                // Per-token acceptance: j accepted then one rejection (or none when all k passed).
+                // accepted/drafted would count the tokens after a rejection as failures too.
+                let trials = outcome.accepted + (outcome.accepted < r.drafts.count ? 1 : 0)
                 statistics.drafts[m].draftedTokens += r.drafts.count
                 statistics.drafts[m].acceptedTokens += outcome.accepted
                 statistics.drafts[m].verifications += 1
                 if m == drafts.count {
+                    lookupAcceptance[r.lookupMatchLength].record(hits: outcome.accepted, trials: trials)
                     r.statistics.lookupDraftedTokens += r.drafts.count
                     r.statistics.lookupAcceptedTokens += outcome.accepted
                     r.statistics.lookupProposals += 1
@@ -490,9 +515,6 @@ public final class Engine {
                 }
                 statistics.draftTokensChosenSum += r.drafts.count
                 statistics.draftingRequestRounds += 1
-                // Per-token acceptance: j accepted then one rejection (or none when all k passed).
-                // accepted/drafted would count the tokens after a rejection as failures too.
-                let trials = outcome.accepted + (outcome.accepted < r.drafts.count ? 1 : 0)
                 acceptance[m].record(hits: outcome.accepted, trials: trials)
                 r.statistics.draftedTokens += r.drafts.count
                 r.statistics.acceptedTokens += outcome.accepted
@@ -558,6 +580,7 @@ final class RequestState {
     var lookup: (index: LookupIndex, document: Int)?
     var lookupProposal: [Int] = []
     var lookupFromSibling = false
+    var lookupMatchLength = 0
     var drafts: [Int] = []
     /// The draft's probability of each token of `drafts`, which decided where drafting stopped.
     var draftProbabilities: [Float] = []
