@@ -370,8 +370,9 @@ final class ResultsTests: XCTestCase {
         // Every key is written, a missing value as null (as run --json writes it).
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any])
         let side = try XCTUnwrap(json["b"] as? [String: Any])
-        XCTAssertEqual(side.keys.sorted(), ["acceptance", "failed", "generated_tokens", "inputs", "mean_input_s", "path",
-                                            "solved", "tokens_per_call_pass", "workflow_hashes", "workflow_sha256"])
+        XCTAssertEqual(side.keys.sorted(), ["acceptance", "failed", "generated_tokens", "inputs", "lookup_acceptance", "mean_input_s",
+                                            "model_acceptance", "path", "solved", "tokens_per_call_pass", "workflow_hashes",
+                                            "workflow_sha256"])
         XCTAssertTrue(side["workflow_sha256"] is NSNull)
     }
 
@@ -455,5 +456,20 @@ final class ArithmeticTests: XCTestCase {
         }
         XCTAssertEqual(ArithmeticExpression("(0 - 2147483648) * 4294967295")?.value, Rational(-9_223_372_034_707_292_160),
                        "one step short of Int.min is a number")
+    }
+}
+
+extension ResultsTests {
+    /// Result lines written before the lookup source have no lookup counts: they read as 0.
+    func testStatisticsWithoutLookupCountsStillRead() throws {
+        let old = #"{"generated_tokens":5,"prompt_tokens":3,"model_calls":1,"target_passes":4,"drafted_tokens":2,"accepted_tokens":1,"wall_s":0.5}"#
+        let statistics = try JSONDecoder().decode(RunStatistics.self, from: Data(old.utf8))
+        XCTAssertEqual(statistics.draftedTokens, 2)
+        XCTAssertEqual(statistics.lookupDraftedTokens, 0)
+        var withLookup = statistics
+        withLookup.lookupDraftedTokens = 2
+        withLookup.lookupSiblingProposals = 1
+        let again = try JSONDecoder().decode(RunStatistics.self, from: JSONEncoder().encode(withLookup))
+        XCTAssertEqual(again, withLookup)
     }
 }

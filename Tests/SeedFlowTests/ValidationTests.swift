@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SeedFlow
+import SeedEngine
 import SeedModel
 
 /// Each kind of problem, with the exact position it is reported at. Line numbers refer to
@@ -188,6 +189,39 @@ final class ValidationTests: XCTestCase {
             let report = validateWorkflow(path: try workflow([noDrafts, ("strategy: seed", "strategy: \(strategy)")]))
             XCTAssertTrue(report.isValid, "\(strategy): " + report.diagnostics.map(\.description).joined(separator: "\n"))
         }
+    }
+
+    // MARK: lookup drafts
+
+    private let modelDraft = "      instances: 2\n"
+
+    func testALookupItemIsADraftSourceOfItsOwn() throws {
+        let lookupOnly = try workflow([("    - path: \(FlowTestPaths.draftS)\n      instances: 2\n", "    - lookup: { min_ngram: 2, max_ngram: 4 }\n")])
+        let report = validateWorkflow(path: lookupOnly)
+        XCTAssertTrue(report.isValid, report.text)
+        let workflow = try loadWorkflow(path: lookupOnly)
+        XCTAssertEqual(workflow.models.lookup, LookupConfiguration(minNgram: 2, maxNgram: 4))
+        XCTAssertTrue(workflow.models.drafts.isEmpty)
+        let mixed = try self.workflow([(modelDraft, modelDraft + "    - lookup: {}\n")])
+        XCTAssertEqual(try loadWorkflow(path: mixed).models.lookup, LookupConfiguration())
+        XCTAssertEqual(try loadWorkflow(path: mixed).models.drafts.count, 1)
+    }
+
+    func testBadLookupSettingsNameTheirPlace() throws {
+        let swapped = try only([(modelDraft, modelDraft + "    - lookup: { min_ngram: 5, max_ngram: 3 }\n")])
+        XCTAssertEqual(swapped.kind, .conflict)
+        XCTAssertEqual(swapped.description, "\(w):9:15: 'min_ngram' (5) is more than 'max_ngram' (3) — make min_ngram at most max_ngram (the defaults are 2 and 5)")
+        let long = try only([(modelDraft, modelDraft + "    - lookup: { max_ngram: 40 }\n")])
+        XCTAssertEqual(long.kind, .outOfRange)
+        XCTAssertEqual(long.mark?.description, "\(w):9:28")
+        let twice = try only([(modelDraft, modelDraft + "    - lookup: {}\n    - lookup: {}\n")])
+        XCTAssertEqual(twice.kind, .conflict)
+        XCTAssertEqual(twice.mark?.description, "\(w):10:15")
+        let typo = try only([(modelDraft, modelDraft + "    - lookup: { max_gram: 4 }\n")])
+        XCTAssertEqual(typo.kind, .unknownKey)
+        XCTAssertTrue(typo.description.contains("did you mean 'max_ngram'"), typo.description)
+        let both = try only([(modelDraft, modelDraft + "    - lookup: {}\n      path: x.gguf\n")])
+        XCTAssertEqual(both.kind, .unknownKey)
     }
 
     /// An extract group named like an inputs field (other than `answer`, the reference) would

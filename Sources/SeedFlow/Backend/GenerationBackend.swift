@@ -90,11 +90,24 @@ public struct BackendStatistics: Sendable, Equatable {
     public var retries = 0
     /// Calls that failed after their retries.
     public var failedCalls = 0
+    /// Each draft source's figures (local drafting), the draft models first, then `lookup`.
+    public var draftSources: [DraftSourceStatistics] = []
 
     public init() {}
 
     public var acceptanceRate: Double { draftedTokens == 0 ? 0 : Double(acceptedTokens) / Double(draftedTokens) }
     public var tokensPerTargetPass: Double { targetPasses == 0 ? 0 : Double(generatedTokens) / Double(targetPasses) }
+}
+
+/// What one draft source proposed and the target kept.
+public struct DraftSourceStatistics: Sendable, Equatable {
+    public var name: String
+    public var draftedTokens: Int
+    public var acceptedTokens: Int
+    /// `lookup` only: the share of its proposals copied from another call's text.
+    public var siblingShare: Double?
+
+    public var acceptanceRate: Double { draftedTokens == 0 ? 0 : Double(acceptedTokens) / Double(draftedTokens) }
 }
 
 /// Where a run's model calls are computed: the local engine, or servers speaking the OpenAI

@@ -21,7 +21,7 @@ public final class LocalBackend: GenerationBackend {
         }
         var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)
         configuration.strategy = strategy
-        engine = try Engine(target: target, drafts: drafts, configuration: configuration)
+        engine = try Engine(target: target, drafts: drafts, lookup: workflow.models.lookup, configuration: configuration)
         self.target = target
         self.strategy = strategy
         modelFiles = [workflow.models.target.path] + workflow.models.drafts.map(\.path)
@@ -52,10 +52,9 @@ public final class LocalBackend: GenerationBackend {
     /// One engine request per sample: each tag seeds its own random stream, as before the seam.
     private func engineRequests(_ request: TextRequest) -> [GenerationRequest] {
         let promptTokens = tokens(request.prompt)
-        // `request.group` has no counterpart in the engine's requests yet; it is dropped here.
         return request.tags.map { tag in
             GenerationRequest(tag: tag, promptTokens: promptTokens, sampling: request.sampling,
-                              maxTokens: request.maxTokens, stopStrings: request.stopStrings)
+                              maxTokens: request.maxTokens, stopStrings: request.stopStrings, group: request.group)
         }
     }
 
@@ -96,6 +95,12 @@ public final class LocalBackend: GenerationBackend {
         s.targetPasses = e.targetPasses
         s.draftSeconds = e.draftSeconds
         s.verifySeconds = e.verifySeconds
+        // The lookup source comes after the draft models.
+        s.draftSources = e.drafts.enumerated().map { i, d in
+            DraftSourceStatistics(name: d.name, draftedTokens: d.draftedTokens, acceptedTokens: d.acceptedTokens,
+                                  siblingShare: i == engine.drafts.count && d.verifications > 0
+                                      ? Double(d.siblingProposals) / Double(d.verifications) : nil)
+        }
         return s
     }
 

@@ -133,6 +133,12 @@ public struct RunStatistics: Codable, Sendable, Equatable {
     public var targetPasses = 0
     public var draftedTokens = 0
     public var acceptedTokens = 0
+    /// The part of the drafted and accepted tokens that `lookup` proposed, its proposals, and
+    /// those copied from another call of the group (absent in files written before lookup: 0).
+    public var lookupDraftedTokens = 0
+    public var lookupAcceptedTokens = 0
+    public var lookupProposals = 0
+    public var lookupSiblingProposals = 0
     public var wallSeconds = 0.0
 
     public init() {}
@@ -142,6 +148,23 @@ public struct RunStatistics: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case generatedTokens = "generated_tokens", promptTokens = "prompt_tokens", modelCalls = "model_calls"
         case targetPasses = "target_passes", draftedTokens = "drafted_tokens", acceptedTokens = "accepted_tokens"
+        case lookupDraftedTokens = "lookup_drafted_tokens", lookupAcceptedTokens = "lookup_accepted_tokens"
+        case lookupProposals = "lookup_proposals", lookupSiblingProposals = "lookup_sibling_proposals"
         case wallSeconds = "wall_s"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        generatedTokens = try c.decode(Int.self, forKey: .generatedTokens)
+        promptTokens = try c.decode(Int.self, forKey: .promptTokens)
+        modelCalls = try c.decode(Int.self, forKey: .modelCalls)
+        targetPasses = try c.decode(Int.self, forKey: .targetPasses)
+        draftedTokens = try c.decode(Int.self, forKey: .draftedTokens)
+        acceptedTokens = try c.decode(Int.self, forKey: .acceptedTokens)
+        lookupDraftedTokens = try c.decodeIfPresent(Int.self, forKey: .lookupDraftedTokens) ?? 0
+        lookupAcceptedTokens = try c.decodeIfPresent(Int.self, forKey: .lookupAcceptedTokens) ?? 0
+        lookupProposals = try c.decodeIfPresent(Int.self, forKey: .lookupProposals) ?? 0
+        lookupSiblingProposals = try c.decodeIfPresent(Int.self, forKey: .lookupSiblingProposals) ?? 0
+        wallSeconds = try c.decode(Double.self, forKey: .wallSeconds)
     }
 }

@@ -98,7 +98,7 @@ final class SearchTask {
                 let calls = step.mode == .propose ? 1 : step.n
                 let tags = (0..<calls).map { "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\($0)" }
                 for tag in tags { pending[tag] = .generate(node: parent) }
-                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling))
+                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling, group: group(level: nodes[parent].depth + 1)))
             }
         case let .evaluate(children):
             let step = workflow.search.evaluate
@@ -113,7 +113,7 @@ final class SearchTask {
                     if valueCache[prompt] != nil || !asked.insert(prompt).inserted { continue }
                     let tags = (0..<step.samples).map { "\(index)/d\(nodes[child].depth)/value/\(child)/\($0)" }
                     for tag in tags { pending[tag] = .evaluate(nodes: [child]) }
-                    out.append(request(tags: tags, prompt: prompt, sampling: step.sampling))
+                    out.append(request(tags: tags, prompt: prompt, sampling: step.sampling, group: group(level: nodes[child].depth)))
                 }
             case .vote:
                 guard let first = children.first else { break }
@@ -123,7 +123,7 @@ final class SearchTask {
                 let prompt = try step.prompt.render(values)
                 let tags = (0..<step.samples).map { "\(index)/d\(nodes[first].depth)/vote/\(first)/\($0)" }
                 for tag in tags { pending[tag] = .evaluate(nodes: children) }
-                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling))
+                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling, group: group(level: nodes[first].depth)))
             }
             if out.isEmpty {
                 // Every child's question was asked before: no calls needed this round.
@@ -136,7 +136,7 @@ final class SearchTask {
             let prompt = try step.prompt.render(variables(for: node))
             let tag = "\(index)/finish/\(node)"
             pending[tag] = .finish(node: node)
-            out.append(request(tags: [tag], prompt: prompt, sampling: step.sampling))
+            out.append(request(tags: [tag], prompt: prompt, sampling: step.sampling, group: "\(index)/finish"))
         case .done:
             break
         }
@@ -162,10 +162,14 @@ final class SearchTask {
     }
 
     /// One call: a sample per tag (`n` samples of one prompt go as one request).
-    private func request(tags: [String], prompt: String, sampling: StepSampling) -> TextRequest {
+    private func request(tags: [String], prompt: String, sampling: StepSampling, group: String) -> TextRequest {
         TextRequest(tags: tags, prompt: prompt, sampling: sampling.parameters(seed: seed),
-                    maxTokens: sampling.maxTokens, stopStrings: sampling.stop)
+                    maxTokens: sampling.maxTokens, stopStrings: sampling.stop, group: group)
     }
+
+    /// The lookup group of a call: one tree level of this input (the proposals that make the
+    /// level and their evaluations draft from each other's text).
+    private func group(level: Int) -> String { "\(index)/level\(level)" }
 
     /// Takes back this phase's completions (all of them) and moves to the next phase.
     func receive(_ completions: [TextCompletion]) throws {
@@ -176,14 +180,18 @@ final class SearchTask {
             statistics.targetPasses += c.statistics.targetPasses
             statistics.draftedTokens += c.statistics.draftedTokens
             statistics.acceptedTokens += c.statistics.acceptedTokens
+            statistics.lookupDraftedTokens += c.statistics.lookupDraftedTokens
+            statistics.lookupAcceptedTokens += c.statistics.lookupAcceptedTokens
+            statistics.lookupProposals += c.statistics.lookupProposals
+            statistics.lookupSiblingProposals += c.statistics.lookupSiblingProposals
             // Where each call's cost goes in the tree: on the node it expanded or valued.
             switch pending[c.tag] {
             case let .generate(node)?:
-                nodes[node].expandTokens += c.tokenIDs.count
+                nodes[node].expandTokens += c.statistics.generatedTokens
                 nodes[node].expandSeconds = max(nodes[node].expandSeconds, c.statistics.seconds)
             case let .evaluate(targets)?:
                 guard let node = targets.first else { break }
-                nodes[node].evaluateTokens += c.tokenIDs.count
+                nodes[node].evaluateTokens += c.statistics.generatedTokens
                 nodes[node].evaluateSeconds = max(nodes[node].evaluateSeconds, c.statistics.seconds)
             case .finish?, nil:
                 break

@@ -70,6 +70,9 @@ public struct RunSummary: Sendable {
     public var modelCalls: Int
     public var wallSeconds: Double
     public var acceptance: Double?
+    /// Per draft source that drafted: its name, acceptance, and for `lookup` the share of its
+    /// proposals copied from another call of the group.
+    public var sources: [(name: String, acceptance: Double, siblingShare: Double?)] = []
     public var tokensPerTargetPass: Double
     public var strategy: DecodingStrategy
     public var interrupted: Bool
@@ -90,6 +93,10 @@ public struct RunSummary: Sendable {
 
     /// The closing table.
     public func render() -> String {
+        let bySource = sources.count < 2 && sources.allSatisfy({ $0.siblingShare == nil }) ? "" : " (" + sources.map { s in
+            "\(s.name) " + String(format: "%.1f%%", s.acceptance * 100)
+                + (s.siblingShare.map { String(format: ", %.0f%% of its proposals from sibling calls", $0 * 100) } ?? "")
+        }.joined(separator: "; ") + ")"
         var rows: [(String, String)] = [
             ("inputs", skipped > 0 ? "\(inputs) (+\(skipped) already in the results file)" : "\(inputs)"),
         ]
@@ -108,7 +115,7 @@ public struct RunSummary: Sendable {
             ("generated tokens", "\(generatedTokens)"),
             ("wall time", String(format: "%.1f s (%.0f tokens/s)", wallSeconds, wallSeconds > 0 ? Double(generatedTokens) / wallSeconds : 0)),
             ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
-            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) } ?? "— (no drafting)"),
+            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
             // Not `compare`'s figure, which is per call: this one counts every call in the pass.
             ("tokens per target pass (all calls batched)", String(format: "%.2f", tokensPerTargetPass)),
             // A run stopped before its first result removed the file it created.
@@ -341,6 +348,7 @@ public final class WorkflowRunner {
         summary.generatedTokens = engineTotals.generatedTokens
         summary.modelCalls = engineTotals.requests
         summary.acceptance = engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil
+        summary.sources = engineTotals.draftSources.filter { $0.draftedTokens > 0 }.map { ($0.name, $0.acceptanceRate, $0.siblingShare) }
         summary.tokensPerTargetPass = engineTotals.tokensPerTargetPass
         summary.draftSeconds = engineTotals.draftSeconds
         summary.verifySeconds = engineTotals.verifySeconds

@@ -33,6 +33,9 @@ public struct ModelsSection: Sendable {
     public var drafts: [DraftReference]
     /// `models.kv_cache`
     public var kvCache: KVCacheSection
+    /// `models.drafts[]: - lookup: { min_ngram, max_ngram }` (defaults 2 and 5, 1…16): drafts
+    /// copied from the text of the call and of the other calls of its tree level, no model.
+    public var lookup: LookupConfiguration? = nil
 }
 
 public struct ModelReference: Sendable, Equatable {

@@ -102,11 +102,25 @@ struct WorkflowDecoder {
         var drafts: [DraftReference] = []
         var draftMarks: [SourceMark] = []
         var draftsValid = true
+        var lookup: LookupConfiguration?
         if let draftsNode = map("drafts") {
             if let items = draftsNode.sequence {
                 for (index, item) in items.enumerated() {
                     guard let draft = MappingReader(item, path: "models.drafts[\(index)]", context: context) else {
                         draftsValid = false
+                        continue
+                    }
+                    if let lookupNode = draft("lookup") {
+                        draft.finish()
+                        if lookup != nil {
+                            context.report(.conflict, lookupNode.mark, "'lookup' is listed twice under models.drafts",
+                                           fix: "keep one '- lookup: { min_ngram: 2, max_ngram: 5 }' item")
+                            draftsValid = false
+                        } else if let decoded = decodeLookup(lookupNode, path: "models.drafts[\(index)].lookup") {
+                            lookup = decoded
+                        } else {
+                            draftsValid = false
+                        }
                         continue
                     }
                     let pathNode = draft.required("path", example: "'path: draft.gguf'")
@@ -122,7 +136,7 @@ struct WorkflowDecoder {
                 }
             } else {
                 context.report(.wrongType, draftsNode.mark, "'drafts' must be a list, got \(draftsNode.shortDescription)",
-                               fix: "write '- { path: draft.gguf, instances: 4 }' items")
+                               fix: "write '- { path: draft.gguf, instances: 4 }' or '- lookup: { min_ngram: 2, max_ngram: 5 }' items")
                 draftsValid = false
             }
         }
@@ -160,10 +174,11 @@ struct WorkflowDecoder {
             }
             // With a url the local models are not used: a --set url run needs no draft checks.
             drafts = []
+            lookup = nil
         }
         if let targetPath, !isRemote { checkVocabularies(target: targetPath, targetMark: targetMark, drafts: drafts, marks: draftMarks) }
         guard let targetPath, draftsValid, kvValid, remoteValid else { return nil }
-        return ModelsSection(target: ModelReference(path: targetPath, remote: remote), drafts: drafts, kvCache: kvCache)
+        return ModelsSection(target: ModelReference(path: targetPath, remote: remote), drafts: drafts, kvCache: kvCache, lookup: lookup)
     }
 
     /// `url`/`urls` and the remote settings of `models.target`.
@@ -233,6 +248,26 @@ struct WorkflowDecoder {
         guard valid, !urls.isEmpty else { return nil }
         return RemoteTarget(urls: urls, model: model, apiKeyEnv: apiKeyEnv, maxConcurrency: maxConcurrency,
                             timeoutSeconds: timeout, retries: retries, overridesLocal: false)
+
+    /// `lookup: { min_ngram, max_ngram }` of a drafts item (`lookup: {}` takes the defaults).
+    private func decodeLookup(_ node: YAMLNode, path: String) -> LookupConfiguration? {
+        guard let map = MappingReader(node, path: path, context: context) else { return nil }
+        var lookup = LookupConfiguration()
+        var valid = true
+        let range = LookupConfiguration.ngramRange
+        if let n = map("min_ngram") {
+            if let value = context.int(n, "min_ngram", in: range) { lookup.minNgram = value } else { valid = false }
+        }
+        if let n = map("max_ngram") {
+            if let value = context.int(n, "max_ngram", in: range) { lookup.maxNgram = value } else { valid = false }
+        }
+        map.finish()
+        if valid && lookup.minNgram > lookup.maxNgram {
+            context.report(.conflict, node.mark, "'min_ngram' (\(lookup.minNgram)) is more than 'max_ngram' (\(lookup.maxNgram))",
+                           fix: "make min_ngram at most max_ngram (the defaults are 2 and 5)")
+            valid = false
+        }
+        return valid ? lookup : nil
     }
 
     /// Opens the target and every draft and compares their vocabularies piece by piece, as the
