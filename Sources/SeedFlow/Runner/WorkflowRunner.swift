@@ -105,15 +105,15 @@ public final class WorkflowRunner {
     public let options: RunOptions
     public let engine: Engine
     public let strategy: DecodingStrategy
-    private let target: TransformerModel
+    private let target: any LanguageModel
 
     public init(workflow: Workflow, options: RunOptions) throws {
         self.workflow = workflow
         self.options = options
         let pool = ThreadPool(threads: options.threads)
-        target = try TransformerModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
+        target = try loadLanguageModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
         let drafts = try workflow.models.drafts.map { d in
-            DraftModel(model: try TransformerModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
+            DraftModel(model: try loadLanguageModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
         }
         strategy = options.strategy ?? workflow.decoding.strategy
         var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)

@@ -98,7 +98,7 @@ struct BenchModelCommand: ParsableCommand {
         }
         defer { if random != nil { try? FileManager.default.removeItem(atPath: path) } }
         try InputFiles.checkModelExists(path)
-        let model = try TransformerModel(path: path, threads: threads)
+        let model = try loadLanguageModel(path: path, threads: threads)
         // The weights are mapped now: the file's name can go, so that Ctrl-C during the runs
         // leaves no model of a gigabyte or more behind.
         if random != nil { try? FileManager.default.removeItem(atPath: path) }
