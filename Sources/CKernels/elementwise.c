@@ -38,6 +38,18 @@ static void swiglu_portable(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1 + expf(-g[i])) * u[i];
 }
 
+// GELU with the tanh approximation, 0.5·a·(1 + tanh(c·(a + 0.044715·a³))), written as
+// a / (1 + e^(−2c·(a + 0.044715·a³))): the same function through the exp the bodies share.
+#define GELU_2C 1.5957691216057308f  // 2·√(2/π)
+#define GELU_CUBIC 0.044715f
+
+static void geglu_tanh_portable(float *g, const float *u, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const float a = g[i];
+        g[i] = a / (1 + expf(-GELU_2C * (a + GELU_CUBIC * a * a * a))) * u[i];
+    }
+}
+
 static void softmax_portable(float *row, size_t n) {
     if (n == 0) return;
     float top = row[0];
@@ -78,6 +90,18 @@ AVX512 static void swiglu_avx512(float *g, const float *u, size_t n) {
         const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), a));
         const __m512 silu = _mm512_div_ps(a, _mm512_add_ps(one, e));
         _mm512_mask_storeu_ps(g + i, live, _mm512_mul_ps(silu, _mm512_maskz_loadu_ps(live, u + i)));
+    }
+}
+
+AVX512 static void geglu_tanh_avx512(float *g, const float *u, size_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f), c = _mm512_set1_ps(-GELU_2C), cubic = _mm512_set1_ps(GELU_CUBIC);
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 live = lanes16(n - i);
+        const __m512 a = _mm512_maskz_loadu_ps(live, g + i);
+        const __m512 inner = _mm512_fmadd_ps(_mm512_mul_ps(cubic, a), _mm512_mul_ps(a, a), a);
+        const __m512 e = exp512(_mm512_mul_ps(c, inner));
+        const __m512 gelu = _mm512_div_ps(a, _mm512_add_ps(one, e));
+        _mm512_mask_storeu_ps(g + i, live, _mm512_mul_ps(gelu, _mm512_maskz_loadu_ps(live, u + i)));
     }
 }
 
@@ -133,6 +157,18 @@ AVX2 static void swiglu_avx2(float *g, const float *u, size_t n) {
     swiglu_portable(g + i, u + i, n - i);
 }
 
+AVX2 static void geglu_tanh_avx2(float *g, const float *u, size_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), c = _mm256_set1_ps(-GELU_2C), cubic = _mm256_set1_ps(GELU_CUBIC);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 a = _mm256_loadu_ps(g + i);
+        const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(cubic, a), _mm256_mul_ps(a, a), a);
+        const __m256 gelu = _mm256_div_ps(a, _mm256_add_ps(one, exp256(_mm256_mul_ps(c, inner))));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(gelu, _mm256_loadu_ps(u + i)));
+    }
+    geglu_tanh_portable(g + i, u + i, n - i);
+}
+
 AVX2 static void softmax_avx2(float *row, size_t n) {
     if (n == 0) return;
     float top = row[0];
@@ -161,5 +197,7 @@ AVX2 static void softmax_avx2(float *row, size_t n) {
 void sf_exp_f32(const float *x, float *y, size_t n) { DISPATCH(exp_f32, x, y, n) }
 
 void sf_swiglu(float *g, const float *u, size_t n) { DISPATCH(swiglu, g, u, n) }
+
+void sf_geglu_tanh(float *g, const float *u, size_t n) { DISPATCH(geglu_tanh, g, u, n) }
 
 void sf_softmax(float *row, size_t n) { DISPATCH(softmax, row, n) }

@@ -73,11 +73,11 @@ final class RandomModelForwardTests: XCTestCase {
             return zip(x, g).map { $0 * s * $1 }
         }
 
-        func rope(_ v: inout [Double], heads: Int, position: Int, factors: [Double]?) {
+        func rope(_ v: inout [Double], heads: Int, position: Int, factors: [Double]?, base: Double) {
             let hd = config.headDim, d = config.ropeDimensions
             for h in 0..<heads {
                 for i in 0..<d / 2 {
-                    var theta = Double(position) * pow(Double(config.ropeBase), -Double(2 * i) / Double(d))
+                    var theta = Double(position) * pow(base, -Double(2 * i) / Double(d))
                     if let factors { theta /= factors[i] }
                     let (a, b) = config.ropeStyle == .adjacentPairs ? (h * hd + 2 * i, h * hd + 2 * i + 1)
                                                                     : (h * hd + i, h * hd + i + d / 2)
@@ -88,14 +88,31 @@ final class RandomModelForwardTests: XCTestCase {
             }
         }
 
-        /// Logits after every token of `tokens`.
+        /// RMS norm of each head of `v` with the shared per-head weight `g`.
+        func headNorm(_ v: [Double], _ g: [Double]?) -> [Double] {
+            guard let g else { return v }
+            let hd = g.count
+            return (0..<v.count / hd).flatMap { h in rmsNorm(Array(v[h * hd..<(h + 1) * hd]), g) }
+        }
+
+        func softcap(_ x: Double, _ cap: Float?) -> Double {
+            guard let cap else { return x }
+            return Double(cap) * tanh(x / Double(cap))
+        }
+
+        /// Logits after every token of `tokens`, as the architectures' definitions say (the
+        /// layer recipe read from the architecture name, written out here independently).
         func logits(_ tokens: [Int]) -> [[Double]] {
             let c = config, dim = c.embeddingLength, hd = c.headDim
+            let gemma = c.architecture.hasPrefix("gemma")
             let embedding = tensor("token_embd.weight")!
             let factors = tensor("rope_freqs.weight")
             var xs = tokens.map { Array(embedding[$0 * dim..<($0 + 1) * dim]) }
+            if gemma { xs = xs.map { $0.map { $0 * Double(dim).squareRoot() } } }
             for layer in 0..<c.blockCount {
                 func w(_ name: String) -> [Double]? { tensor("blk.\(layer).\(name)") }
+                let window = c.slides(layer: layer) ? c.slidingWindow! : Int.max
+                let base = Double(c.slides(layer: layer) ? c.ropeBaseSliding : c.ropeBase)
                 var keys: [[Double]] = [], values: [[Double]] = []
                 var attended: [[Double]] = []
                 for (position, x) in xs.enumerated() {
@@ -105,15 +122,19 @@ final class RandomModelForwardTests: XCTestCase {
                     if let b = w("attn_q.bias") { q = zip(q, b).map(+) }
                     if let b = w("attn_k.bias") { k = zip(k, b).map(+) }
                     if let b = w("attn_v.bias") { v = zip(v, b).map(+) }
-                    rope(&q, heads: c.headCount, position: position, factors: factors)
-                    rope(&k, heads: c.headCountKV, position: position, factors: factors)
+                    q = headNorm(q, w("attn_q_norm.weight"))
+                    k = headNorm(k, w("attn_k_norm.weight"))
+                    rope(&q, heads: c.headCount, position: position, factors: factors, base: base)
+                    rope(&k, heads: c.headCountKV, position: position, factors: factors, base: base)
                     keys.append(k)
                     values.append(v)
                     var out = [Double](repeating: 0, count: c.queryDim)
                     for h in 0..<c.headCount {
                         let kv = h / (c.headCount / c.headCountKV)
-                        let scores = keys.map { key in
-                            (0..<hd).reduce(0.0) { $0 + q[h * hd + $1] * key[kv * hd + $1] } / Double(hd).squareRoot()
+                        let scores = keys.enumerated().map { j, key in
+                            position - j >= window ? -Double.infinity
+                                : softcap((0..<hd).reduce(0.0) { $0 + q[h * hd + $1] * key[kv * hd + $1] } * Double(c.attentionScale),
+                                          c.attentionSoftcap)
                         }
                         let top = scores.max()!
                         let e = scores.map { exp($0 - top) }
@@ -125,15 +146,21 @@ final class RandomModelForwardTests: XCTestCase {
                     attended.append(out)
                 }
                 for i in xs.indices {
-                    xs[i] = zip(xs[i], apply(w("attn_output.weight")!, attended[i])).map(+)
+                    var attentionOut = apply(w("attn_output.weight")!, attended[i])
+                    if let g = w("post_attention_norm.weight") { attentionOut = rmsNorm(attentionOut, g) }
+                    xs[i] = zip(xs[i], attentionOut).map(+)
                     let xn = rmsNorm(xs[i], w("ffn_norm.weight")!)
                     let g = apply(w("ffn_gate.weight")!, xn), u = apply(w("ffn_up.weight")!, xn)
-                    let hidden = zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }
-                    xs[i] = zip(xs[i], apply(w("ffn_down.weight")!, hidden)).map(+)
+                    let hidden = gemma
+                        ? zip(g, u).map { 0.5 * $0 * (1 + tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) * $1 }
+                        : zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }
+                    var ffnOut = apply(w("ffn_down.weight")!, hidden)
+                    if let g = w("post_ffw_norm.weight") { ffnOut = rmsNorm(ffnOut, g) }
+                    xs[i] = zip(xs[i], ffnOut).map(+)
                 }
             }
             let output = tensor("output.weight") ?? embedding
-            return xs.map { apply(output, rmsNorm($0, tensor("output_norm.weight")!)) }
+            return xs.map { apply(output, rmsNorm($0, tensor("output_norm.weight")!)).map { softcap($0, c.finalLogitSoftcap) } }
         }
     }
 
@@ -229,6 +256,38 @@ final class RandomModelForwardTests: XCTestCase {
         }
     }
 
+    func testQwen3QueryKeyNorms() throws {
+        let f32 = try check(model("qwen3", .f32), against: nil, label: "qwen3 F32")
+        _ = try check(model("qwen3", .q8_0), against: f32, label: "qwen3 Q8_0")
+    }
+
+    /// Gemma 3's recipe with a window of 4 over the 12-token prompt: five sliding layers to one
+    /// global one, the sliding ones with their own RoPE base, tied output.
+    func testGemma3SlidingWindowsAndNorms() throws {
+        func gemma(_ type: GGMLType) -> RandomModel {
+            var m = model("gemma3", type)
+            m.blockCount = 7
+            m.tiedOutput = true
+            m.ropeBase = 1_000_000
+            m.slidingWindow = 4
+            return m
+        }
+        let f32 = try check(gemma(.f32), against: nil, label: "gemma3 F32")
+        _ = try check(gemma(.q4_K), against: f32, label: "gemma3 Q4_K")
+        _ = try check(gemma(.f16), against: f32, label: "gemma3 F16")
+    }
+
+    /// Gemma 2: alternating windows (of 5 here), soft-capped scores and logits.
+    func testGemma2SoftcapsAndAlternatingWindows() throws {
+        var m = model("gemma2", .f32)
+        m.blockCount = 3
+        m.tiedOutput = true
+        m.slidingWindow = 5
+        _ = try check(m, against: nil, label: "gemma2 F32")
+        m.weightType = .q8_0
+        _ = try check(m, against: nil, label: "gemma2 Q8_0")
+    }
+
     func testQwen2BiasesAndRopeHalves() throws {
         let f32 = try check(model("qwen2", .f32), against: nil, label: "qwen2 F32")
         _ = try check(model("qwen2", .q4_K), against: f32, label: "qwen2 Q4_K")
@@ -256,7 +315,7 @@ final class RandomModelForwardTests: XCTestCase {
         let path = try spec.writeTemporary()
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertThrowsError(try TransformerModel(path: path)) { error in
-            XCTAssertTrue("\(error)".contains("llama, qwen2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("llama, qwen2, qwen3, gemma2, gemma3"), "\(error)")
         }
         var writer = model("llama", .f16).writer()
         let i = writer.tensors.firstIndex { $0.name == "blk.0.attn_q.weight" }!
@@ -274,18 +333,31 @@ final class RandomModelForwardTests: XCTestCase {
         }
     }
 
-    func testSlidingWindowIsRefusedBeyondIt() throws {
+    /// A llama file with a `sliding_window` key (Mistral) keeps its whole context and attends
+    /// over all of it, as llama.cpp runs such files.
+    func testLlamaSlidingWindowKeyKeepsTheFullContext() throws {
         var writer = model("llama", .f16).writer()
         writer.set("llama.attention.sliding_window", uint32: 8)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sliding-\(UUID()).gguf").path
         try writer.write(to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let model = try TransformerModel(path: path, threads: 1)
-        XCTAssertEqual(model.config.contextLength, 8)
-        let cache = ContiguousKVCache(config: model.config, capacity: 16)
-        XCTAssertThrowsError(try model.forward([ForwardInput(tokens: Array(Self.prompt.prefix(9)), startPosition: 0,
-                                                             cache: cache.blockTable, logits: .last)])) { error in
-            XCTAssertTrue("\(error)".contains("sliding attention window of 8"), "\(error)")
+        XCTAssertEqual(model.config.contextLength, 64)
+        XCTAssertNil(model.config.slidingWindow)
+        let reference = Reference(config: model.config, file: model.file).logits(Self.prompt)
+        let (batch, _) = try fastLogits(model)
+        let r = compare(batch, reference)
+        XCTAssertLessThan(r.maxError, 1e-3 * r.scale)
+    }
+
+    /// Unknown architectures name the nearest supported one.
+    func testUnknownArchitectureNamesTheNearest() throws {
+        let spec = model("gemma4", .f16)
+        let path = try spec.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try TransformerModel(path: path)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("architecture 'gemma4' is not supported") && text.contains("nearest supported name is 'gemma"), text)
         }
     }
 

@@ -98,6 +98,8 @@ void sf_axpy_f32(float alpha, const float *x, float *y, size_t n);
 void sf_exp_f32(const float *x, float *y, size_t n);
 /// g[i] = silu(g[i]) · u[i], silu(a) = a / (1 + e^−a): the SwiGLU feed-forward activation.
 void sf_swiglu(float *g, const float *u, size_t n);
+/// g[i] = gelu(g[i]) · u[i] with GELU's tanh approximation: the GeGLU activation (Gemma).
+void sf_geglu_tanh(float *g, const float *u, size_t n);
 /// row = softmax(row) in place over n floats (n = 0 leaves it alone).
 void sf_softmax(float *row, size_t n);
 

@@ -21,7 +21,7 @@ public struct BatchBenchmarkResult: Sendable, Codable {
 }
 
 public struct BatchBenchmark {
-    public static func run(model: TransformerModel, sequenceCounts: [Int] = [1, 4, 16, 64],
+    public static func run(model: any LanguageModel, sequenceCounts: [Int] = [1, 4, 16, 64],
                            promptTokens: Int = 64, decodeTokens: Int = 64, repetitions: Int = 3,
                            blockTokens: Int = 16, rowDone: (Int) -> Void = { _ in }) throws -> BatchBenchmarkResult {
         let config = model.config
@@ -78,7 +78,7 @@ public struct BatchBenchmark {
     /// value samples, every prompt opening with the same few-shot header of 200 tokens (half the context if less). Identical
     /// prompts (the 3 samples of a child) are forked; the rest find the header's full blocks in
     /// the prefix cache.
-    static func treeLevelSharing(model: TransformerModel, blockTokens: Int) throws
+    static func treeLevelSharing(model: any LanguageModel, blockTokens: Int) throws
         -> (total: Int, fromCache: Int, fromForks: Int)
     {
         let config = model.config

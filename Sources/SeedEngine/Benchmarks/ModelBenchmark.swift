@@ -14,7 +14,7 @@ public struct ModelBenchmarkResult: Sendable, Codable {
 }
 
 public struct ModelBenchmark {
-    public static func run(model: TransformerModel, promptTokens: Int = 128, decodeTokens: Int = 128,
+    public static func run(model: any LanguageModel, promptTokens: Int = 128, decodeTokens: Int = 128,
                            repetitions: Int = 5) throws -> ModelBenchmarkResult {
         let config = model.config
         let promptTokens = min(promptTokens, config.contextLength)

@@ -162,7 +162,7 @@ public struct SpeculativeBenchmark {
     /// the drafting rows with `draftConfidence` (see `EngineConfiguration`).
     /// The repetitions are interleaved — one run of every row, then the next round — so a slow
     /// minute of the machine lands on all rows alike and the ratios within a table stay fair.
-    public static func run(target: TransformerModel, drafts: [DraftModel], lookup: LookupConfiguration? = nil,
+    public static func run(target: any LanguageModel, drafts: [DraftModel], lookup: LookupConfiguration? = nil,
                            workloads: [Workload], repetitions: Int = 5,
                            strategies: Set<DecodingStrategy> = Set(DecodingStrategy.allCases),
                            draftConfidence: Float = EngineConfiguration.defaultDraftConfidence,

@@ -55,11 +55,11 @@ public enum GenerationError: Error, Equatable, Sendable, CustomStringConvertible
 /// One sequence at a time, autoregressive: the plain path behind `seedflow generate` and
 /// `seedflow score`. The batched, speculative engine builds on the same model calls.
 public final class TextGenerator {
-    public let model: TransformerModel
+    public let model: any LanguageModel
     private let cache: ContiguousKVCache
     private var probabilities: [Float]
 
-    public init(model: TransformerModel) {
+    public init(model: any LanguageModel) {
         self.model = model
         cache = ContiguousKVCache(config: model.config)
         probabilities = [Float](repeating: 0, count: model.config.vocabularySize)

@@ -32,7 +32,7 @@ struct PassCostModel {
     /// Times one pass at each calibration size up to `maxTokens` (a few sequences sharing the
     /// tokens, as in a round). One sample per size: real passes refine the estimates (`record`),
     /// and a long calibration would cost short runs more than it saves.
-    mutating func calibrate(model: TransformerModel, pool: KVPool, maxTokens: Int) throws {
+    mutating func calibrate(model: any LanguageModel, pool: KVPool, maxTokens: Int) throws {
         var rng = RandomStream(seed: 99)
         // The first pass pays for page faults and cold caches: run it once untimed.
         for (index, tokens) in ([1] + Self.calibrationSizes.filter { $0 <= maxTokens }).enumerated() {

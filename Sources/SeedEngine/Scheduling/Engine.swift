@@ -15,7 +15,7 @@ import SeedModel
 ///
 /// A class because it owns the KV pools and the models' workspaces; one `generate` at a time.
 public final class Engine {
-    public let target: TransformerModel
+    public let target: any LanguageModel
     public let drafts: [DraftModel]
     public let configuration: EngineConfiguration
     public let targetPool: KVPool
@@ -50,7 +50,7 @@ public final class Engine {
     /// Called after every round with the requests still running (tests check cache contents).
     var roundObserver: (([RequestState]) -> Void)?
 
-    public init(target: TransformerModel, drafts: [DraftModel] = [], lookup: LookupConfiguration? = nil,
+    public init(target: any LanguageModel, drafts: [DraftModel] = [], lookup: LookupConfiguration? = nil,
                 configuration: EngineConfiguration) throws {
         if configuration.strategy.usesDrafts && drafts.isEmpty && lookup == nil {
             throw EngineError.noDraftModel(configuration.strategy)
@@ -102,7 +102,7 @@ public final class Engine {
     }
 
     /// A quarter of physical memory, but no more than 256 full-context sequences need.
-    public static func defaultKVBudget(target: TransformerModel) -> Int {
+    public static func defaultKVBudget(target: any LanguageModel) -> Int {
         let perToken = KVLayout(config: target.config, blockTokens: 16).bytesPerToken
         let wanted = 256 * target.config.contextLength * perToken
         let quarter = Int(ProcessInfo.processInfo.physicalMemory / 4)
@@ -110,7 +110,7 @@ public final class Engine {
     }
 
     /// Target and draft must give the same ids the same strings; sizes may differ by padding.
-    static func checkVocabulary(target: TransformerModel, draft: DraftModel) throws {
+    static func checkVocabulary(target: any LanguageModel, draft: DraftModel) throws {
         if let problem = target.tokenizer.draftMismatch(draft.model.tokenizer) {
             throw EngineError.vocabularyMismatch(draft: draft.name, detail: problem)
         }
@@ -319,7 +319,7 @@ public final class Engine {
     }
 
     /// Whether the pool can take `request` on top of what the active requests may still grow by.
-    private func fits(_ request: GenerationRequest, pool: KVPool, model: TransformerModel,
+    private func fits(_ request: GenerationRequest, pool: KVPool, model: any LanguageModel,
                       active: [(SequenceID?, Int)]) -> Bool {
         var promised = 0
         for (seq, reserved) in active {

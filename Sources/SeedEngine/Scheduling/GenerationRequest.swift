@@ -81,11 +81,11 @@ public enum DecodingStrategy: String, CaseIterable, Codable, Sendable {
 
 /// A draft model of the pool and how many requests it may serve at once.
 public struct DraftModel: @unchecked Sendable {
-    public var model: TransformerModel
+    public var model: any LanguageModel
     public var instances: Int
     public var name: String
 
-    public init(model: TransformerModel, instances: Int = 1, name: String? = nil) {
+    public init(model: any LanguageModel, instances: Int = 1, name: String? = nil) {
         self.model = model
         self.instances = max(1, instances)
         self.name = name ?? model.file.path.split(separator: "/").last.map(String.init) ?? model.file.path

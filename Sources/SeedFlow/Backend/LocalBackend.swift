@@ -7,7 +7,7 @@ import SeedModel
 public final class LocalBackend: GenerationBackend {
     public let engine: Engine
     public let strategy: DecodingStrategy
-    private let target: TransformerModel
+    private let target: any LanguageModel
     private let modelFiles: [String]
     private let encodePrompt: (String) -> [Int]
     /// Prompts tokenized by `problem(with:)`, taken by `generate` so each is encoded once.
@@ -15,9 +15,9 @@ public final class LocalBackend: GenerationBackend {
 
     public init(workflow: Workflow, strategy: DecodingStrategy, threads: Int) throws {
         let pool = ThreadPool(threads: threads)
-        let target = try TransformerModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
+        let target = try loadLanguageModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
         let drafts = try workflow.models.drafts.map { d in
-            DraftModel(model: try TransformerModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
+            DraftModel(model: try loadLanguageModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
         }
         var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)
         configuration.strategy = strategy
@@ -31,7 +31,7 @@ public final class LocalBackend: GenerationBackend {
     /// Turns a rendered prompt into tokens: as it is, or as the user turn of the model's chat
     /// format when the workflow has a `chat` section (then the template's own markers, such as
     /// `<|im_start|>`, are read as the special tokens they stand for).
-    private static func promptEncoder(target: TransformerModel, chat: ChatSection?) throws -> (String) -> [Int] {
+    private static func promptEncoder(target: any LanguageModel, chat: ChatSection?) throws -> (String) -> [Int] {
         let tokenizer = target.tokenizer
         guard let chat else { return { tokenizer.encode($0) } }
         let template = try ChatTemplate(named: chat.template, file: target.file)

@@ -18,12 +18,28 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var ropeStyle: RopeStyle
     /// Linear RoPE scaling (`rope.scaling.type = linear`): positions are divided by this.
     public var ropeLinearScale: Float
-    /// Mistral's sliding attention window. Attention over a window is not implemented, so the
-    /// usable context is cut to it (see `contextLength`) rather than computing wrong logits.
+    /// The attention window of the layers that slide (`attention.sliding_window`), for the
+    /// architectures whose layers slide (Gemma 2 and 3); nil where every layer attends to the
+    /// whole context. llama files that carry the key (Mistral) are run with full attention, as
+    /// llama.cpp runs them.
     public var slidingWindow: Int?
+    /// Per layer, whether it attends over the sliding window only (empty when none does).
+    public var slidingLayers: [Bool] = []
+    /// RoPE base and linear scale of the sliding layers (Gemma 3: a local base of 10 000, no
+    /// scaling, while the global layers take `rope.freq_base` and the file's scaling).
+    public var ropeBaseSliding: Float = 10_000
+    public var ropeLinearScaleSliding: Float = 1
+    /// Factor of the query·key products: 1/√headDim unless the architecture says otherwise.
+    public var attentionScale: Float = 0
+    /// Gemma 2's soft caps: scores become cap·tanh(score/cap); nil for none.
+    public var attentionSoftcap: Float?
+    public var finalLogitSoftcap: Float?
     /// No `output.weight`: the output projection reuses the token embedding.
     public var tiedOutput: Bool
     public var parameterCount: Int
+
+    /// Whether layer `layer` attends over the sliding window only.
+    public func slides(layer: Int) -> Bool { slidingWindow != nil && layer < slidingLayers.count && slidingLayers[layer] }
 
     /// Width of the K and V rows of one token (all KV heads).
     public var kvDim: Int { headCountKV * headDim }
@@ -36,18 +52,14 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         case halves
     }
 
-    /// Architectures whose weights seedflow can run: llama (Llama 1–3, Mistral, TinyLlama) and
-    /// qwen2 (llama with Q/K/V biases and the other RoPE pairing).
-    public static let supportedArchitectures = ["llama", "qwen2"]
+    /// Architectures whose weights seedflow can run: the names of the architecture registry.
+    public static var supportedArchitectures: [String] { Architectures.names }
     public static let supportedRopeScaling = ["none", "linear"]
 
     public init(file: GGUFFile) throws {
         let arch = try file.requiredString("general.architecture")
-        guard ModelConfig.supportedArchitectures.contains(arch) else {
-            throw ModelError.unsupportedArchitecture(path: file.path, architecture: arch,
-                                                     supported: ModelConfig.supportedArchitectures)
-        }
-        architecture = arch
+        let architecture = try Architectures.named(arch, path: file.path)
+        self.architecture = arch
         func required(_ key: String) throws -> Int { try file.requiredInt("\(arch).\(key)") }
         func optional(_ key: String) throws -> Int? { try file.int("\(arch).\(key)") }
         embeddingLength = try required("embedding_length")
@@ -60,7 +72,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         ropeDimensions = try optional("rope.dimension_count") ?? headDim
         ropeBase = Float(try file.double("\(arch).rope.freq_base") ?? 10_000)
         rmsEpsilon = Float(try file.double("\(arch).attention.layer_norm_rms_epsilon") ?? 1e-5)
-        ropeStyle = arch == "qwen2" ? .halves : .adjacentPairs
+        ropeStyle = architecture.recipe.ropeStyle
         // Llama 3's rope scaling arrives as the `rope_freqs` tensor (read with the weights);
         // the older linear kind as two keys.
         let scaling = try file.string("\(arch).rope.scaling.type") ?? "none"
@@ -68,14 +80,14 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             throw ModelError.badConfig(path: file.path, problem: "rope scaling '\(scaling)' is not supported (supported: \(ModelConfig.supportedRopeScaling.joined(separator: ", ")))")
         }
         ropeLinearScale = scaling == "linear" ? Float(try file.double("\(arch).rope.scaling.factor") ?? 1) : 1
-        slidingWindow = try optional("attention.sliding_window")
-        if let window = slidingWindow, window > 0 { contextLength = min(contextLength, window) }
         let embedding = file.tensor(named: "token_embd.weight")
         vocabularySize = try optional("vocab_size")
             ?? embedding.map { $0.rowCount }
             ?? (try file.stringArray("tokenizer.ggml.tokens")?.count ?? 0)
         tiedOutput = file.tensor(named: "output.weight") == nil
         parameterCount = file.tensors.reduce(0) { $0 + $1.elementCount }
+        attentionScale = 1 / Float(max(headDim, 1)).squareRoot()
+        try architecture.readHyperparameters(&self, from: file)
 
         func check(_ ok: Bool, _ what: String) throws {
             if !ok { throw ModelError.badConfig(path: file.path, problem: what) }
@@ -95,6 +107,16 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         try check(ropeBase > 0 && ropeBase.isFinite, "rope.freq_base must be positive")
         try check(rmsEpsilon > 0 && rmsEpsilon.isFinite, "layer_norm_rms_epsilon must be positive")
         try check(ropeLinearScale > 0 && ropeLinearScale.isFinite, "rope.scaling.factor must be positive")
+        try check(ropeBaseSliding > 0 && ropeBaseSliding.isFinite, "rope.freq_base_swa must be positive")
+        try check(attentionScale > 0 && attentionScale.isFinite, "the attention scale must be positive")
+        if let window = slidingWindow {
+            try check(window > 0, "attention.sliding_window \(window) must be positive")
+            try check(slidingLayers.count == blockCount,
+                      "attention.sliding_window_pattern has \(slidingLayers.count) entries for \(blockCount) layers")
+        }
+        for (cap, key) in [(attentionSoftcap, "attn_logit_softcapping"), (finalLogitSoftcap, "final_logit_softcapping")] {
+            if let cap { try check(cap > 0 && cap.isFinite, "\(key) must be positive") }
+        }
     }
 }
 
@@ -108,7 +130,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible, Loc
     public var description: String {
         switch self {
         case let .unsupportedArchitecture(path, architecture, supported):
-            return "\(path): architecture '\(architecture)' is not supported yet (supported: \(supported.joined(separator: ", "))). Its vocabulary can still be used with `seedflow tokenize`."
+            let near = NearestName.closest(to: architecture, among: supported).map { " — the nearest supported name is '\($0)'" } ?? ""
+            return "\(path): architecture '\(architecture)' is not supported yet (supported: \(supported.joined(separator: ", ")))\(near). Its vocabulary can still be used with `seedflow tokenize`."
         case let .badConfig(path, problem):
             return "\(path): \(problem) — the model metadata is inconsistent"
         case let .tensorShape(path, tensor, expected, found):

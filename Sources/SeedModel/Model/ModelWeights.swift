@@ -1,5 +1,6 @@
-/// The tensors of a llama-family model, checked against the config, as views into the
-/// mapped file. Norm and bias vectors are small and widened to f32 once.
+/// The tensors of a decoder, named as llama.cpp names them, checked against the config, as
+/// views into the mapped file: the common ones, and those the architecture's recipe adds.
+/// Norm and bias vectors are small and widened to f32 once.
 struct ModelWeights {
     struct Layer {
         let attentionNorm: UnsafeMutablePointer<Float>
@@ -8,6 +9,10 @@ struct ModelWeights {
         let queryBias, keyBias, valueBias: UnsafeMutablePointer<Float>?
         let feedForwardNorm: UnsafeMutablePointer<Float>
         let gate, up, down: WeightMatrix
+        /// Per-head Q and K norms (headDim values), where the recipe has them.
+        let queryNorm, keyNorm: UnsafeMutablePointer<Float>?
+        /// Norms of the attention and feed-forward outputs, where the recipe has them.
+        let postAttentionNorm, postFeedForwardNorm: UnsafeMutablePointer<Float>?
     }
 
     let tokenEmbedding: WeightMatrix
@@ -29,7 +34,9 @@ struct ModelWeights {
     }
 
     /// `pool` packs the f16 matrices into panels where the processor runs them.
-    init(file: GGUFFile, config c: ModelConfig, pool: ThreadPool) throws {
+    /// `recipe` defaults to the config's architecture's.
+    init(file: GGUFFile, config c: ModelConfig, recipe: DecoderRecipe? = nil, pool: ThreadPool) throws {
+        let recipe = recipe ?? Architectures.recipe(of: c)
         if file.tensors.isEmpty { throw ModelError.noWeights(path: file.path) }
         var norms: [UnsafeMutablePointer<Float>] = []
         func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
@@ -78,7 +85,11 @@ struct ModelWeights {
                     feedForwardNorm: try vector(p + "ffn_norm.weight", dim),
                     gate: try matrix(p + "ffn_gate.weight", cols: dim, rows: c.feedForwardLength),
                     up: try matrix(p + "ffn_up.weight", cols: dim, rows: c.feedForwardLength),
-                    down: try matrix(p + "ffn_down.weight", cols: c.feedForwardLength, rows: dim)))
+                    down: try matrix(p + "ffn_down.weight", cols: c.feedForwardLength, rows: dim),
+                    queryNorm: recipe.queryKeyNorms ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
+                    keyNorm: recipe.queryKeyNorms ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,
+                    postAttentionNorm: recipe.postNorms ? try vector(p + "post_attention_norm.weight", dim) : nil,
+                    postFeedForwardNorm: recipe.postNorms ? try vector(p + "post_ffw_norm.weight", dim) : nil))
             }
             self.layers = layers
         } catch {

@@ -26,6 +26,13 @@ public struct RandomModel: Sendable {
     /// them costs minutes).
     public var distinctLayers = true
     public var seed: UInt64 = 1
+    /// The attention window of the sliding layers (`attention.sliding_window`), for the
+    /// architectures that have them (gemma2, gemma3); nil writes no key.
+    public var slidingWindow: Int?
+    /// The period of sliding and global layers (`attention.sliding_window_pattern`), or none.
+    public var slidingWindowPeriod: Int?
+    /// The sliding layers' RoPE base (`rope.freq_base_swa`), or none.
+    public var ropeBaseSliding: Float?
     /// A file whose tokenizer (every `tokenizer.ggml.*` key) replaces the built-in vocabulary, so
     /// the random model can stand in for — or draft for — a model with that tokenizer.
     public var tokenizerSource: GGUFFile?
@@ -91,6 +98,7 @@ public struct RandomModel: Sendable {
         var w = GGUFWriter()
         let arch = architecture
         let dim = embeddingLength, headDim = embeddingLength / headCount
+        let recipe = Architectures.all.first { $0.name == arch }?.recipe
         let borrowed = tokenizerSource.flatMap { try? $0.stringArray("tokenizer.ggml.tokens") }
         let vocab = borrowed ?? Self.vocabulary
         w.set("general.architecture", arch)
@@ -103,6 +111,9 @@ public struct RandomModel: Sendable {
         w.set("\(arch).context_length", uint32: contextLength)
         w.set("\(arch).rope.freq_base", float: ropeBase)
         w.set("\(arch).attention.layer_norm_rms_epsilon", float: 1e-5)
+        if let window = slidingWindow { w.set("\(arch).attention.sliding_window", uint32: window) }
+        if let period = slidingWindowPeriod { w.set("\(arch).attention.sliding_window_pattern", uint32: period) }
+        if let base = ropeBaseSliding { w.set("\(arch).rope.freq_base_swa", float: base) }
         if let source = tokenizerSource, borrowed != nil {
             for key in source.metadataKeys where key.hasPrefix("tokenizer.ggml.") {
                 if let value = source.value(key) { w.set(key, value) }
@@ -155,11 +166,17 @@ public struct RandomModel: Sendable {
                 vector(p + "attn_k.bias", headCountKV * headDim, around: 0, spread: 0.5)
                 vector(p + "attn_v.bias", headCountKV * headDim, around: 0, spread: 0.5)
             }
+            if recipe?.queryKeyNorms == true {
+                vector(p + "attn_q_norm.weight", headDim, around: 1, spread: 0.2)
+                vector(p + "attn_k_norm.weight", headDim, around: 1, spread: 0.2)
+            }
             matrix(p + "attn_output.weight", cols: headCount * headDim, rows: dim)
+            if recipe?.postNorms == true { vector(p + "post_attention_norm.weight", dim, around: 1, spread: 0.2) }
             vector(p + "ffn_norm.weight", dim, around: 1, spread: 0.2)
             matrix(p + "ffn_gate.weight", cols: dim, rows: feedForwardLength)
             matrix(p + "ffn_up.weight", cols: dim, rows: feedForwardLength)
             matrix(p + "ffn_down.weight", cols: feedForwardLength, rows: dim)
+            if recipe?.postNorms == true { vector(p + "post_ffw_norm.weight", dim, around: 1, spread: 0.2) }
         }
         return w
     }

@@ -57,14 +57,11 @@ public struct LogitsView: @unchecked Sendable {
 public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     case contextOverflow(position: Int, limit: Int)
     case tokenOutOfRange(token: Int, vocabularySize: Int)
-    case beyondSlidingWindow(position: Int, window: Int)
 
     public var description: String {
         switch self {
         case let .contextOverflow(position, limit):
             return "position \(position) is beyond the context of \(limit) tokens — shorten the prompt or lower -n"
-        case let .beyondSlidingWindow(position, window):
-            return "position \(position) is beyond the model's sliding attention window of \(window) tokens, which seedflow does not implement — keep prompt and output within \(window) tokens"
         case let .tokenOutOfRange(token, vocabularySize):
             return "token id \(token) is outside the vocabulary (0..<\(vocabularySize))"
         }
@@ -73,20 +70,25 @@ public enum ForwardError: Error, Equatable, Sendable, CustomStringConvertible, L
     public var errorDescription: String? { description }
 }
 
-/// A llama-family decoder (llama, qwen2) over memory-mapped GGUF weights, computing in f32.
+/// The decoder of every registered architecture (`Architectures.all`) over memory-mapped GGUF
+/// weights, computing in f32: the shared blocks (RMS norms, RoPE, attention over the paged
+/// cache, gated feed-forward), each layer run as its architecture's `DecoderRecipe` says.
 ///
 /// `forward` runs a ragged batch — many sequences, each with one or more new tokens — with one
 /// matrix product per projection for all tokens together and attention per sequence over its
 /// own block table. A class because it owns the mapping and the workspace; one forward pass runs
 /// at a time.
-public final class TransformerModel: @unchecked Sendable {
+public final class TransformerModel: LanguageModel, @unchecked Sendable {
     public let file: GGUFFile
     public let config: ModelConfig
+    public let recipe: DecoderRecipe
     public let tokenizer: any Tokenizer
     public let pool: ThreadPool
     let weights: ModelWeights
     private let kernels: LinearKernels
     private let ropeTable: RopeTable
+    /// The sliding layers' RoPE, where their base or scaling differs from the global layers'.
+    private let slidingRopeTable: RopeTable?
     private var workspace = Workspace()
 
     public convenience init(path: String, threads: Int = ThreadPool.defaultThreads) throws {
@@ -98,11 +100,18 @@ public final class TransformerModel: @unchecked Sendable {
     public init(file: GGUFFile, pool: ThreadPool) throws {
         self.file = file
         config = try ModelConfig(file: file)
+        recipe = Architectures.recipe(of: config)
         tokenizer = try loadTokenizer(from: file)
-        weights = try ModelWeights(file: file, config: config, pool: pool)
+        weights = try ModelWeights(file: file, config: config, recipe: recipe, pool: pool)
         self.pool = pool
         kernels = LinearKernels(pool: pool, weightBytes: weights.byteCount)
-        ropeTable = RopeTable(config: config, frequencyFactors: weights.ropeFrequencyFactors)
+        ropeTable = RopeTable(config: config, base: config.ropeBase, linearScale: config.ropeLinearScale,
+                              frequencyFactors: weights.ropeFrequencyFactors)
+        let slidingDiffers = config.ropeBaseSliding != config.ropeBase || config.ropeLinearScaleSliding != config.ropeLinearScale
+        slidingRopeTable = config.slidingWindow != nil && slidingDiffers
+            ? RopeTable(config: config, base: config.ropeBaseSliding, linearScale: config.ropeLinearScaleSliding,
+                        frequencyFactors: weights.ropeFrequencyFactors)
+            : nil
     }
 
     /// Bytes of weights read for one decoded token.
@@ -117,9 +126,6 @@ public final class TransformerModel: @unchecked Sendable {
         firstRow.reserveCapacity(inputs.count)
         for input in inputs {
             let end = input.startPosition + input.tokens.count
-            if let window = cfg.slidingWindow, end > window {
-                throw ForwardError.beyondSlidingWindow(position: end - 1, window: window)
-            }
             let limit = min(cfg.contextLength, input.cache.capacity)
             if input.startPosition < 0 || end > limit {
                 throw ForwardError.contextOverflow(position: end - 1, limit: limit)
@@ -150,6 +156,13 @@ public final class TransformerModel: @unchecked Sendable {
                 t += 1
             }
         }
+        if recipe.scaleEmbeddings {
+            let dim = cfg.embeddingLength, x = ws.x
+            let factor = Float(dim).squareRoot()
+            forEachToken(totalTokens) { range in
+                for i in range.lowerBound * dim..<range.upperBound * dim { x[i] *= factor }
+            }
+        }
         // The attention tasks are the same for every layer: listed once per pass, in a buffer
         // that keeps its capacity across passes.
         ws.attentionTasks.removeAll(keepingCapacity: true)
@@ -178,6 +191,9 @@ public final class TransformerModel: @unchecked Sendable {
             t += n
         }
         kernels.multiply(weights.output, ws.xn, rows: logitRows, into: ws.logits)
+        if let cap = cfg.finalLogitSoftcap {
+            Self.softcap(ws.logits, count: logitRows * cfg.vocabularySize, cap: cap)
+        }
         return LogitsView(base: ws.logits, rows: logitRows, vocabularySize: cfg.vocabularySize, firstRow: firstRow)
     }
 
@@ -207,6 +223,15 @@ public final class TransformerModel: @unchecked Sendable {
         }
     }
 
+    /// y = RMSNorm(y) · weight for every token's row of `y` (width embedding_length): the
+    /// post-norms of Gemma's blocks.
+    private func normalizeInPlace(_ y: UnsafeMutablePointer<Float>, _ tokens: Int, weight: UnsafePointer<Float>) {
+        let dim = config.embeddingLength, eps = config.rmsEpsilon
+        forEachToken(tokens) { range in
+            for t in range { Self.rmsNorm(y + t * dim, weight, eps, into: y + t * dim, count: dim) }
+        }
+    }
+
     private func attentionBlock(layer: Int, inputs: [ForwardInput], tokens: Int) {
         let cfg = config
         let ws = workspace
@@ -224,7 +249,11 @@ public final class TransformerModel: @unchecked Sendable {
 
         let kvDim = cfg.kvDim
         let hd = cfg.headDim
-        // RoPE on queries and keys, then keys and values into each sequence's blocks (every
+        let eps = cfg.rmsEpsilon
+        let slides = cfg.slides(layer: layer)
+        let table = slides ? slidingRopeTable ?? ropeTable : ropeTable
+        let queryNorm = lw.queryNorm, keyNorm = lw.keyNorm
+        // Q/K norms (per head) and RoPE on queries and keys, then keys and values into each sequence's blocks (every
         // token owns its slot, so tokens can go in parallel).
         forEachToken(tokens) { range in
             for t in range {
@@ -232,8 +261,13 @@ public final class TransformerModel: @unchecked Sendable {
                 // and release its token array and cache owner for every token of every layer.
                 let e = ws.tokenInput[t]
                 let position = ws.positions[t]
-                rope(ws.q + t * cfg.queryDim, heads: cfg.headCount, position: position)
-                rope(ws.k + t * kvDim, heads: cfg.headCountKV, position: position)
+                let q = ws.q + t * cfg.queryDim, k = ws.k + t * kvDim
+                if let queryNorm, let keyNorm {
+                    for h in 0..<cfg.headCount { Self.rmsNorm(q + h * hd, queryNorm, eps, into: q + h * hd, count: hd) }
+                    for h in 0..<cfg.headCountKV { Self.rmsNorm(k + h * hd, keyNorm, eps, into: k + h * hd, count: hd) }
+                }
+                table.rotate(q, heads: cfg.headCount, headDim: hd, position: position)
+                table.rotate(k, heads: cfg.headCountKV, headDim: hd, position: position)
                 let layout = KVLayout(config: cfg, blockTokens: inputs[e].cache.blockTokens)
                 let block = inputs[e].cache.blocks[position / layout.blockTokens]
                 let slot = position % layout.blockTokens
@@ -253,8 +287,12 @@ public final class TransformerModel: @unchecked Sendable {
         let groups = cfg.headCount / cfg.headCountKV
         let rowsPerTask = Self.attentionRowsPerTask
         let tasks = ws.attentionTasks
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = cfg.attentionScale
         let scoreStride = ws.scoreRowCapacity
+        // A sliding layer's row at position p sees the keys of positions p − window + 1 … p
+        // (as llama.cpp masks them); a global layer's sees 0 … p.
+        let window = slides ? cfg.slidingWindow ?? Int.max : Int.max
+        let softcap = cfg.attentionSoftcap
         pool.run(tasks.count * cfg.headCountKV) { task in
             let work = tasks[task / cfg.headCountKV]
             let e = work.input, firstRow = work.firstRow, firstToken = work.firstToken
@@ -285,19 +323,32 @@ public final class TransformerModel: @unchecked Sendable {
             }
             // Keys of a block that row 0 sees, counted from the block's start (later rows see more).
             let firstVisible = startPosition + firstRow + 1
-            let blockStarts = stride(from: 0, to: longest, by: blockTokens).enumerated()
-            prefetch(keyBase, block: 0)
-            for (b, blockStart) in blockStarts {
-                if blockStart + blockTokens < longest { prefetch(keyBase, block: b + 1) } else { prefetch(valueBase, block: 0) }
+            // The first key any row of the task sees under a window; blocks before it are not
+            // read (the pool may have freed them).
+            let firstKey = window == Int.max ? 0 : max(0, firstVisible - window)
+            let firstBlock = firstKey / blockTokens
+            let blockStarts = stride(from: firstBlock * blockTokens, to: longest, by: blockTokens)
+            prefetch(keyBase, block: firstBlock)
+            for blockStart in blockStarts {
+                let b = blockStart / blockTokens
+                if blockStart + blockTokens < longest { prefetch(keyBase, block: b + 1) } else { prefetch(valueBase, block: firstBlock) }
                 sf_attention_scores_rows(queries, cfg.queryDim, groups, rows, blocks[b] + keyBase, kvDim,
                                          firstVisible - blockStart, min(blockTokens, longest - blockStart),
                                          hd, scale, scores + blockStart, scoreStride)
             }
             for m in 0..<vectors {
-                sf_softmax(scores + m * scoreStride, firstVisible + m / groups)
+                let row = scores + m * scoreStride
+                let seen = firstVisible + m / groups
+                let first = window == Int.max ? 0 : max(0, seen - window)
+                if let softcap { Self.softcap(row + first, count: seen - first, cap: softcap) }
+                sf_softmax(row + first, seen - first)
+                // Keys of the first block read that fall before this row's window weigh nothing.
+                let skipped = firstBlock * blockTokens
+                if first > skipped { (row + skipped).update(repeating: 0, count: first - skipped) }
                 (outputs + (m / groups) * cfg.queryDim + (m % groups) * hd).update(repeating: 0, count: hd)
             }
-            for (b, blockStart) in blockStarts {
+            for blockStart in blockStarts {
+                let b = blockStart / blockTokens
                 prefetch(valueBase, block: b + 1)
                 sf_attention_accumulate_rows(scores + blockStart, scoreStride, groups, rows, blocks[b] + valueBase, kvDim,
                                              firstVisible - blockStart, min(blockTokens, longest - blockStart),
@@ -305,6 +356,7 @@ public final class TransformerModel: @unchecked Sendable {
             }
         }
         kernels.multiply(lw.attentionOutput, ws.attention, rows: tokens, into: ws.projected)
+        if let norm = lw.postAttentionNorm { normalizeInPlace(ws.projected, tokens, weight: norm) }
         Self.add(ws.projected, into: ws.x, count: tokens * dim)
     }
 
@@ -317,21 +369,27 @@ public final class TransformerModel: @unchecked Sendable {
         kernels.multiply(lw.gate, into: ws.gate, lw.up, into: ws.up, input: ws.xn, rows: tokens)
         let width = cfg.feedForwardLength
         let g = ws.gate, u = ws.up
-        forEachToken(tokens) { range in
-            sf_swiglu(g + range.lowerBound * width, u + range.lowerBound * width, range.count * width)
+        switch recipe.activation {
+        case .silu:
+            forEachToken(tokens) { range in
+                sf_swiglu(g + range.lowerBound * width, u + range.lowerBound * width, range.count * width)
+            }
+        case .geluTanh:
+            forEachToken(tokens) { range in
+                sf_geglu_tanh(g + range.lowerBound * width, u + range.lowerBound * width, range.count * width)
+            }
         }
         kernels.multiply(lw.down, ws.gate, rows: tokens, into: ws.projected)
+        if let norm = lw.postFeedForwardNorm { normalizeInPlace(ws.projected, tokens, weight: norm) }
         Self.add(ws.projected, into: ws.x, count: tokens * dim)
     }
 
     // MARK: elementwise pieces
 
-    /// Rotates pairs of every head by position·base^(−2i/d) (divided by Llama 3's frequency
-    /// factors and the linear scale where present); which dimensions pair up is the config's
-    /// `ropeStyle` (GGUF llama: adjacent pairs, as the converter permutes Q and K rows; qwen2:
-    /// i with i + d/2).
-    private func rope(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int) {
-        ropeTable.rotate(x, heads: heads, headDim: config.headDim, position: position)
+    /// x = cap · tanh(x / cap): Gemma 2's soft cap of attention scores and logits.
+    static func softcap(_ x: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+        let inverse = 1 / cap
+        for i in 0..<count { x[i] = cap * tanh(x[i] * inverse) }
     }
 
     static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ eps: Float,
@@ -436,11 +494,15 @@ final class RopeTable: @unchecked Sendable {
     /// Positions kept in the table (4096 × 64 pairs × 8 bytes = 2 MiB at most).
     static let maxTablePositions = 4096
 
-    init(config: ModelConfig, frequencyFactors: UnsafePointer<Float>?) {
+    /// Rotates pairs of every head by position·base^(−2i/d) (divided by Llama 3's frequency
+    /// factors and the linear scale where present); which dimensions pair up is the config's
+    /// `ropeStyle` (GGUF llama: adjacent pairs, as the converter permutes Q and K rows; the
+    /// others: i with i + d/2).
+    init(config: ModelConfig, base: Float, linearScale: Float, frequencyFactors: UnsafePointer<Float>?) {
         half = config.ropeDimensions / 2
         inverseFrequencies = (0..<half).map { i in
-            let factor = Double(frequencyFactors?[i] ?? 1) * Double(config.ropeLinearScale)
-            return Float(pow(Double(config.ropeBase), -Double(2 * i) / Double(config.ropeDimensions)) / factor)
+            let factor = Double(frequencyFactors?[i] ?? 1) * Double(linearScale)
+            return Float(pow(Double(base), -Double(2 * i) / Double(config.ropeDimensions)) / factor)
         }
         (pairStride, pairOffset) = config.ropeStyle == .adjacentPairs ? (2, 1) : (1, half)
         tablePositions = min(config.contextLength, Self.maxTablePositions)

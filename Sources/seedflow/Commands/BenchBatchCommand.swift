@@ -67,7 +67,7 @@ struct BenchBatchCommand: ParsableCommand {
 
     func run() throws {
         try InputFiles.checkModelExists(modelPath)
-        let model = try TransformerModel(path: modelPath, threads: threads)
+        let model = try loadLanguageModel(path: modelPath, threads: threads)
         // Refused rather than shortened, so the numbers printed are for the lengths asked for.
         if promptTokens + decodeTokens > model.config.contextLength {
             throw CLIError.inputTooLong(what: "benchmark's --prompt-tokens plus --decode-tokens",

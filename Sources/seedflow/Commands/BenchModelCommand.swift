@@ -114,7 +114,7 @@ struct BenchModelCommand: ParsableCommand {
         let temporary = random != nil && keepRandom == nil
         defer { if temporary { try? FileManager.default.removeItem(atPath: path) } }
         try InputFiles.checkModelExists(path)
-        let model = try TransformerModel(path: path, threads: threads)
+        let model = try loadLanguageModel(path: path, threads: threads)
         // The weights are mapped now: the file's name can go, so that Ctrl-C during the runs
         // leaves no model of a gigabyte or more behind.
         if temporary { try? FileManager.default.removeItem(atPath: path) }

@@ -47,7 +47,7 @@ struct ScoreCommand: ParsableCommand {
     func run() throws {
         try InputFiles.checkModelExists(modelPath)
         let text = try source.read()
-        let model = try TransformerModel(path: modelPath, threads: threads)
+        let model = try loadLanguageModel(path: modelPath, threads: threads)
         let tokenizer = model.tokenizer
         let tokens = tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: false)
         guard tokens.count >= 2 else { throw CLIError.nothingToScore(tokens: tokens.count) }

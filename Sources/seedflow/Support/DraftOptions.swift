@@ -82,15 +82,15 @@ enum DraftConfidence {
 /// The target and the drafts of a speculative run, loaded on one thread pool so that they take
 /// turns on the same cores instead of competing for them.
 struct LoadedModels {
-    let target: TransformerModel
+    let target: any LanguageModel
     let drafts: [DraftModel]
 
     init(targetPath: String, drafts specs: [DraftSpec], threads: Int) throws {
         for path in [targetPath] + specs.map(\.path) { try InputFiles.checkModelExists(path) }
         let pool = ThreadPool(threads: threads)
-        target = try TransformerModel(file: GGUFFile(path: targetPath), pool: pool)
+        target = try loadLanguageModel(file: GGUFFile(path: targetPath), pool: pool)
         drafts = try specs.map { spec in
-            DraftModel(model: try TransformerModel(file: GGUFFile(path: spec.path), pool: pool),
+            DraftModel(model: try loadLanguageModel(file: GGUFFile(path: spec.path), pool: pool),
                        instances: spec.instances)
         }
     }
