@@ -21,8 +21,8 @@ struct BenchModelCommand: ParsableCommand {
                 OptionSpec("random", .value(placeholder: "shape-type"), help: """
                   Instead of a file, a random-weight model of a real shape written to a temporary file \
                   (and removed after): 0.5B (dim 896, 24 layers, 14/2 heads, ffn 4864) or 1.1B (dim 2048, \
-                  22 layers, 32/4 heads, ffn 5632), with F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, \
-                  Q5_K or Q6_K weights and a 298-token vocabulary, e.g. 0.5B-Q8_0. Matrices whose rows \
+                  22 layers, 32/4 heads, ffn 5632), with F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, \
+                  Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL or IQ4_XS weights and a 298-token vocabulary, e.g. 0.5B-Q8_0. Matrices whose rows \
                   are not whole blocks of the type are stored as llama.cpp's quantizer would store them \
                   (a note says which).
                   """),
