@@ -249,7 +249,7 @@ final class SearchTask {
                 return
             }
             judge(c.text, node: node)
-            finish?.tokens = c.tokenIDs.count
+            finish?.tokens = c.statistics.generatedTokens
             finish?.seconds = c.statistics.seconds
             phase = .done
         case .done:

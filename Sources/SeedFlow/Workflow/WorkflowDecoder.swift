@@ -248,6 +248,7 @@ struct WorkflowDecoder {
         guard valid, !urls.isEmpty else { return nil }
         return RemoteTarget(urls: urls, model: model, apiKeyEnv: apiKeyEnv, maxConcurrency: maxConcurrency,
                             timeoutSeconds: timeout, retries: retries, overridesLocal: false)
+    }
 
     /// `lookup: { min_ngram, max_ngram }` of a drafts item (`lookup: {}` takes the defaults).
     private func decodeLookup(_ node: YAMLNode, path: String) -> LookupConfiguration? {
