@@ -160,7 +160,8 @@ private struct RunData: Encodable {
                 levels[depth] = level
             }
         }
-        self.levels = levels.keys.sorted().compactMap { levels[$0] }
+        // Without costs (older lines) there is nothing to chart.
+        self.levels = hasCosts ? levels.keys.sorted().compactMap { levels[$0] } : []
         inputs = records.map(InputData.init)
     }
 }

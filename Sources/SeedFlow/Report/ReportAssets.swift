@@ -83,6 +83,9 @@ details.samples li{font-family:var(--mono);white-space:pre-wrap}
 .finish{border-bottom:1px solid var(--line);margin-bottom:10px;padding-bottom:8px}
 .finish pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:8px;white-space:pre-wrap;font-family:var(--mono);font-size:12.5px;margin:4px 0}
 .empty{color:var(--muted);padding:30px;text-align:center}
+#comparison table{width:auto;min-width:60%}
+#comparison td.num{padding-left:40px}
+.runs.two + #comparison{margin-top:0}
 a{color:var(--accent)}
 """#
 
