@@ -279,6 +279,36 @@ final class RemoteServerTests: XCTestCase {
         XCTAssertEqual(good, 8, "each input has one good result line")
     }
 
+    /// Ctrl-C cancels the calls in flight at once (not when they would have finished) and keeps
+    /// every finished result; the server stays usable.
+    func testInterruptCancelsCallsInFlightAndKeepsFinishedResults() throws {
+        let server = try server(slots: 2)
+        let results = resultsPath()
+        let run = Process()
+        run.executableURL = try Seedflow.binary
+        run.arguments = ["run", "workflows/game24.yaml", "--limit", "8", "--results", results, "--set", "models.target.url=\(server.url)"]
+        run.currentDirectoryURL = Seedflow.repoRoot
+        run.standardOutput = FileHandle.nullDevice
+        run.standardError = FileHandle.nullDevice
+        try run.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, run.isRunning, (try? String(contentsOfFile: results, encoding: .utf8))?.contains("\n") != true { usleep(50_000) }
+        XCTAssertTrue(run.isRunning, "the run ended before it could be interrupted")
+        // Stalled, the server would never finish the calls in flight: only cancelling ends the run.
+        server.pause()
+        let interrupted = Date()
+        run.interrupt()
+        run.waitUntilExit()
+        XCTAssertLessThan(Date().timeIntervalSince(interrupted), 3, "Ctrl-C does not wait for the calls in flight")
+        XCTAssertEqual(run.terminationStatus, 130)
+        let text = try String(contentsOfFile: results, encoding: .utf8)
+        XCTAssertTrue(text.hasSuffix("\n"))
+        let kept = try records(results)
+        XCTAssertGreaterThanOrEqual(kept.count, 1)
+        XCTAssertLessThan(kept.count, 8)
+        XCTAssertTrue(kept.allSatisfy { $0["error"] == nil }, "finished results are whole results")
+    }
+
     /// A stopped server (SIGSTOP) answers nothing: its calls run into models.target.timeout.
     func testAStalledServerRunsIntoTheTimeout() throws {
         let server = try server(slots: 2)

@@ -8,7 +8,7 @@ public enum Backends {
             // The file's strategy describes the local engine; one asked for on the command line
             // that needs drafts cannot be had from a server.
             if let asked = options.strategy, asked.usesDrafts { throw RemoteError.draftsWithRemoteTarget(strategy: asked.rawValue) }
-            return try RemoteBackend(target: remote, seed: workflow.decoding.seed, allowInsecureHTTP: options.allowInsecureHTTP)
+            return try RemoteBackend(target: remote, allowInsecureHTTP: options.allowInsecureHTTP)
         }
         let strategy = options.strategy ?? workflow.decoding.strategy
         return try LocalBackend(workflow: workflow, strategy: strategy, threads: options.threads)

@@ -38,7 +38,7 @@ public final class RemoteBackend: GenerationBackend {
     private var jitter = SystemRandomNumberGenerator()
 
     /// Connects: checks every server answers, serves the model and agrees on what it is.
-    public init(target: RemoteTarget, seed: UInt64, allowInsecureHTTP: Bool,
+    public init(target: RemoteTarget, allowInsecureHTTP: Bool,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.target = target
         if let name = target.apiKeyEnv {
@@ -308,6 +308,7 @@ public final class RemoteBackend: GenerationBackend {
             "seed": Int(truncatingIfNeeded: Self.seed(p.seed, tag: request.tags.first ?? "") & 0x7fff_ffff),
             "samplers": ["temperature", "top_k", "top_p"],
             "repeat_penalty": 1,
+            "repetition_penalty": 1,
             "presence_penalty": 0,
             "frequency_penalty": 0,
             "dry_multiplier": 0,
