@@ -98,6 +98,32 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
                        "a progress line per round of interleaved runs: \(result.stderr)")
     }
 
+    /// A mixed pool: the whole pool's rows, then seed k = 4, 6 and auto over the models only and
+    /// over lookup only, each with its pool and every source's acceptance.
+    func testSpeculativeMixedPoolRows() throws {
+        let puzzles = try Seedflow.temporaryFile(named: "puzzle.txt", contents: Data("4 5 6 10\n".utf8))
+        defer { try? FileManager.default.removeItem(atPath: puzzles) }
+        let base = ["bench", "speculative", "-m", Seedflow.targetModel, "--draft", Seedflow.smallDraft, "--draft", "lookup",
+                    "--puzzles", puzzles, "--workload", "paper", "--repetitions", "1", "--strategy", "seed", "--strategy", "auto"]
+        let result = try Seedflow.run(base + ["--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try XCTUnwrap(try result.jsonObject()["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { "\($0["strategy"] as? String ?? "?") \($0["pool"] as? String ?? "?")" },
+                       ["seed models+lookup", "seed models+lookup", "seed models+lookup", "auto models+lookup",
+                        "seed models", "seed models", "auto models", "seed lookup", "seed lookup", "auto lookup"])
+        let seedLookup = rows[8]
+        let bySource = try XCTUnwrap(seedLookup["acceptance_by_source"] as? [String: Double])
+        XCTAssertEqual(Array(bySource.keys), ["lookup"], "a lookup-only row drafts from lookup alone")
+        XCTAssertNotNil(seedLookup["lookup_sibling_share"] as? Double)
+        XCTAssertFalse(try XCTUnwrap(seedLookup["lookup_acceptance_by_call"] as? [String: Double]).isEmpty)
+        let models = try XCTUnwrap(rows[5]["acceptance_by_source"] as? [String: Double])
+        XCTAssertEqual(Array(models.keys), ["seedflow-demo-draft-s.gguf"])
+        let table = try Seedflow.run(base)
+        XCTAssertEqual(table.status, 0, table.stderr)
+        XCTAssertTrue(table.output.contains("pool           by source"), table.output)
+        XCTAssertTrue(table.output.contains("lookup:2-5"), table.output)
+    }
+
     /// `--strategy` keeps only the named strategies' rows; without `sequential` there is no
     /// baseline, and the speed-up is null rather than made up.
     func testSpeculativeStrategyFilter() throws {
@@ -122,6 +148,8 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
 
     func testSpeculativeRefusesBadSettings() throws {
         let base = ["bench", "speculative", "-m", Seedflow.targetModel]
+        assertFails(try Seedflow.run(base + ["--draft", "lookup:5-2"]), status: 2, mentioning: ["lookup:MIN-MAX", "got 'lookup:5-2'"])
+        assertFails(try Seedflow.run(base + ["--draft", "lookup", "--draft", "lookup:2-3"]), status: 2, mentioning: ["given 2 times"])
         assertFails(try Seedflow.run(base), status: 2, mentioning: ["missing --draft", Seedflow.smallDraft])
         assertFails(try Seedflow.run(base + ["--draft", Seedflow.smallDraft, "--strategy", "greedy"]), status: 2,
                     mentioning: ["--strategy", "'greedy'", "autoregressive"])
@@ -156,8 +184,13 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
 final class RandomModelBenchOptionTests: XCTestCase {
     func testUnknownShapeOrTypeIsAUsageError() throws {
         assertFails(try Seedflow.run(["bench", "model", "--random", "2B-Q8_0"]), status: 2, mentioning: ["0.5B or 1.1B"])
-        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B-IQ2_XS"]), status: 2, mentioning: ["TYPE one of BF16, F16, F32, Q4_0", "Q8_0"])
+        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B-IQ2_XS"]), status: 2, mentioning: ["TYPE one of BF16, F16, F32, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_0, Q4_1", "Q8_0"])
         assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B"]), status: 2, mentioning: ["SHAPE-TYPE"])
+    }
+
+    func testKeepRandomNeedsRandom() throws {
+        assertFails(try Seedflow.run(["bench", "model", "-m", Seedflow.targetModel, "--keep-random", "x.gguf"]), status: 2,
+                    mentioning: ["--keep-random needs --random"])
     }
 
     func testModelAndRandomTogetherAreRefused() throws {

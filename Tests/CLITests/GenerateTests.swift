@@ -122,6 +122,19 @@ final class GenerateTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(statistics["target_passes"] as? Int), (plain["token_ids"] as? [Int])?.count ?? 0)
     }
 
+    /// `--draft lookup` alone and beside a model draft: greedy output is the target's, and the
+    /// statistics list the lookup source.
+    func testGreedyWithLookupEqualsWithout() throws {
+        let plain = try generate(["--temp", "0", "--json"]).jsonObject()
+        for extra in [["--draft", "lookup"], ["--draft", "lookup:1-3", "--draft", Seedflow.smallDraft]] {
+            let drafted = try generate(["--temp", "0", "--json"] + extra).jsonObject()
+            XCTAssertEqual(drafted["token_ids"] as? [Int], plain["token_ids"] as? [Int], "\(extra)")
+            let statistics = try XCTUnwrap(drafted["statistics"] as? [String: Any])
+            let names = try XCTUnwrap(statistics["drafts"] as? [[String: Any]]).map { $0["name"] as? String }
+            XCTAssertEqual(names.last, "lookup", "\(extra)")
+        }
+    }
+
     func testEveryStrategyWithAPoolIsGreedyExact() throws {
         let plain = try generate(["--temp", "0", "-n", "24", "--json"]).jsonObject()
         for strategy in ["autoregressive", "sequential", "speculative", "seed", "auto"] {

@@ -2,7 +2,7 @@ import XCTest
 
 final class HelpTests: XCTestCase {
     /// Every command seedflow has: the model commands and the workflow ones.
-    static let commands = ["inspect", "tokenize", "generate", "score", "bench", "run", "validate", "graph", "compare"]
+    static let commands = ["inspect", "tokenize", "generate", "score", "bench", "run", "validate", "graph", "compare", "show", "report"]
 
     func testRootHelpListsEveryCommand() throws {
         let result = try Seedflow.run(["--help"])
@@ -44,7 +44,7 @@ final class HelpTests: XCTestCase {
         let help = try Seedflow.run(["generate", "-h"]).output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         for expected in ["-m, --model <path>", "-n, --max-tokens <n>", "(default: 128)", "--temp <t>",
                          "(default: 0.8)", "--top-k", "--top-p", "--seed", "--stop", "--threads", "--json",
-                         "-f, --file <path>", "-p, --prompt <text>", "--draft <model[:n]>", "--draft-tokens <k>",
+                         "-f, --file <path>", "-p, --prompt <text>", "--draft <model[:n]|lookup>", "--draft-tokens <k>",
                          "(default: 4)", "--strategy <name>", "(default: seed with --draft, else autoregressive)",
                          "--kv-memory <size>", "models/seedflow-demo-draft-s.gguf"] {
             XCTAssertTrue(help.contains(expected), "'\(expected)' in generate help")

@@ -13,7 +13,7 @@ final class DraftLengthPolicyTests: XCTestCase {
     private let computeBound = DraftLengthPolicy(acceptance: [0.85], continuation: [1], draftCost: { _, n in 5e-5 + 1e-6 * Double(n) },
                                                  targetCost: { 1e-4 * Double($0) }, overheadPerToken: 0)
 
-    private func requests(_ count: Int, drafted: Int, remaining: Int = 100) -> [DraftLengthPolicy.Request] {
+    func requests(_ count: Int, drafted: Int, remaining: Int = 100) -> [DraftLengthPolicy.Request] {
         (0..<count).map { .init(remaining: remaining, draftModel: $0 < drafted ? 0 : nil) }
     }
 
@@ -127,5 +127,19 @@ final class ProbeScheduleTests: XCTestCase {
         schedule = ProbeSchedule()
         XCTAssertEqual(probeRounds(0..<100, couldPay: false), [])
         XCTAssertEqual(probeRounds(100..<101), [100])
+    }
+}
+
+extension DraftLengthPolicyTests {
+    /// Three requests and two draft instances on a memory-bound target: the third request takes
+    /// over an instance when a drafted one finishes, so drafting pays. Without counting that
+    /// hand-over the batch looked as slow as its undrafted request and `auto` chose k = 0.
+    func testRequestsWithoutAnInstanceTakeOneOverAsOthersFinish() {
+        var policy = DraftLengthPolicy(acceptance: [0.8], continuation: [1], draftCost: { _, n in 2e-4 + 1e-5 * Double(n) },
+                                       targetCost: { 2e-3 + 1e-5 * Double($0) }, overheadPerToken: 0, choice: .noneOrMost)
+        let requests = (0..<3).map { DraftLengthPolicy.Request(remaining: 160, draftModel: $0 < 2 ? 0 : nil) }
+        XCTAssertEqual(policy.best(requests: requests, pending: 3, maxDraftTokens: 6), 0, "without hand-over: no drafting")
+        policy.instanceSources = 1
+        XCTAssertEqual(policy.best(requests: requests, pending: 3, maxDraftTokens: 6), 6, "with hand-over: drafting pays")
     }
 }

@@ -33,6 +33,21 @@ final class EngineDistributionTests: XCTestCase {
         try checkDistribution(SamplingParameters(temperature: 0.7, topP: 0.9, seed: 2025), draftConfidence: 0.25)
     }
 
+    /// `lookup` only: every sample's group holds the warm-up request's completion (and, from
+    /// the second round on, its siblings' text), so the first token is proposed as a point mass
+    /// (the warm-up's first token) and later ones from whichever sibling wrote them last.
+    func testLookupDraftsKeepTheTargetDistribution() throws {
+        try checkDistribution(SamplingParameters(temperature: 1, seed: 2026), draftConfidence: 0, pool: .lookup)
+    }
+
+    /// A mixed pool: half the requests hold a draft-s instance, every request may draw from
+    /// `lookup`; each request-round takes the source expected to advance it more.
+    func testMixedPoolKeepsTheTargetDistribution() throws {
+        try checkDistribution(SamplingParameters(temperature: 0.7, topP: 0.9, seed: 2027), draftConfidence: 0.25, pool: .mixed)
+    }
+
+    private enum Pool { case model, lookup, mixed }
+
     private struct Pair: Hashable {
         var first: Int
         var second: Int  // -1: the first token ended the completion
@@ -58,7 +73,7 @@ final class EngineDistributionTests: XCTestCase {
         return (first, firstByID, pairs)
     }
 
-    private func checkDistribution(_ sampling: SamplingParameters, draftConfidence: Float,
+    private func checkDistribution(_ sampling: SamplingParameters, draftConfidence: Float, pool: Pool = .model,
                                    file: StaticString = #filePath, line: UInt = #line) throws {
         let m = try EngineModels.shared()
         let prompt = prompt(m)
@@ -72,19 +87,20 @@ final class EngineDistributionTests: XCTestCase {
 
         // Seeded samples under `seed`: k = 3 drafts from draft-s, one instance per request.
         // maxTokens 4 lets all k drafts be used (k is capped at the remaining budget − 1).
-        let drafts = [DraftModel(model: m.draftS, instances: Self.chunk, name: "draft-s")]
-        let engine = try Engine(target: m.target, drafts: drafts,
+        let drafts = pool == .lookup ? [] : [DraftModel(model: m.draftS, instances: pool == .mixed ? Self.chunk / 2 : Self.chunk, name: "draft-s")]
+        let engine = try Engine(target: m.target, drafts: drafts, lookup: pool == .model ? nil : LookupConfiguration(minNgram: 2, maxNgram: 4),
                                 configuration: EngineConfiguration(strategy: .seed, draftTokens: 3,
                                                                    kvMemoryBytes: 256 << 20, blockTokens: 4,
                                                                    draftConfidence: draftConfidence))
-        // One request first, so the prompt's blocks are in the prefix cache for all the others.
-        _ = try engine.generate([GenerationRequest(tag: "warm", promptTokens: prompt, sampling: sampling, maxTokens: 4)])
+        // One request first, so the prompt's blocks are in the prefix cache for all the others
+        // (and its completion in the group's lookup index).
+        _ = try engine.generate([GenerationRequest(tag: "warm", promptTokens: prompt, sampling: sampling, maxTokens: 4, group: "g")])
         var firstCounts: [Int: Int] = [:]
         var pairCounts: [Pair: Int] = [:]
         var stats = EngineStatistics()
         for start in stride(from: 0, to: Self.samples, by: Self.chunk) {
             let batch = (start..<min(start + Self.chunk, Self.samples)).map { i in
-                GenerationRequest(tag: "sample-\(i)", promptTokens: prompt, sampling: sampling, maxTokens: 4)
+                GenerationRequest(tag: "sample-\(i)", promptTokens: prompt, sampling: sampling, maxTokens: 4, group: "g")
             }
             for c in try engine.generate(batch) {
                 let ids = c.tokenIDs
@@ -93,12 +109,21 @@ final class EngineDistributionTests: XCTestCase {
             }
             stats.merge(engine.statistics)
         }
-        XCTAssertGreaterThan(stats.draftedTokens, Self.samples, "drafts were really used", file: file, line: line)
-        XCTAssertLessThan(stats.acceptedTokens, stats.draftedTokens, "some drafts were rejected", file: file, line: line)
+        print("drafted/accepted per source: " + stats.drafts.map { "\($0.name) \($0.draftedTokens)/\($0.acceptedTokens), sibling proposals \($0.siblingProposals)" }.joined(separator: "; "))
+        for d in stats.drafts {
+            // Every source of the pool really drafted, and had drafts both accepted and rejected.
+            XCTAssertGreaterThan(d.draftedTokens, Self.samples / 4, "\(d.name) really drafted", file: file, line: line)
+            XCTAssertGreaterThan(d.acceptedTokens, 0, "\(d.name): some drafts accepted", file: file, line: line)
+            XCTAssertLessThan(d.acceptedTokens, d.draftedTokens, "\(d.name): some drafts rejected", file: file, line: line)
+        }
+        if pool != .model {
+            XCTAssertGreaterThan(stats.drafts.last!.siblingProposals, Self.samples / 4, "lookup drafted from siblings", file: file, line: line)
+        }
         print("mean draft tokens per round at confidence \(draftConfidence): \(stats.meanDraftTokens)")
-        if draftConfidence == 0 {
+        // Lookup proposals end where the copied text ends: only model drafts' lengths are checked.
+        if pool == .model && draftConfidence == 0 {
             XCTAssertGreaterThan(stats.meanDraftTokens, 2, "k ≥ 2 drafts per round", file: file, line: line)
-        } else {
+        } else if pool == .model {
             XCTAssertGreaterThan(stats.meanDraftTokens, 1.2, "some drafts go past an unsure first token", file: file, line: line)
             XCTAssertLessThan(stats.meanDraftTokens, 2.8, "some drafts stop early", file: file, line: line)
         }

@@ -449,9 +449,9 @@ final class RunnerTests: XCTestCase {
     /// Drives one SearchTask by hand to its finish step and feeds it `answer` as the finish
     /// completion: the judge path without a model.
     private func judge(workflow: Workflow, input: String, fields: [String: String] = [:], finish text: String) throws -> SearchTask {
-        let task = SearchTask(index: 0, input: input, fields: fields, workflow: workflow, seed: 0, encode: { _ in [0] })
-        func reply(_ request: GenerationRequest, _ text: String) -> Completion {
-            Completion(tag: request.tag, text: text, tokenIDs: [0], finishReason: .eos, statistics: CompletionStatistics())
+        let task = SearchTask(index: 0, input: input, fields: fields, workflow: workflow, seed: 0)
+        func reply(_ request: TextRequest, _ text: String) -> TextCompletion {
+            TextCompletion(tag: request.tags[0], text: text, finishReason: .eos, statistics: CompletionStatistics())
         }
         // Propose straight to the goal state "24": it goes to the finish step without a value call.
         let proposals = try task.requests()

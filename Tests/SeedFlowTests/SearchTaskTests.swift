@@ -33,12 +33,6 @@ final class SearchTaskTests: XCTestCase {
         return try loadWorkflow(path: try scratch.write("w-\(UUID().uuidString).yaml", text))
     }
 
-    /// The prompt text travels in the token ids (one id per Unicode scalar), so replies can be
-    /// chosen by prompt.
-    private static func encode(_ text: String) -> [Int] { text.unicodeScalars.map { Int($0.value) } }
-    private static func decode(_ ids: [Int]) -> String {
-        String(String.UnicodeScalarView(ids.compactMap { Unicode.Scalar(UInt32($0)) }))
-    }
 
     /// Runs the search to its end as the runner does; `reply` answers each call's prompt (the
     /// prompt's first line, trimmed) with text and why it ended. Returns the task and every
@@ -46,7 +40,7 @@ final class SearchTaskTests: XCTestCase {
     @discardableResult
     private func search(_ workflow: Workflow, input: String, fields: [String: String] = [:], seed: UInt64 = 0,
                         reply: (String) -> (String, FinishReason)) throws -> (task: SearchTask, prompts: [String]) {
-        let task = SearchTask(index: 0, input: input, fields: fields, workflow: workflow, seed: seed, encode: Self.encode)
+        let task = SearchTask(index: 0, input: input, fields: fields, workflow: workflow, seed: seed)
         var prompts: [String] = []
         var rounds = 0
         while !task.isDone {
@@ -54,11 +48,14 @@ final class SearchTaskTests: XCTestCase {
             rounds += 1
             guard rounds < 1000 else { XCTFail("the search does not end"); break }
             if calls.isEmpty { try task.receive([]); continue }
-            try task.receive(calls.map { call in
-                let prompt = Self.decode(call.promptTokens).trimmingCharacters(in: .whitespacesAndNewlines)
-                prompts.append(prompt)
-                let (text, reason) = reply(prompt)
-                return Completion(tag: call.tag, text: text, tokenIDs: [0], finishReason: reason, statistics: CompletionStatistics())
+            // A call asks for a sample per tag; each sample is answered as a call of its own.
+            try task.receive(calls.flatMap { call in
+                call.tags.map { tag in
+                    let prompt = call.prompt.trimmingCharacters(in: .whitespacesAndNewlines)
+                    prompts.append(prompt)
+                    let (text, reason) = reply(prompt)
+                    return TextCompletion(tag: tag, text: text, finishReason: reason, statistics: CompletionStatistics())
+                }
             })
         }
         return (task, prompts)

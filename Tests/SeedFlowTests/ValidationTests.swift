@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SeedFlow
+import SeedEngine
 import SeedModel
 
 /// Each kind of problem, with the exact position it is reported at. Line numbers refer to
@@ -42,6 +43,22 @@ final class ValidationTests: XCTestCase {
         let d = try only([("  draft_tokens: 4", "  draft_tokens: 4\n  draft_confidence: 1.5")])
         XCTAssertEqual(d.kind, .outOfRange)
         XCTAssertEqual(d.description, "\(w):12:21: 'draft_confidence' must be from 0 to 1, got 1.5 — use a value in that range")
+    }
+
+    /// Scores are summed over samples (and along a path in beam search): 1e308 would sum to
+    /// infinity, so validate bounds them and says how to fix it.
+    func testHugeScoresAreRefusedWithTheirPlace() throws {
+        let d = try only([("sure: 20", "sure: 1e308")])
+        XCTAssertEqual(d.kind, .outOfRange)
+        XCTAssertEqual(d.description, "\(w):26:33: score 'sure' is 1e308, beyond ±1e9: summed over samples and levels it would overflow"
+                       + " — only the scores' ratios matter: scale them down, e.g. { sure: 20, likely: 1, impossible: 0.001 }")
+        let negative = try only([("impossible: 0.001", "impossible: -2e9")])
+        XCTAssertEqual(negative.mark?.line, 26)
+        XCTAssertTrue(negative.description.contains("score 'impossible' is -2e9"), negative.description)
+        let range = try only([("score: { last_line: { sure: 20, likely: 1, impossible: 0.001 } }", "score: { number: { min: 0, max: 1e300 } }")])
+        XCTAssertTrue(range.description.contains("score 'max' is 1e300"), range.description)
+        // The bound itself is allowed.
+        XCTAssertNoThrow(try loadWorkflow(path: try workflow([("sure: 20", "sure: 1e9")])))
     }
 
     func testUnknownTopLevelKey() throws {
@@ -172,6 +189,39 @@ final class ValidationTests: XCTestCase {
             let report = validateWorkflow(path: try workflow([noDrafts, ("strategy: seed", "strategy: \(strategy)")]))
             XCTAssertTrue(report.isValid, "\(strategy): " + report.diagnostics.map(\.description).joined(separator: "\n"))
         }
+    }
+
+    // MARK: lookup drafts
+
+    private let modelDraft = "      instances: 2\n"
+
+    func testALookupItemIsADraftSourceOfItsOwn() throws {
+        let lookupOnly = try workflow([("    - path: \(FlowTestPaths.draftS)\n      instances: 2\n", "    - lookup: { min_ngram: 2, max_ngram: 4 }\n")])
+        let report = validateWorkflow(path: lookupOnly)
+        XCTAssertTrue(report.isValid, report.text)
+        let workflow = try loadWorkflow(path: lookupOnly)
+        XCTAssertEqual(workflow.models.lookup, LookupConfiguration(minNgram: 2, maxNgram: 4))
+        XCTAssertTrue(workflow.models.drafts.isEmpty)
+        let mixed = try self.workflow([(modelDraft, modelDraft + "    - lookup: {}\n")])
+        XCTAssertEqual(try loadWorkflow(path: mixed).models.lookup, LookupConfiguration())
+        XCTAssertEqual(try loadWorkflow(path: mixed).models.drafts.count, 1)
+    }
+
+    func testBadLookupSettingsNameTheirPlace() throws {
+        let swapped = try only([(modelDraft, modelDraft + "    - lookup: { min_ngram: 5, max_ngram: 3 }\n")])
+        XCTAssertEqual(swapped.kind, .conflict)
+        XCTAssertEqual(swapped.description, "\(w):9:15: 'min_ngram' (5) is more than 'max_ngram' (3) — make min_ngram at most max_ngram (the defaults are 2 and 5)")
+        let long = try only([(modelDraft, modelDraft + "    - lookup: { max_ngram: 40 }\n")])
+        XCTAssertEqual(long.kind, .outOfRange)
+        XCTAssertEqual(long.mark?.description, "\(w):9:28")
+        let twice = try only([(modelDraft, modelDraft + "    - lookup: {}\n    - lookup: {}\n")])
+        XCTAssertEqual(twice.kind, .conflict)
+        XCTAssertEqual(twice.mark?.description, "\(w):10:15")
+        let typo = try only([(modelDraft, modelDraft + "    - lookup: { max_gram: 4 }\n")])
+        XCTAssertEqual(typo.kind, .unknownKey)
+        XCTAssertTrue(typo.description.contains("did you mean 'max_ngram'"), typo.description)
+        let both = try only([(modelDraft, modelDraft + "    - lookup: {}\n      path: x.gguf\n")])
+        XCTAssertEqual(both.kind, .unknownKey)
     }
 
     /// An extract group named like an inputs field (other than `answer`, the reference) would
@@ -400,6 +450,8 @@ final class ValidationTests: XCTestCase {
         let workflow = try loadWorkflow(path: try workflow([("name: test", "name: \"a/b\\r\\nc\"")]))
         XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/a_b_c.jsonl")
         // A carriage return in a Mermaid label would end its line, as a line feed would.
-        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #34;e#34;")
+        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #quot;e#quot;")
+        // Mermaid's named codes, readable in the source; text that looks like a code stays as written.
+        XCTAssertEqual(Plan.mermaidEscape("(?<x>.+) & #lt; &amp;"), "(?#lt;x#gt;.+) #amp; #35;lt; #amp;amp;")
     }
 }

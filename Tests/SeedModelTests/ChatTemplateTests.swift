@@ -35,11 +35,16 @@ final class ChatTemplateTests: XCTestCase {
         "mistral-7b-instruct-v0.2-2023/system+user": "[INST] Be brief.\n\nWhat is 2+2? [/INST]",
         "mistral-7b-instruct-v0.2-2023/system+multi-turn":
             "[INST] Be brief.\n\nHi [/INST] Hello! How can I help? </s>[INST]   What is 2+2?   [/INST]",
+        // Gemma 2's template refuses a system message; Gemma 3's puts it before the first user
+        // message, as we do for both.
+        "gemma-2-2b-it/system+user": "<start_of_turn>user\nBe brief.\n\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n",
+        "gemma-2-2b-it/system+multi-turn": "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n"
+            + "Hello! How can I help?<end_of_turn>\n<start_of_turn>user\nWhat is 2+2?<end_of_turn>\n<start_of_turn>model\n",
     ]
 
     func testRealTemplatesAreRecognizedAndRenderedAsJinjaRendersThem() throws {
         let expected = try load()
-        XCTAssertEqual(expected.cases.count, expected.templates.count * 4)
+        XCTAssertEqual(expected.cases.count, expected.templates.count * 5)
         for (name, info) in expected.templates {
             let template = try ChatTemplate(jinja: try source(name))
             XCTAssertEqual(template.family.rawValue, info.family, name)
@@ -112,8 +117,25 @@ final class ChatTemplateTests: XCTestCase {
         for (name, format) in formats { XCTAssertEqual(try ChatTemplate(jinja: source(name)).mistralFormat, format, name) }
     }
 
+    func testNewFamiliesDetails() throws {
+        XCTAssertEqual(try ChatTemplate(jinja: source("smollm2-135m-instruct")).defaultSystem,
+                       "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
+        let qwen3 = ChatTemplate(family: .qwen3, thinking: false)
+        XCTAssertEqual(qwen3.render(messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: true),
+                       "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n",
+                       "enable_thinking=false")
+        // SmolLM2's file carries its template: --chat auto finds ChatML with SmolLM's system prompt.
+        let smol = try ChatTemplate(named: "auto", file: GGUFFile(path: RealModels.path(RealModels.smolLM2)))
+        XCTAssertEqual(smol.family, .chatML)
+        XCTAssertEqual(smol.defaultSystem, "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
+        // Gemma 3 270M's file has none: the family is named.
+        let gemmaFile = try GGUFFile(path: RealModels.path(RealModels.gemma3))
+        XCTAssertThrowsError(try ChatTemplate(named: "auto", file: gemmaFile))
+        XCTAssertEqual(try ChatTemplate(named: "gemma", file: gemmaFile).family, .gemma)
+    }
+
     func testUnknownTemplateIsRefusedWithTheKnownFamilies() {
-        for source in ["{{ '<start_of_turn>' + role }}",
+        for source in ["{{ '<|START_OF_TURN_TOKEN|>' + role }}",
                        "{{ bos_token }}{% for m in messages %}{{ '### ' + m['role'] + ': ' + m['content'] }}{% endfor %}",
                        // Mistral's v7 format ([SYSTEM_PROMPT]) is an [INST] dialect we do not render.
                        "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + '[/INST]' }}{% elif message['role'] == 'system' %}{{ '[SYSTEM_PROMPT] ' + message['content'] + '[/SYSTEM_PROMPT]' }}{% endif %}{% endfor %}"] {

@@ -43,9 +43,27 @@ final class TokenizerErrorTests: XCTestCase {
             $0.set("tokenizer.ggml.pre", "mystery")
             $0.set("tokenizer.ggml.tokens", strings: ["a", "b"])
         }
-        guard case let .unknownPreTokenizer(_, pre, supported) = error else { return XCTFail("\(error)") }
+        guard case let .unknownPreTokenizer(_, pre, supported, nearest) = error else { return XCTFail("\(error)") }
         XCTAssertEqual(pre, "mystery")
-        XCTAssertTrue(supported.contains("gpt-2") && supported.contains("llama-bpe") && supported.contains("qwen2"))
+        XCTAssertNil(nearest, "nothing is close to 'mystery'")
+        for name in ["gpt-2", "llama-bpe", "qwen2", "qwen35", "smollm", "deepseek-v3", "tekken", "gpt-4o", "falcon"] {
+            XCTAssertTrue(supported.contains(name), name)
+        }
+        XCTAssertTrue(error.description.contains("smollm, "), error.description)
+    }
+
+    func testMisspelledPreTokenizerNamesTheNearest() throws {
+        let (error, path) = try tokenizerError {
+            $0.set("tokenizer.ggml.model", "gpt2")
+            $0.set("tokenizer.ggml.pre", "smolllm")
+            $0.set("tokenizer.ggml.tokens", strings: ["a", "b"])
+        }
+        guard case let .unknownPreTokenizer(_, _, _, nearest) = error else { return XCTFail("\(error)") }
+        XCTAssertEqual(nearest, "smollm")
+        XCTAssertTrue(error.description.hasPrefix(path), error.description)
+        XCTAssertTrue(error.description.contains("nearest supported name is 'smollm'"), error.description)
+        XCTAssertEqual(PreTokenizer.nearestName(to: "Qwen-2"), "qwen2")
+        XCTAssertEqual(PreTokenizer.nearestName(to: "llama3"), "llama3")
     }
 
     func testMismatchedScores() throws {
@@ -95,9 +113,12 @@ final class TokenizerErrorTests: XCTestCase {
         }
         guard case let .missingByteTokens(p, bytes) = error else { return XCTFail("\(error)") }
         XCTAssertEqual(p, path)
-        XCTAssertEqual(bytes.count, 254 - 13, "bytes that never occur in UTF-8 need no token")
+        // Printable ASCII but a and b, tab, newline, carriage return, and the bytes of multi-byte
+        // UTF-8; bytes that never occur in UTF-8 and other control bytes need no token.
+        XCTAssertEqual(bytes.count, 93 + 3 + 64 + 51)
         XCTAssertFalse(bytes.contains(UInt8(ascii: "a")))
-        XCTAssertTrue(error.description.contains("241 byte values (0x00, 0x01"), error.description)
+        XCTAssertFalse(bytes.contains(0x03))
+        XCTAssertTrue(error.description.contains("211 byte values (0x09, 0x0A, 0x0D, 0x20"), error.description)
     }
 
     func testMergeOrderFollowsFile() throws {

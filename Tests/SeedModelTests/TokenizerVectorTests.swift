@@ -32,12 +32,18 @@ final class TokenizerVectorTests: XCTestCase {
         return lines.map { $0.split(separator: " ").compactMap { Int($0) } }
     }
 
-    private func checkVocabulary(_ name: String, expectedType: Any.Type) throws {
-        let file = try GGUFFile(path: TestPaths.resource("vocab/\(name).gguf").path)
+    /// Checks a vocabulary against its vectors: `bundled` ones are committed under Resources/vocab,
+    /// the larger ones are fetched into the real-model folder's vocab/ by `make real-models`.
+    private func checkVocabulary(_ name: String, expectedType: Any.Type, bundled: Bool = true) throws {
+        func url(_ suffix: String) throws -> URL {
+            bundled ? TestPaths.resource("vocab/\(name)\(suffix)")
+                : URL(fileURLWithPath: try RealModels.path("vocab/\(name)\(suffix)"))
+        }
+        let file = try GGUFFile(path: try url(".gguf").path)
         let tokenizer = try loadTokenizer(from: file)
         XCTAssertTrue(type(of: tokenizer) == expectedType, "\(name): \(type(of: tokenizer))")
-        let strings = try Self.testStrings(TestPaths.resource("vocab/\(name).gguf.inp"))
-        let expected = try Self.expectedIDs(TestPaths.resource("vocab/\(name).gguf.out"))
+        let strings = try Self.testStrings(try url(".gguf.inp"))
+        let expected = try Self.expectedIDs(try url(".gguf.out"))
         XCTAssertEqual(strings.count, expected.count, "\(name): input and output counts differ")
         XCTAssertGreaterThan(strings.count, 30)
         var failures = 0
@@ -61,6 +67,46 @@ final class TokenizerVectorTests: XCTestCase {
 
     func testGPT2Vectors() throws {
         try checkVocabulary("ggml-vocab-gpt-2", expectedType: BPETokenizer.self)
+    }
+
+    func testMPTVectors() throws {
+        try checkVocabulary("ggml-vocab-mpt", expectedType: BPETokenizer.self)
+    }
+
+    func testStarCoderVectors() throws {
+        try checkVocabulary("ggml-vocab-starcoder", expectedType: BPETokenizer.self)
+    }
+
+    func testRefactVectors() throws {
+        try checkVocabulary("ggml-vocab-refact", expectedType: BPETokenizer.self)
+    }
+
+    func testFalconVectors() throws {
+        try checkVocabulary("ggml-vocab-falcon", expectedType: BPETokenizer.self)
+    }
+
+    func testDeepSeekCoderVectors() throws {
+        try checkVocabulary("ggml-vocab-deepseek-coder", expectedType: BPETokenizer.self)
+    }
+
+    func testDeepSeekLLMVectors() throws {
+        try checkVocabulary("ggml-vocab-deepseek-llm", expectedType: BPETokenizer.self, bundled: false)
+    }
+
+    func testLlamaBPEVectors() throws {
+        try checkVocabulary("ggml-vocab-llama-bpe", expectedType: BPETokenizer.self, bundled: false)
+    }
+
+    func testQwen2Vectors() throws {
+        try checkVocabulary("ggml-vocab-qwen2", expectedType: BPETokenizer.self, bundled: false)
+    }
+
+    func testQwen35Vectors() throws {
+        try checkVocabulary("ggml-vocab-qwen35", expectedType: BPETokenizer.self, bundled: false)
+    }
+
+    func testCommandRVectors() throws {
+        try checkVocabulary("ggml-vocab-command-r", expectedType: BPETokenizer.self, bundled: false)
     }
 
     private struct Fixtures: Decodable {

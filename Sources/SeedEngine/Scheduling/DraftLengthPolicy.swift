@@ -33,6 +33,12 @@ struct DraftLengthPolicy {
     var targetCost: (_ tokens: Int) -> Double
     /// Seconds of a round's own work per verified token.
     var overheadPerToken: Double
+    /// Which k `best` weighs.
+    var choice = Choice.anyLength
+    /// Sources 0..<instanceSources are draft models with instances: when a request drafting
+    /// from one finishes, its instance passes to the oldest request without a draft. (`lookup`
+    /// has no instances: it drafts for every request with a match.)
+    var instanceSources = 0
 
     /// Estimated seconds to finish `requests` drafting up to k tokens a round; `pending` tokens
     /// of theirs are committed but not yet in the target's cache (they join the next pass).
@@ -57,17 +63,37 @@ struct DraftLengthPolicy {
         var slowest = 0.0, work = 0.0, progress = 0.0
         var verifyTokens = Double(pending)
         var perModel = [Int](repeating: 0, count: acceptance.count)
+        // Rounds until each drafting instance is free again, and its model.
+        var instances: [(free: Double, model: Int)] = []
+        var waiting: [Double] = []
         for r in requests {
             var perRound = 1.0
+            let remaining = Double(max(1, r.remaining))
+            work += remaining
             if let m = r.draftModel, k > 0 {
                 perRound = advance[m]
                 verifyTokens += drafted[m]
                 perModel[m] += 1
+                if m < instanceSources { instances.append((remaining / perRound, m)) }
+            } else if k > 0 && instanceSources > 0 {
+                progress += perRound
+                waiting.append(remaining)
+                continue
             }
-            let remaining = Double(max(1, r.remaining))
             slowest = max(slowest, remaining / perRound)
-            work += remaining
             progress += perRound
+        }
+        // A request without a draft advances one token a round until an instance frees up,
+        // then at the instance's pace: without this, one request short of an instance made
+        // drafting look as slow as not drafting (the batch waits for its slowest request).
+        for remaining in waiting {
+            var finish = remaining
+            if let i = instances.indices.min(by: { instances[$0].free < instances[$1].free }), instances[i].free < remaining {
+                let t = instances[i].free
+                finish = t + (remaining - t) / advance[instances[i].model]
+                instances[i].free = finish
+            }
+            slowest = max(slowest, finish)
         }
         // Draft instances pass on as requests finish, so the work bound uses this round's progress.
         let rounds = max(slowest, work / max(progress, 1))
@@ -97,9 +123,6 @@ struct DraftLengthPolicy {
         /// the benchmark target's level workload).
         case noneOrMost
     }
-
-    /// Which k `best` weighs; `noneOrMost` when drafts stop early on their own.
-    var choice = Choice.anyLength
 
     /// Whether drafting the most tokens could beat not drafting if every draft were accepted and
     /// went on to the end. When even that loses (most of a large batch has no draft instance, so

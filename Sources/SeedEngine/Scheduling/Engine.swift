@@ -20,16 +20,25 @@ public final class Engine {
     public let configuration: EngineConfiguration
     public let targetPool: KVPool
     public let draftPools: [KVPool]
+    /// The `lookup` draft source's settings, nil when the pool has none.
+    public let lookup: LookupConfiguration?
     /// Counts of the last `generate` call.
     public private(set) var statistics = EngineStatistics()
 
     private var targetCost = PassCostModel()
-    private var draftCosts: [PassCostModel]
-    /// Running per-token acceptance rate per draft model.
+    /// The draft pool: one source per draft model (same order as `drafts`), then `lookup`.
+    private let sources: [any DraftSource]
+    private let modelSources: [ModelDraftSource]
+    private let lookupSource: LookupDraftSource?
+    /// Running per-token acceptance rate per source.
     private var acceptance: [DecayedRate]
-    /// Running share per draft model of its draft tokens sure enough to draft on (see
-    /// `EngineConfiguration.draftConfidence`).
-    private var continuation: [DecayedRate]
+    /// `lookup`'s running per-token acceptance by the length of the n-gram that matched (a
+    /// longer match is the surer one).
+    private var lookupAcceptance = [DecayedRate](repeating: DecayedRate(), count: LookupConfiguration.ngramRange.upperBound + 1)
+    /// A lookup proposal is cut where the chance that all its tokens so far are accepted falls
+    /// below this (and a request whose first token would fall below it takes no lookup draft):
+    /// rejected tokens cost a verified position each.
+    static let lookupReach = 0.25
     private var calibrated = false
     /// Seconds a round spends outside the model passes, per token of its target pass (running
     /// average). Most of it is deciding each verified position (its distribution, acceptance),
@@ -41,8 +50,9 @@ public final class Engine {
     /// Called after every round with the requests still running (tests check cache contents).
     var roundObserver: (([RequestState]) -> Void)?
 
-    public init(target: any LanguageModel, drafts: [DraftModel] = [], configuration: EngineConfiguration) throws {
-        if configuration.strategy.usesDrafts && drafts.isEmpty {
+    public init(target: any LanguageModel, drafts: [DraftModel] = [], lookup: LookupConfiguration? = nil,
+                configuration: EngineConfiguration) throws {
+        if configuration.strategy.usesDrafts && drafts.isEmpty && lookup == nil {
             throw EngineError.noDraftModel(configuration.strategy)
         }
         guard configuration.draftTokens >= 0, configuration.draftTokens <= 32 else {
@@ -53,6 +63,12 @@ public final class Engine {
         }
         guard configuration.blockTokens >= 1, configuration.blockTokens <= 1024 else {
             throw EngineError.badOption("KV block size must be between 1 and 1024 tokens, got \(configuration.blockTokens)")
+        }
+        if let lookup {
+            let range = LookupConfiguration.ngramRange
+            guard range.contains(lookup.minNgram), range.contains(lookup.maxNgram), lookup.minNgram <= lookup.maxNgram else {
+                throw EngineError.badOption("lookup n-gram lengths must satisfy \(range.lowerBound) ≤ min ≤ max ≤ \(range.upperBound), got min \(lookup.minNgram) and max \(lookup.maxNgram)")
+            }
         }
         for draft in drafts {
             try Self.checkVocabulary(target: target, draft: draft)
@@ -71,9 +87,11 @@ public final class Engine {
             let perToken = KVLayout(config: d.model.config, blockTokens: configuration.blockTokens).bytesPerToken
             return KVPool(config: d.model.config, memoryBytes: slots * perToken, blockTokens: configuration.blockTokens)
         }
-        draftCosts = drafts.map { _ in PassCostModel() }
-        acceptance = drafts.map { _ in DecayedRate() }
-        continuation = drafts.map { _ in DecayedRate() }
+        self.lookup = lookup
+        modelSources = zip(drafts, draftPools).map { ModelDraftSource(draft: $0, pool: $1, confidence: configuration.draftConfidence) }
+        lookupSource = lookup.map { LookupDraftSource(configuration: $0) }
+        sources = modelSources + (lookupSource.map { [$0] } ?? [])
+        acceptance = sources.map { _ in DecayedRate() }
     }
 
     /// The machine's memory when a KV budget exceeds it (a bound no larger than memory can be
@@ -121,7 +139,7 @@ public final class Engine {
         }
         statistics = EngineStatistics()
         probes = ProbeSchedule()
-        statistics.drafts = drafts.map { EngineStatistics.Draft(name: $0.name) }
+        statistics.drafts = sources.map { EngineStatistics.Draft(name: $0.name) }
         statistics.requests = requests.count
 
         var requests = requests
@@ -137,6 +155,7 @@ public final class Engine {
 
         func release(_ r: RequestState) {
             if let seq = r.targetSequence { targetPool.release(seq) }
+            if let (index, document) = r.lookup { index.close(document) }
             if let (m, seq) = r.draft {
                 draftPools[m].release(seq)
                 freeInstances[m] += 1
@@ -190,6 +209,7 @@ public final class Engine {
                     r.targetReservation = reservation(for: r.request, pool: targetPool, draftTokens: k, context: target.config.contextLength)
                     r.statistics.promptTokensReused = reused
                     r.statistics.admittedRound = round
+                    lookupSource?.attach(r)
                     active.append(r)
                 }
                 // Validation guarantees a lone request fits the empty pool, so an empty batch here
@@ -230,7 +250,10 @@ public final class Engine {
                 let modelSecondsBefore = statistics.draftSeconds + statistics.verifySeconds
                 let targetTokensBefore = statistics.targetTokens
                 chooseDraftTokens(active, maxDraftTokens: k, round: round)
-                try draftPhase(active)
+                for (s, source) in sources.enumerated() {
+                    let members = active.filter { $0.source == s && $0.k > 0 }
+                    if !members.isEmpty { statistics.draftSeconds += try source.propose(for: members) }
+                }
                 try verifyPhase(active, scratch: &scratch)
                 // What a round costs besides the model passes (sampling, acceptance, bookkeeping),
                 // per verified token: `auto` weighs it with the passes.
@@ -318,106 +341,130 @@ public final class Engine {
 
     // MARK: rounds
 
-    /// Sets each request's k for this round.
+    /// Sets each request's source and k for this round. Each request's candidate is the source
+    /// expected to advance it most: the draft model whose instance it holds, or `lookup` when
+    /// its text has a match (a tie goes to `lookup`, which costs no pass). `seed` drafts every
+    /// candidate; `auto` first weighs no drafting against drafting from the candidates, from
+    /// the model drafts only, or from `lookup` only (see `DraftLengthPolicy`).
     private func chooseDraftTokens(_ active: [RequestState], maxDraftTokens: Int, round: Int) {
         let context = target.config.contextLength
+        let lookupStart = DispatchTime.now()
+        let lookupIndex = drafts.count
+        for r in active {
+            r.source = nil
+            r.k = 0
+            r.modelChoice = nil
+            r.lookupProposal.removeAll(keepingCapacity: true)
+            // Never draft past the target's context: it verifies the pending token and k drafts
+            // (positions up to tokens + k − 1).
+            let room = max(0, min(maxDraftTokens, context - r.tokens.count, r.remainingBudget - 1))
+            guard room > 0 else { continue }
+            if let (m, _) = r.draft {
+                // The draft reads draft i at position tokens + i − 1 to propose draft i + 1, the
+                // last one at tokens + k − 2.
+                let km = min(room, drafts[m].model.config.contextLength - r.tokens.count + 1)
+                if km > 0 { r.modelChoice = (m, km) }
+            }
+            if let lookupSource {
+                lookupSource.find(for: r, limit: room)
+                // With drafts cut at unsure tokens (a confidence above 0), a lookup proposal
+                // ends where reaching its next token becomes unlikely.
+                if configuration.draftConfidence > 0 && !r.lookupProposal.isEmpty {
+                    let alpha = lookupAcceptance[r.lookupMatchLength].rate
+                    var keep = 0, reach = 1.0
+                    while keep < r.lookupProposal.count && reach * alpha >= Self.lookupReach {
+                        reach *= alpha
+                        keep += 1
+                    }
+                    r.lookupProposal.removeLast(r.lookupProposal.count - keep)
+                }
+            }
+        }
+        if lookupSource != nil { statistics.draftSeconds += elapsedSeconds(since: lookupStart) }
+
+        /// The source a request drafts from when drafting is allowed from `models` and `lookup`.
+        func pick(_ r: RequestState, models: Bool, lookup: Bool) -> Int? {
+            let model = models ? r.modelChoice : nil
+            let proposed = lookup ? r.lookupProposal.count : 0
+            guard proposed > 0 else { return model?.model }
+            guard let model else { return lookupIndex }
+            let viaModel = expectedAdvance(source: model.model, tokens: model.tokens, continuation: sources[model.model].continuationRate)
+            let viaLookup = expectedAdvance(source: lookupIndex, tokens: proposed, continuation: 1,
+                                            acceptance: lookupAcceptance[r.lookupMatchLength].rate)
+            return viaLookup >= viaModel ? lookupIndex : model.model
+        }
+        var plan = active.map { pick($0, models: true, lookup: true) }
         var k = maxDraftTokens
         if configuration.strategy == .auto {
             let policy = draftLengthPolicy()
-            let requests = active.map { DraftLengthPolicy.Request(remaining: $0.remainingBudget, draftModel: $0.draft?.model) }
             let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
-            k = policy.best(requests: requests, pending: pending, maxDraftTokens: maxDraftTokens)
+            func requests(_ plan: [Int?]) -> [DraftLengthPolicy.Request] {
+                zip(active, plan).map { DraftLengthPolicy.Request(remaining: $0.remainingBudget, draftModel: $1) }
+            }
+            var variants = [plan]
+            if lookupSource != nil && !drafts.isEmpty {
+                variants.append(active.map { pick($0, models: true, lookup: false) })
+                variants.append(active.map { pick($0, models: false, lookup: true) })
+            }
+            var bestTime = policy.estimatedSeconds(k: 0, requests: requests(plan), pending: pending)
+            k = 0
+            for variant in variants where variant.contains(where: { $0 != nil }) {
+                let candidates = requests(variant)
+                let length = policy.best(requests: candidates, pending: pending, maxDraftTokens: maxDraftTokens)
+                guard length > 0 else { continue }
+                let time = policy.estimatedSeconds(k: length, requests: candidates, pending: pending)
+                if time < bestTime * 0.99 {
+                    bestTime = time
+                    k = length
+                    plan = variant
+                }
+            }
             if k > 0 {
                 probes.drafted(round: round)
             } else if probes.probes(round: round, draftingCouldPay: policy.draftingCouldPay(
-                requests: requests, pending: pending, maxDraftTokens: maxDraftTokens)) {
+                requests: requests(plan), pending: pending, maxDraftTokens: maxDraftTokens)) {
                 k = min(ProbeSchedule.probeTokens, maxDraftTokens)
             }
         }
-        for r in active {
-            guard let (m, _) = r.draft else {
-                r.k = 0
-                continue
-            }
-            // Never draft past either context: the target verifies the pending token and k drafts
-            // (positions up to tokens + k − 1); the draft reads draft i at position tokens + i − 1
-            // to propose draft i + 1, the last one at tokens + k − 2.
-            let room = context - r.tokens.count
-            let draftRoom = drafts[m].model.config.contextLength - r.tokens.count + 1
-            r.k = max(0, min(k, room, draftRoom, r.remainingBudget - 1))
+        guard k > 0 else { return }
+        for (r, source) in zip(active, plan) {
+            guard let source else { continue }
+            r.source = source
+            r.k = source == lookupIndex ? min(k, r.lookupProposal.count) : min(k, r.modelChoice?.tokens ?? 0)
         }
+    }
+
+    /// Tokens a request is expected to advance in a round drafting `tokens` tokens from `source`
+    /// (1 + Σᵢ cⁱ⁻¹αⁱ, as `DraftLengthPolicy` counts them).
+    private func expectedAdvance(source: Int, tokens: Int, continuation c: Double, acceptance a: Double? = nil) -> Double {
+        let alpha = a ?? acceptance[source].rate
+        var advance = 1.0, reach = 1.0, accepted = 1.0
+        for _ in 0..<tokens {
+            accepted *= alpha
+            advance += reach * accepted
+            reach *= c
+        }
+        return advance
     }
 
     /// `auto`'s estimates for this round (see `DraftLengthPolicy`), from the measured pass
     /// costs, acceptance and continuation rates and overhead.
     private func draftLengthPolicy() -> DraftLengthPolicy {
-        DraftLengthPolicy(acceptance: acceptance.map(\.rate), continuation: continuation.map(\.rate),
-                          draftCost: { [draftCosts] m, tokens in draftCosts[m].cost(tokens: tokens) },
+        DraftLengthPolicy(acceptance: acceptance.map(\.rate), continuation: sources.map(\.continuationRate),
+                          draftCost: { [sources] m, tokens in sources[m].cost(tokens: tokens) },
                           targetCost: { [targetCost] tokens in targetCost.cost(tokens: tokens) },
                           overheadPerToken: overheadPerToken,
-                          choice: configuration.draftConfidence > 0 ? .noneOrMost : .anyLength)
+                          choice: configuration.draftConfidence > 0 ? .noneOrMost : .anyLength,
+                          instanceSources: drafts.count)
     }
 
     private func calibrate() throws {
         let limit = min(256, target.config.contextLength * 4)
         try targetCost.calibrate(model: target, pool: targetPool, maxTokens: limit)
-        for (m, d) in drafts.enumerated() {
-            try draftCosts[m].calibrate(model: d.model, pool: draftPools[m], maxTokens: min(64, limit))
+        for source in modelSources {
+            try source.calibrate(maxTokens: min(64, limit))
         }
         calibrated = true
-    }
-
-    /// Each draft model proposes k tokens for all its requests: k batched passes, the first also
-    /// catching the draft cache up with tokens committed since its last round.
-    private func draftPhase(_ active: [RequestState]) throws {
-        for (m, draft) in drafts.enumerated() {
-            let pool = draftPools[m]
-            let members = active.filter { $0.draft?.model == m && $0.k > 0 }
-            guard let steps = members.map(\.k).max() else { continue }
-            let phaseStart = DispatchTime.now()
-            for r in members {
-                r.drafts.removeAll(keepingCapacity: true)
-                r.draftProbabilities.removeAll(keepingCapacity: true)
-            }
-            var inputs: [ForwardInput] = []
-            var stepMembers: [RequestState] = []
-            for step in 0..<steps {
-                // A step's cost for `auto` is all of it: cache appends, the pass, and sampling
-                // each draft token (a distribution over the vocabulary), which the pass alone
-                // left out.
-                let stepStart = DispatchTime.now()
-                inputs.removeAll(keepingCapacity: true)
-                stepMembers.removeAll(keepingCapacity: true)
-                for r in members where r.k > step {
-                    let (_, seq) = r.draft!
-                    let tokens = step == 0 ? Array(r.tokens[r.draftCount...]) : [r.drafts[step - 1]]
-                    let position = step == 0 ? r.draftCount : r.tokens.count + step - 1
-                    let table = try pool.append(seq, tokens: tokens)
-                    inputs.append(ForwardInput(tokens: tokens, startPosition: position, cache: table, logits: .last))
-                    stepMembers.append(r)
-                }
-                // Every member may have stopped on an unsure token.
-                if inputs.isEmpty { break }
-                let logits = try draft.model.forward(inputs)
-                for (i, r) in stepMembers.enumerated() {
-                    try pool.commit(r.draft!.sequence)
-                    r.draftCount = inputs[i].startPosition + inputs[i].tokens.count
-                    let (token, probability) = r.proposeDraftToken(logits.last(of: i), step: step)
-                    r.drafts.append(token)
-                    r.draftProbabilities.append(probability)
-                    // The unsure token is still verified (the pass for it is spent), but the
-                    // tokens after it would most likely follow a rejection. Stopping on the
-                    // draft's own numbers keeps speculative sampling exact.
-                    if probability < configuration.draftConfidence { r.k = step + 1 }
-                }
-                draftCosts[m].record(tokens: inputs.reduce(0) { $0 + $1.tokens.count }, seconds: elapsedSeconds(since: stepStart))
-            }
-            statistics.draftSeconds += elapsedSeconds(since: phaseStart)
-            for r in members {
-                let sure = r.draftProbabilities.reduce(0) { $0 + ($1 >= configuration.draftConfidence ? 1 : 0) }
-                continuation[m].record(hits: sure, trials: r.drafts.count)
-            }
-        }
     }
 
     /// One batched target pass over every active request: its pending tokens and its drafts.
@@ -426,7 +473,7 @@ public final class Engine {
         var inputs: [ForwardInput] = []
         inputs.reserveCapacity(active.count)
         for r in active {
-            if r.k == 0 { r.drafts.removeAll(keepingCapacity: true) }
+            if r.k == 0 || r.source == nil { r.drafts.removeAll(keepingCapacity: true) }
             let tokens = Array(r.tokens[r.targetCount...]) + r.drafts
             let table = try targetPool.append(r.targetSequence!, tokens: tokens)
             inputs.append(ForwardInput(tokens: tokens, startPosition: r.targetCount, cache: table, logits: .tail(r.drafts.count + 1)))
@@ -444,19 +491,30 @@ public final class Engine {
             try targetPool.commit(r.targetSequence!)
             let firstRow = logits.firstRow[i]
             let outcome = scratch.withUnsafeMutableBufferPointer { buffer in
-                r.verify(targetLogits: { logits[firstRow + $0] }, scratch: buffer)
+                r.verify(targetLogits: { logits[firstRow + $0] }, scratch: buffer,
+                         pointMasses: r.source.map { sources[$0].proposesPointMasses } ?? false)
             }
             let committedBefore = r.tokens.count
             r.statistics.targetPasses += 1
-            if let (m, _) = r.draft, !r.drafts.isEmpty {
-                statistics.drafts[m].draftedTokens += r.drafts.count
-                statistics.drafts[m].acceptedTokens += outcome.accepted
-                statistics.drafts[m].verifications += 1
-                statistics.draftTokensChosenSum += r.drafts.count
-                statistics.draftingRequestRounds += 1
+            if let m = r.source, !r.drafts.isEmpty {
                 // Per-token acceptance: j accepted then one rejection (or none when all k passed).
                 // accepted/drafted would count the tokens after a rejection as failures too.
                 let trials = outcome.accepted + (outcome.accepted < r.drafts.count ? 1 : 0)
+                statistics.drafts[m].draftedTokens += r.drafts.count
+                statistics.drafts[m].acceptedTokens += outcome.accepted
+                statistics.drafts[m].verifications += 1
+                if m == drafts.count {
+                    lookupAcceptance[r.lookupMatchLength].record(hits: outcome.accepted, trials: trials)
+                    r.statistics.lookupDraftedTokens += r.drafts.count
+                    r.statistics.lookupAcceptedTokens += outcome.accepted
+                    r.statistics.lookupProposals += 1
+                    if r.lookupFromSibling {
+                        r.statistics.lookupSiblingProposals += 1
+                        statistics.drafts[m].siblingProposals += 1
+                    }
+                }
+                statistics.draftTokensChosenSum += r.drafts.count
+                statistics.draftingRequestRounds += 1
                 acceptance[m].record(hits: outcome.accepted, trials: trials)
                 r.statistics.draftedTokens += r.drafts.count
                 r.statistics.acceptedTokens += outcome.accepted
@@ -513,6 +571,16 @@ final class RequestState {
     var draftReservation = 0
     /// Draft tokens this round, their number, and the draft's distributions (k × vocabulary).
     var k = 0
+    /// The source drafting for this request this round (index into the engine's pool), nil: none.
+    var source: Int?
+    /// The draft model instance this request could draft from this round, and how many tokens.
+    var modelChoice: (model: Int, tokens: Int)?
+    /// Where this request's text sits in its lookup group's index (nil without `lookup`), this
+    /// round's lookup proposal, and whether it was copied from another request's text.
+    var lookup: (index: LookupIndex, document: Int)?
+    var lookupProposal: [Int] = []
+    var lookupFromSibling = false
+    var lookupMatchLength = 0
     var drafts: [Int] = []
     /// The draft's probability of each token of `drafts`, which decided where drafting stopped.
     var draftProbabilities: [Float] = []
@@ -588,16 +656,19 @@ final class RequestState {
         }
     }
 
-    func verify(targetLogits: (Int) -> UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>) -> SpeculativeVerifier.Outcome {
+    func verify(targetLogits: (Int) -> UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Float>,
+                pointMasses: Bool) -> SpeculativeVerifier.Outcome {
         draftDistributions.withUnsafeBufferPointer { q in
             SpeculativeVerifier.verify(drafts: drafts, draftDistributions: q.baseAddress ?? UnsafePointer(scratch.baseAddress!),
-                                       targetLogits: targetLogits, sampler: &sampler, rng: &rng, scratch: scratch)
+                                       targetLogits: targetLogits, sampler: &sampler, rng: &rng, scratch: scratch,
+                                       pointMasses: pointMasses)
         }
     }
 
     /// Appends newly decided tokens in order, stopping at the first that ends the request.
     func commit(_ newTokens: [Int]) {
         for token in newTokens {
+            if let (index, document) = lookup { index.append(token, to: document) }
             tokens.append(token)
             largestToken = max(largestToken, token)
             generated.append(token)

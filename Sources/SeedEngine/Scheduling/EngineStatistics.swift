@@ -7,6 +7,9 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
         public internal(set) var acceptedTokens = 0
         /// Request-rounds in which this model drafted (each ends in one verification).
         public internal(set) var verifications = 0
+        /// `lookup` only: proposals copied from another request's text (the rest came from the
+        /// request's own prompt and output).
+        public internal(set) var siblingProposals = 0
 
         public init(name: String) { self.name = name }
 
@@ -53,6 +56,7 @@ public struct EngineStatistics: Sendable, Codable, Equatable {
                 drafts[i].draftedTokens += d.draftedTokens
                 drafts[i].acceptedTokens += d.acceptedTokens
                 drafts[i].verifications += d.verifications
+                drafts[i].siblingProposals += d.siblingProposals
             } else {
                 drafts.append(d)
             }

@@ -10,14 +10,18 @@ public struct GenerationRequest: Sendable {
     public var maxTokens: Int
     /// Text that ends the completion (cut before it). End-of-generation tokens always end it.
     public var stopStrings: [String]
+    /// Requests of one group (the samples of one prompt, one tree level of one input) draft from
+    /// each other's text under the `lookup` draft source; nil: a group of its own.
+    public var group: String?
 
     public init(tag: String, promptTokens: [Int], sampling: SamplingParameters = .greedy,
-                maxTokens: Int, stopStrings: [String] = []) {
+                maxTokens: Int, stopStrings: [String] = [], group: String? = nil) {
         self.tag = tag
         self.promptTokens = promptTokens
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopStrings = stopStrings
+        self.group = group
     }
 }
 
@@ -38,6 +42,12 @@ public struct CompletionStatistics: Sendable, Codable, Equatable {
     public var generatedTokens = 0
     public var draftedTokens = 0
     public var acceptedTokens = 0
+    /// Of those, the ones the `lookup` source proposed, and its proposals (rounds it drafted)
+    /// and how many of them came from another request's text rather than this one's.
+    public var lookupDraftedTokens = 0
+    public var lookupAcceptedTokens = 0
+    public var lookupProposals = 0
+    public var lookupSiblingProposals = 0
     /// Target passes this request took part in.
     public var targetPasses = 0
     /// From the call to `generate` (or, for a request that arrived mid-run, its arrival) until
@@ -47,6 +57,8 @@ public struct CompletionStatistics: Sendable, Codable, Equatable {
     /// (nil: never). First come, first served means both follow request order.
     public var admittedRound = 0
     public var draftAssignedRound: Int?
+
+    public init() {}
 }
 
 /// How the engine schedules a set of requests. All run on the same engine so they compare honestly.
@@ -77,6 +89,21 @@ public struct DraftModel: @unchecked Sendable {
         self.model = model
         self.instances = max(1, instances)
         self.name = name ?? model.file.path.split(separator: "/").last.map(String.init) ?? model.file.path
+    }
+}
+
+/// The `lookup` draft source: drafts copied from text already seen (the request's prompt and
+/// output, its group's outputs) where its last n tokens occurred before, longest n first.
+public struct LookupConfiguration: Sendable, Equatable {
+    public static let ngramRange = 1...16
+    public var minNgram: Int
+    public var maxNgram: Int
+    public var name: String
+
+    public init(minNgram: Int = 2, maxNgram: Int = 5, name: String = "lookup") {
+        self.minNgram = minNgram
+        self.maxNgram = maxNgram
+        self.name = name
     }
 }
 
@@ -120,7 +147,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible, Lo
     public var description: String {
         switch self {
         case let .noDraftModel(strategy):
-            return "strategy '\(strategy.rawValue)' needs a draft model — add --draft MODEL (or drafts: in the workflow), or use --strategy autoregressive"
+            return "strategy '\(strategy.rawValue)' needs a draft model or lookup — add --draft MODEL or --draft lookup (or drafts: in the workflow), or use --strategy autoregressive"
         case let .emptyPrompt(tag):
             return "request \(tag): the prompt is empty"
         case let .promptTooLong(tag, tokens, context):

@@ -12,6 +12,20 @@ public struct Provenance: Codable, Sendable, Equatable {
         /// Seconds since 1970; recorded when the file is too large to hash quickly.
         public var modified: Double?
     }
+    /// A remote target: where it was asked, by which model name, and what the server says its
+    /// model is (`/v1/models`, llama.cpp's `/props`). Never an API key.
+    public struct Server: Codable, Sendable, Equatable {
+        public var urls: [String]
+        public var model: String
+        /// The server's own identity of the model it serves (file path or name, size, parameters).
+        public var identity: String
+
+        public init(urls: [String], model: String, identity: String) {
+            self.urls = urls
+            self.model = model
+            self.identity = identity
+        }
+    }
     public struct Git: Codable, Sendable, Equatable {
         public var commit: String
         public var dirty: Bool
@@ -21,13 +35,20 @@ public struct Provenance: Codable, Sendable, Equatable {
     /// Prompt file name → SHA-256 of its bytes; the file's path where two prompt files share a name.
     public var prompts: [String: String]
     public var models: [ModelFile]
+    /// The server of a remote target (nil: local files, see `models`).
+    public var server: Server?
     public var git: Git?
     /// The `--set` overrides the run applied to the workflow file (nil in lines written before
     /// they were recorded: unknown).
     public var overrides: [String]?
+    /// The workflow's name and its file as the command line gave it (nil in older lines); for
+    /// people reading a report, not compared.
+    public var workflowName: String?
+    public var workflowFile: String?
 
     enum CodingKeys: String, CodingKey {
-        case workflowSHA256 = "workflow_sha256", prompts, models, git, overrides
+        case workflowSHA256 = "workflow_sha256", prompts, models, server, git, overrides
+        case workflowName = "workflow_name", workflowFile = "workflow_file"
     }
 
     /// What makes two runs differ in their results, in words, or nil when they ran the same
@@ -41,7 +62,10 @@ public struct Provenance: Codable, Sendable, Equatable {
         // keys apply in any order (so they are sorted). Where one key lies inside another
         // (`search.generate` and `search.generate.temperature`) the order decides, so it is kept.
         func relevant(_ o: [String]) -> [String] {
-            let items = o.filter { !$0.hasPrefix("models.kv_cache") }
+            // Nor do where the server is and how it is reached: its model is compared below.
+            let connection = ["models.target.url", "models.target.urls", "models.target.api_key_env", "models.target.max_concurrency",
+                              "models.target.timeout", "models.target.retries"]
+            let items = o.filter { item in !item.hasPrefix("models.kv_cache") && !connection.contains { item.hasPrefix($0 + "=") || item.hasPrefix($0 + ".") } }
             let keys = items.map { String($0.prefix { $0 != "=" }) }
             let nested = keys.contains { outer in
                 keys.contains { $0 != outer && ($0.hasPrefix(outer + ".") || $0.hasPrefix(outer + "[")) }
@@ -59,12 +83,34 @@ public struct Provenance: Codable, Sendable, Equatable {
             return "the prompt file \(name) has changed since"
         }
         func identity(_ m: ModelFile) -> String { m.sha256 ?? "\(m.bytes)/\(m.modified ?? 0)" }
-        if models.map(identity) != other.models.map(identity) { return "the model files have changed since" }
+        if models.map(identity) != other.models.map(identity) {
+            return server != nil || other.server != nil ? "it ran on \(Self.where(server)), this run on \(Self.where(other.server))"
+                : "the model files have changed since"
+        }
+        if server?.model != other.server?.model || server?.identity != other.server?.identity {
+            return "it ran on \(Self.where(server)), this run on \(Self.where(other.server))"
+        }
         return nil
     }
 
     /// Files up to this size are hashed; larger model files are identified by size and mtime.
     public static let hashLimit = 64 << 20
+
+    /// A model in words, for a refused resume.
+    private static func `where`(_ server: Server?) -> String {
+        guard let server else { return "local model files" }
+        return "the server model '\(server.model)' (\(server.identity))"
+    }
+
+    public init(workflowFile: String, promptFiles: [String: String], models: ProvenanceModels) throws {
+        switch models {
+        case let .files(paths):
+            try self.init(workflowFile: workflowFile, promptFiles: promptFiles, modelFiles: paths)
+        case let .server(server):
+            try self.init(workflowFile: workflowFile, promptFiles: promptFiles, modelFiles: [])
+            self.server = server
+        }
+    }
 
     public init(workflowFile: String, promptFiles: [String: String], modelFiles: [String]) throws {
         workflowSHA256 = SHA256.hex(try Data(contentsOf: URL(fileURLWithPath: workflowFile)))

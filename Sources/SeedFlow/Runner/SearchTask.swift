@@ -15,6 +15,11 @@ final class SearchTask {
         var samples: [String] = []
         var value: Double?
         var selected = false
+        /// What the calls of this node cost (see `TreeNodeRecord`).
+        var expandTokens = 0
+        var expandSeconds = 0.0
+        var evaluateTokens = 0
+        var evaluateSeconds = 0.0
     }
 
     /// What a model call is for, keyed by its tag.
@@ -35,7 +40,6 @@ final class SearchTask {
     let input: String
     let fields: [String: String]
     private let workflow: Workflow
-    private let encode: (String) -> [Int]
     private let seed: UInt64
     private(set) var nodes: [Node]
     private var phase: Phase
@@ -55,6 +59,7 @@ final class SearchTask {
     private(set) var note: String?
     /// Why the search could not go on (a call the engine cannot run), when that ended it.
     private(set) var error: String?
+    private(set) var finish: FinishRecord?
     private(set) var statistics = RunStatistics()
     private(set) var level = 0
     let started = DispatchTime.now()
@@ -62,13 +67,12 @@ final class SearchTask {
     /// DFS stops after this many expansions even if the tree is not exhausted.
     static let dfsExpansionLimit = 64
 
-    init(index: Int, input: String, fields: [String: String], workflow: Workflow, seed: UInt64, encode: @escaping (String) -> [Int]) {
+    init(index: Int, input: String, fields: [String: String], workflow: Workflow, seed: UInt64) {
         self.index = index
         self.input = input
         self.fields = fields
         self.workflow = workflow
         self.seed = seed
-        self.encode = encode
         nodes = [Node(id: 0, parent: nil, depth: 0, thought: "", state: input)]
         phase = .expand([0])
         // An input that already is the goal needs no search.
@@ -83,20 +87,18 @@ final class SearchTask {
     // MARK: calls
 
     /// The model calls of the current phase (empty when done).
-    func requests() throws -> [GenerationRequest] {
+    func requests() throws -> [TextRequest] {
         pending.removeAll()
-        var out: [GenerationRequest] = []
+        var out: [TextRequest] = []
         switch phase {
         case let .expand(parents):
             let step = workflow.search.generate
             for parent in parents {
                 let prompt = try step.prompt.render(variables(for: parent))
                 let calls = step.mode == .propose ? 1 : step.n
-                for sample in 0..<calls {
-                    let tag = "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\(sample)"
-                    pending[tag] = .generate(node: parent)
-                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
-                }
+                let tags = (0..<calls).map { "\(index)/d\(nodes[parent].depth)/gen/\(parent)/\($0)" }
+                for tag in tags { pending[tag] = .generate(node: parent) }
+                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling, group: group(level: nodes[parent].depth + 1)))
             }
         case let .evaluate(children):
             let step = workflow.search.evaluate
@@ -109,11 +111,9 @@ final class SearchTask {
                     valuePrompts[child] = prompt
                     // Asked before, or by an earlier child of this level: its value is reused.
                     if valueCache[prompt] != nil || !asked.insert(prompt).inserted { continue }
-                    for sample in 0..<step.samples {
-                        let tag = "\(index)/d\(nodes[child].depth)/value/\(child)/\(sample)"
-                        pending[tag] = .evaluate(nodes: [child])
-                        out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
-                    }
+                    let tags = (0..<step.samples).map { "\(index)/d\(nodes[child].depth)/value/\(child)/\($0)" }
+                    for tag in tags { pending[tag] = .evaluate(nodes: [child]) }
+                    out.append(request(tags: tags, prompt: prompt, sampling: step.sampling, group: group(level: nodes[child].depth)))
                 }
             case .vote:
                 guard let first = children.first else { break }
@@ -121,11 +121,9 @@ final class SearchTask {
                 values["candidates"] = children.enumerated().map { "\($0.offset + 1): \(nodes[$0.element].state)" }
                     .joined(separator: "\n")
                 let prompt = try step.prompt.render(values)
-                for sample in 0..<step.samples {
-                    let tag = "\(index)/d\(nodes[first].depth)/vote/\(first)/\(sample)"
-                    pending[tag] = .evaluate(nodes: children)
-                    out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
-                }
+                let tags = (0..<step.samples).map { "\(index)/d\(nodes[first].depth)/vote/\(first)/\($0)" }
+                for tag in tags { pending[tag] = .evaluate(nodes: children) }
+                out.append(request(tags: tags, prompt: prompt, sampling: step.sampling, group: group(level: nodes[first].depth)))
             }
             if out.isEmpty {
                 // Every child's question was asked before: no calls needed this round.
@@ -138,7 +136,7 @@ final class SearchTask {
             let prompt = try step.prompt.render(variables(for: node))
             let tag = "\(index)/finish/\(node)"
             pending[tag] = .finish(node: node)
-            out.append(request(tag: tag, prompt: prompt, sampling: step.sampling))
+            out.append(request(tags: [tag], prompt: prompt, sampling: step.sampling, group: "\(index)/finish"))
         case .done:
             break
         }
@@ -163,20 +161,41 @@ final class SearchTask {
         error = reason
     }
 
-    private func request(tag: String, prompt: String, sampling: StepSampling) -> GenerationRequest {
-        GenerationRequest(tag: tag, promptTokens: encode(prompt), sampling: sampling.parameters(seed: seed),
-                          maxTokens: sampling.maxTokens, stopStrings: sampling.stop)
+    /// One call: a sample per tag (`n` samples of one prompt go as one request).
+    private func request(tags: [String], prompt: String, sampling: StepSampling, group: String) -> TextRequest {
+        TextRequest(tags: tags, prompt: prompt, sampling: sampling.parameters(seed: seed),
+                    maxTokens: sampling.maxTokens, stopStrings: sampling.stop, group: group)
     }
 
+    /// The lookup group of a call: one tree level of this input (the proposals that make the
+    /// level and their evaluations draft from each other's text).
+    private func group(level: Int) -> String { "\(index)/level\(level)" }
+
     /// Takes back this phase's completions (all of them) and moves to the next phase.
-    func receive(_ completions: [Completion]) throws {
+    func receive(_ completions: [TextCompletion]) throws {
         for c in completions {
-            statistics.generatedTokens += c.tokenIDs.count
+            statistics.generatedTokens += c.statistics.generatedTokens
             statistics.promptTokens += c.statistics.promptTokens
             statistics.modelCalls += 1
             statistics.targetPasses += c.statistics.targetPasses
             statistics.draftedTokens += c.statistics.draftedTokens
             statistics.acceptedTokens += c.statistics.acceptedTokens
+            statistics.lookupDraftedTokens += c.statistics.lookupDraftedTokens
+            statistics.lookupAcceptedTokens += c.statistics.lookupAcceptedTokens
+            statistics.lookupProposals += c.statistics.lookupProposals
+            statistics.lookupSiblingProposals += c.statistics.lookupSiblingProposals
+            // Where each call's cost goes in the tree: on the node it expanded or valued.
+            switch pending[c.tag] {
+            case let .generate(node)?:
+                nodes[node].expandTokens += c.statistics.generatedTokens
+                nodes[node].expandSeconds = max(nodes[node].expandSeconds, c.statistics.seconds)
+            case let .evaluate(targets)?:
+                guard let node = targets.first else { break }
+                nodes[node].evaluateTokens += c.statistics.generatedTokens
+                nodes[node].evaluateSeconds = max(nodes[node].evaluateSeconds, c.statistics.seconds)
+            case .finish?, nil:
+                break
+            }
         }
         switch phase {
         case let .expand(parents):
@@ -230,6 +249,8 @@ final class SearchTask {
                 return
             }
             judge(c.text, node: node)
+            finish?.tokens = c.statistics.generatedTokens
+            finish?.seconds = c.statistics.seconds
             phase = .done
         case .done:
             break
@@ -480,6 +501,8 @@ final class SearchTask {
     /// Extracts the answer from the finish completion and checks it.
     private func judge(_ text: String, node: Int) {
         guard let step = workflow.finish else { return }
+        finish = FinishRecord(text: text, answer: nil, check: nil, passed: false, tokens: 0, seconds: 0)
+        defer { finish?.answer = answer; finish?.passed = solved }
         var values = variables(for: node)
         var extracted: String
         if let extract = step.extract {
@@ -526,6 +549,10 @@ final class SearchTask {
                     return
                 }
                 var ok = Double(e.value.numerator) == equals * Double(e.value.denominator)
+                finish?.check = "\(source) = \(Self.plain(equals))"
+                if let uses = usesNumbersOf {
+                    finish?.check? += ", using exactly the numbers \(try uses.render(values))"
+                }
                 if ok, let uses = usesNumbersOf {
                     let numbers = try uses.render(values).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
                     ok = e.usesExactly(numbers)
@@ -536,13 +563,21 @@ final class SearchTask {
                 solved = ok
             case let .numberEquals(expected):
                 let expectedNumber = Self.number(try expected.render(values))
+                finish?.check = "\(extracted) = \(try expected.render(values)) (as numbers)"
                 solved = expectedNumber != nil && Self.number(extracted) == expectedNumber
             case let .stringEquals(expected):
-                solved = extracted == (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
+                let reference = (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
+                finish?.check = "'\(extracted)' is '\(reference)'"
+                solved = extracted == reference
             }
         } catch {
             note = "check failed: \(error)"
         }
+    }
+
+    /// 24 rather than 24.0.
+    private static func plain(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
     }
 
     /// A number as GSM8K answers are compared: commas, `$` and a trailing `.0` ignored.
@@ -580,11 +615,13 @@ final class SearchTask {
         stats.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         let tree = nodes.map { n in
             TreeNodeRecord(id: n.id, parent: n.parent, depth: n.depth, thought: n.thought, state: n.state,
-                           samples: n.samples, value: n.value, selected: n.selected)
+                           samples: n.samples, value: n.value, selected: n.selected,
+                           expandTokens: n.expandTokens, expandSeconds: n.expandSeconds,
+                           evaluateTokens: n.evaluateTokens, evaluateSeconds: n.evaluateSeconds)
         }
         return RunRecord(index: index, input: input, answer: answer, solved: solved,
                          bestPath: chosen.map { path(to: $0).map { nodes[$0].thought } } ?? [],
                          tree: tree, statistics: stats, strategy: strategy, seed: seed, provenance: provenance, note: note,
-                         error: error)
+                         error: error, finish: finish, finishedAt: Date().timeIntervalSince1970)
     }
 }

@@ -19,6 +19,8 @@ public struct RunOptions: Sendable {
     public var threads: Int
     /// The `--set` overrides applied to the workflow, recorded in every result's provenance.
     public var overrides: [String]
+    /// Lets an API key go over plain HTTP to a host that is not this machine.
+    public var allowInsecureHTTP = false
 
     public init(limit: Int? = nil, jobs: Int? = nil, resultsMode: ResultsOpenMode = .create, resultsPath: String? = nil,
                 strategy: DecodingStrategy? = nil, threads: Int = ThreadPool.defaultThreads, overrides: [String] = []) {
@@ -40,6 +42,17 @@ public struct RunProgress: Sendable {
     public var deepestLevel: Int
     public var tokensPerSecond: Double
     public var acceptance: Double?
+    /// Inputs solved so far (answered, where nothing checks the answers).
+    public var solved = 0
+    /// Seconds since the run started.
+    public var elapsedSeconds = 0.0
+
+    /// Seconds until every input is done at the pace so far (elapsed time per finished input);
+    /// nil before the first input has finished.
+    public var etaSeconds: Double? {
+        guard inputsDone > 0 else { return nil }
+        return elapsedSeconds / Double(inputsDone) * Double(max(0, inputsTotal - inputsDone))
+    }
 }
 
 /// What a run did, for the closing table.
@@ -57,6 +70,9 @@ public struct RunSummary: Sendable {
     public var modelCalls: Int
     public var wallSeconds: Double
     public var acceptance: Double?
+    /// Per draft source that drafted: its name, acceptance, and for `lookup` the share of its
+    /// proposals copied from another call of the group.
+    public var sources: [(name: String, acceptance: Double, siblingShare: Double?)] = []
     public var tokensPerTargetPass: Double
     public var strategy: DecodingStrategy
     public var interrupted: Bool
@@ -68,13 +84,30 @@ public struct RunSummary: Sendable {
     public var verifySeconds: Double
     /// The first solved input's record, to show its tree.
     public var exampleSolved: RunRecord?
+    /// Whether anything checks the answers (`Workflow.checksAnswers`); when not, an input
+    /// counts as finished rather than solved.
+    public var answersChecked = true
+
+    /// No input ran, and none was stopped: every one already had its result, or there were none.
+    public var nothingLeftToRun: Bool { inputs == 0 && !interrupted }
 
     /// The closing table.
     public func render() -> String {
+        let bySource = sources.count < 2 && sources.allSatisfy({ $0.siblingShare == nil }) ? "" : " (" + sources.map { s in
+            "\(s.name) " + String(format: "%.1f%%", s.acceptance * 100)
+                + (s.siblingShare.map { String(format: ", %.0f%% of its proposals from sibling calls", $0 * 100) } ?? "")
+        }.joined(separator: "; ") + ")"
         var rows: [(String, String)] = [
             ("inputs", skipped > 0 ? "\(inputs) (+\(skipped) already in the results file)" : "\(inputs)"),
-            ("solved", inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"),
         ]
+        if nothingLeftToRun {
+            rows += [("results", resultsPath),
+                     ("note", skipped > 0 ? "nothing was left to run: every input already has its result in the results file"
+                                          : "nothing was left to run: the inputs file holds no input")]
+            return Self.table(rows)
+        }
+        let share = inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"
+        rows.append(answersChecked ? ("solved", share) : ("finished", share + " — nothing checks the answers"))
         if !failures.isEmpty { rows.append(("failed", "\(failures.count) (could not run; see \"error\" in their result lines)")) }
         rows += [
             ("strategy", strategy.rawValue),
@@ -82,8 +115,9 @@ public struct RunSummary: Sendable {
             ("generated tokens", "\(generatedTokens)"),
             ("wall time", String(format: "%.1f s (%.0f tokens/s)", wallSeconds, wallSeconds > 0 ? Double(generatedTokens) / wallSeconds : 0)),
             ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
-            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) } ?? "— (no drafting)"),
-            ("tokens per target pass", String(format: "%.2f", tokensPerTargetPass)),
+            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
+            // Not `compare`'s figure, which is per call: this one counts every call in the pass.
+            ("tokens per target pass (all calls batched)", String(format: "%.2f", tokensPerTargetPass)),
             // A run stopped before its first result removed the file it created.
             ("results", removedResults ? "none written (stopped before the first result)" : resultsPath),
         ]
@@ -92,6 +126,10 @@ public struct RunSummary: Sendable {
                                 : inputs == 0 ? "interrupted before the first result: the results file was left as it was"
                                 : "interrupted: unfinished inputs were not written; rerun with --resume"))
         }
+        return Self.table(rows)
+    }
+
+    private static func table(_ rows: [(String, String)]) -> String {
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }.joined(separator: "\n")
     }
@@ -103,22 +141,21 @@ public struct RunSummary: Sendable {
 public final class WorkflowRunner {
     public let workflow: Workflow
     public let options: RunOptions
-    public let engine: Engine
-    public let strategy: DecodingStrategy
-    private let target: any LanguageModel
+    /// Where the model calls run (see `Backends.make`).
+    public let backend: any GenerationBackend
+    public var strategy: DecodingStrategy { backend.strategy }
 
     public init(workflow: Workflow, options: RunOptions) throws {
         self.workflow = workflow
         self.options = options
-        let pool = ThreadPool(threads: options.threads)
-        target = try loadLanguageModel(file: GGUFFile(path: workflow.models.target.path), pool: pool)
-        let drafts = try workflow.models.drafts.map { d in
-            DraftModel(model: try loadLanguageModel(file: GGUFFile(path: d.path), pool: pool), instances: d.instances)
-        }
-        strategy = options.strategy ?? workflow.decoding.strategy
-        var configuration = workflow.decoding.engineConfiguration(kvCache: workflow.models.kvCache)
-        configuration.strategy = strategy
-        engine = try Engine(target: target, drafts: drafts, configuration: configuration)
+        backend = try Backends.make(workflow: workflow, options: options)
+    }
+
+    /// A runner on a backend of the caller's (tests run the search on a scripted one).
+    public init(workflow: Workflow, options: RunOptions, backend: any GenerationBackend) {
+        self.workflow = workflow
+        self.options = options
+        self.backend = backend
     }
 
     /// The inputs of the workflow, each with its JSONL fields.
@@ -156,10 +193,12 @@ public final class WorkflowRunner {
         return out
     }
 
+    /// The results file this run writes: `--results`, or the workflow's `output.results`.
+    public var resultsPath: String { options.resultsPath ?? workflow.output.results }
+
     /// Searches every input (or the first `limit`), appending each result as it finishes.
     /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
     public func run(progress: (RunProgress) -> Void = { _ in }) throws -> RunSummary {
-        let resultsPath = options.resultsPath ?? workflow.output.results
         let results = try ResultsFile(path: resultsPath, mode: options.resultsMode)
         do {
             var summary = try run(into: results, progress: progress)
@@ -176,13 +215,14 @@ public final class WorkflowRunner {
         var inputs = try Self.readInputs(workflow.inputs)
         if let limit = options.limit { inputs = Array(inputs.prefix(limit)) }
         var provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
-                                        modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
+                                        models: try backend.provenanceModels())
         provenance.overrides = options.overrides
+        provenance.workflowName = workflow.name
+        provenance.workflowFile = workflow.file
         try checkResumable(results, inputs: inputs.map(\.input), provenance: provenance)
         let finished = results.finishedIndices
         let todo = inputs.indices.filter { !finished.contains($0) }
         let jobs = max(1, options.jobs ?? defaultJobs())
-        let encode = try promptEncoder()
 
         sf_interrupt_install()
         defer { sf_interrupt_restore() }
@@ -190,6 +230,7 @@ public final class WorkflowRunner {
         var summary = RunSummary(resultsPath: resultsPath, inputs: 0, skipped: inputs.count - todo.count, solved: 0,
                                  generatedTokens: 0, modelCalls: 0, wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0,
                                  strategy: strategy, interrupted: false, draftSeconds: 0, verifySeconds: 0, exampleSolved: nil)
+        summary.answersChecked = workflow.checksAnswers
         // Inputs are searched `jobs` at a time, all in one run of the engine: when the last call
         // of an input's step comes back, the input takes it in and its next step's calls join the
         // engine's next round (and a finished input's place goes to the next input), so the
@@ -198,13 +239,15 @@ public final class WorkflowRunner {
         var running: [Int: SearchTask] = [:]
         var steps: [Int: StepCalls] = [:]
         var owner: [String: Int] = [:]  // call tag → input index
+        var backendRan = false
 
         func report() {
-            let statistics = engine.statistics
+            let statistics = backend.statistics
             progress(RunProgress(inputsDone: summary.inputs, inputsTotal: todo.count, running: running.count,
                                  deepestLevel: running.values.map(\.level).max() ?? 0,
                                  tokensPerSecond: Double(statistics.generatedTokens) / max(elapsedSince(start), 1e-9),
-                                 acceptance: statistics.draftedTokens > 0 ? statistics.acceptanceRate : nil))
+                                 acceptance: statistics.draftedTokens > 0 ? statistics.acceptanceRate : nil,
+                                 solved: summary.solved, elapsedSeconds: elapsedSince(start)))
         }
         func record(_ task: SearchTask) throws {
             running[task.index] = nil
@@ -223,8 +266,8 @@ public final class WorkflowRunner {
         }
         /// The calls of `task`'s next step (a step that needs none is taken at once); a finished
         /// task is recorded and its place given to the next input.
-        func nextCalls(_ task: SearchTask) throws -> [GenerationRequest] {
-            var calls: [GenerationRequest] = []
+        func nextCalls(_ task: SearchTask) throws -> [TextRequest] {
+            var calls: [TextRequest] = []
             // The search's own failures (a template that cannot render its values) end this
             // input with the reason in its result line, as a call the engine cannot take does.
             do {
@@ -236,48 +279,53 @@ public final class WorkflowRunner {
             } catch {
                 task.fail("\(error)")
             }
-            // A call the engine cannot take (a prompt longer than the context, say) ends this
+            // A call the backend cannot take (a prompt longer than the context, say) ends this
             // input's search with the reason in its result line; the other inputs go on.
-            if let (call, problem) = calls.lazy.compactMap({ call in self.engine.problem(with: call).map { (call, $0) } }).first {
-                task.fail(Self.explain(problem, call: task.describeCall(call.tag)))
+            if let (call, problem) = calls.lazy.compactMap({ call in self.backend.problem(with: call).map { (call, $0) } }).first {
+                task.fail(problem.explain(call: task.describeCall(call.tags[0])))
             }
             if task.isDone {
                 try record(task)
                 return try startInputs()
             }
-            steps[task.index] = StepCalls(tags: calls.map(\.tag))
-            for call in calls { owner[call.tag] = task.index }
+            steps[task.index] = StepCalls(tags: calls.flatMap(\.tags))
+            for call in calls { for tag in call.tags { owner[tag] = task.index } }
             return calls
         }
-        func startInputs() throws -> [GenerationRequest] {
-            var calls: [GenerationRequest] = []
+        func startInputs() throws -> [TextRequest] {
+            var calls: [TextRequest] = []
             while running.count < jobs, sf_interrupted() == 0, let next = queue.popLast() {
                 let task = SearchTask(index: next, input: inputs[next].input, fields: inputs[next].fields,
-                                      workflow: workflow, seed: workflow.decoding.seed, encode: encode)
+                                      workflow: workflow, seed: workflow.decoding.seed)
                 running[next] = task
                 calls += try nextCalls(task)
             }
             return calls
         }
 
-        var engineRan = false
         do {
             let first = try startInputs()
             if !first.isEmpty {
-                engineRan = true
-                _ = try engine.generate(first) { completion in
+                backendRan = true
+                try backend.generate(first) { completion in
                     guard let index = owner.removeValue(forKey: completion.tag), let task = running[index],
                           steps[index] != nil else {
                         preconditionFailure("a completion no running input asked for: \(completion.tag)")
                     }
                     steps[index]?.back[completion.tag] = completion
-                    var next: [GenerationRequest] = []
+                    var next: [TextRequest] = []
                     if let step = steps[index], step.back.count == step.tags.count {
                         // The step's completions in the order of its calls, whatever order they finished in.
-                        do {
-                            try task.receive(step.tags.compactMap { step.back[$0] })
-                        } catch {
-                            task.fail("\(error)")
+                        let back = step.tags.compactMap { step.back[$0] }
+                        if let failed = back.first(where: { $0.failure != nil }), let reason = failed.failure {
+                            // A call that failed after the backend's retries ends this input only.
+                            task.fail("\(task.describeCall(failed.tag)) failed: \(reason)")
+                        } else {
+                            do {
+                                try task.receive(back)
+                            } catch {
+                                task.fail("\(error)")
+                            }
                         }
                         next = try nextCalls(task)
                         report()
@@ -289,15 +337,18 @@ public final class WorkflowRunner {
             }
         } catch is RunInterrupted {
             // Inputs finished so far are written; the engine has freed its caches.
+        } catch is GenerationInterrupted {
+            // The same, seen by a backend waiting for its calls (it cancelled those in flight).
         }
         // Only Ctrl-C ends a run with inputs left (errors are thrown).
         summary.interrupted = !queue.isEmpty || !running.isEmpty
-        let engineTotals = engineRan ? engine.statistics : EngineStatistics()
+        let engineTotals = backendRan ? backend.statistics : BackendStatistics()
         summary.wallSeconds = elapsedSince(start)
         summary.droppedBytes = results.droppedBytes
         summary.generatedTokens = engineTotals.generatedTokens
         summary.modelCalls = engineTotals.requests
         summary.acceptance = engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil
+        summary.sources = engineTotals.draftSources.filter { $0.draftedTokens > 0 }.map { ($0.name, $0.acceptanceRate, $0.siblingShare) }
         summary.tokensPerTargetPass = engineTotals.tokensPerTargetPass
         summary.draftSeconds = engineTotals.draftSeconds
         summary.verifySeconds = engineTotals.verifySeconds
@@ -319,34 +370,6 @@ public final class WorkflowRunner {
                 what = record.provenance?.difference(from: provenance)
             }
             if let what { throw ResultsError.differentRun(path: results.path, line: line, what: what) }
-        }
-    }
-
-    /// Why a call cannot run, for its input's result line.
-    static func explain(_ problem: EngineError, call: String) -> String {
-        switch problem {
-        case let .promptTooLong(_, tokens, context):
-            return "\(call) renders to \(tokens) tokens for this input, but the model's context holds \(context) — shorten the input or the prompt, or use a model with a longer context"
-        case let .requestTooLarge(_, tokens, bytesNeeded, poolBytes):
-            return "\(call) needs \(formatBytes(bytesNeeded)) of KV cache for \(tokens) tokens, but the budget holds \(formatBytes(poolBytes)) (in whole KV blocks, at least one) — raise models.kv_cache.memory (e.g. --set models.kv_cache.memory=4GiB)"
-        case .emptyPrompt:
-            return "\(call) renders to no tokens for this input"
-        default:
-            return "\(call): \(problem.description)"
-        }
-    }
-
-    /// Turns a rendered prompt into tokens: as it is, or as the user turn of the model's chat
-    /// format when the workflow has a `chat` section (then the template's own markers, such as
-    /// `<|im_start|>`, are read as the special tokens they stand for).
-    private func promptEncoder() throws -> (String) -> [Int] {
-        let tokenizer = target.tokenizer
-        guard let chat = workflow.chat else { return { tokenizer.encode($0) } }
-        let template = try ChatTemplate(named: chat.template, file: target.file)
-        let system = chat.system.map { [ChatMessage(role: "system", content: $0)] } ?? []
-        return { prompt in
-            let text = template.render(messages: system + [ChatMessage(role: "user", content: prompt)], addGenerationPrompt: true)
-            return tokenizer.encode(text, addBOS: tokenizer.addsBOS, parseSpecial: true)
         }
     }
 
@@ -379,20 +402,19 @@ public final class WorkflowRunner {
         return out
     }
 
-    /// As many inputs as the target's KV budget holds at their widest level: `breadth` states,
-    /// about 8 children each, every child valued `samples` times, each call at most a context long.
+    /// As many inputs as the backend keeps busy at their widest level: `breadth` states, about 8
+    /// children each, every child valued `samples` times.
     private func defaultJobs() -> Int {
         let search = workflow.search
         let callsPerLevel = search.breadth * (search.generate.mode == .propose ? 1 : search.generate.n)
             + search.breadth * 8 * search.evaluate.samples
-        let blocksPerCall = engine.targetPool.blocksNeeded(tokens: target.config.contextLength) + 1
-        return max(1, engine.targetPool.blockCount / max(1, callsPerLevel * blocksPerCall))
+        return backend.defaultJobs(callsPerLevel: callsPerLevel)
     }
 
     /// An input's calls of its current step, in order, and those back so far.
     private struct StepCalls {
         var tags: [String]
-        var back: [String: Completion] = [:]
+        var back: [String: TextCompletion] = [:]
     }
 
     /// Ctrl-C, seen between two completions: ends the engine's run.

@@ -33,11 +33,47 @@ public struct ModelsSection: Sendable {
     public var drafts: [DraftReference]
     /// `models.kv_cache`
     public var kvCache: KVCacheSection
+    /// `models.drafts[]: - lookup: { min_ngram, max_ngram }` (defaults 2 and 5, 1…16): drafts
+    /// copied from the text of the call and of the other calls of its tree level, no model.
+    public var lookup: LookupConfiguration? = nil
 }
 
 public struct ModelReference: Sendable, Equatable {
-    /// Absolute path of the GGUF file.
+    /// Absolute path of the GGUF file ("" for a remote target given without one).
     public var path: String
+    /// `url`/`urls` and their settings: the target runs on servers (then `path`, the drafts, the
+    /// KV cache and the decoding strategy do not apply). nil: the local engine runs `path`.
+    public var remote: RemoteTarget?
+
+    public init(path: String, remote: RemoteTarget? = nil) {
+        self.path = path
+        self.remote = remote
+    }
+}
+
+/// `models.target: { url | urls, model, api_key_env, max_concurrency, timeout }`: a target served
+/// by OpenAI-compatible servers (`/v1/completions`).
+public struct RemoteTarget: Sendable, Equatable {
+    /// Base URLs, each ending in `/v1` (or the server's root, `/v1` then added).
+    public var urls: [URL]
+    /// `model`: the model name sent with every call. nil: the one model the server lists.
+    public var model: String?
+    /// `api_key_env`: the environment variable holding the API key (the key itself is never in
+    /// a workflow, a result or a message).
+    public var apiKeyEnv: String?
+    /// `max_concurrency`: calls in flight over all servers. nil: the servers' slots (llama.cpp
+    /// `/props` `total_slots`), else 4 per server.
+    public var maxConcurrency: Int?
+    /// `timeout` (seconds, default 600): a call with no reply by then is retried elsewhere.
+    public var timeoutSeconds: Double
+    /// `retries` (default 4): attempts after the first before a call fails.
+    public var retries: Int
+    /// The workflow also names a local `path`, which the url overrides (a `--set` that turns a
+    /// local workflow remote); the run says so.
+    public var overridesLocal: Bool
+
+    /// The keys that only a remote target has (besides url and urls).
+    static let keys = ["model", "api_key_env", "max_concurrency", "timeout", "retries"]
 }
 
 /// `models.drafts[]`: `{ path, instances }`.
@@ -340,5 +376,20 @@ public struct CompiledRegex: @unchecked Sendable {
             i += 1
         }
         return names
+    }
+}
+
+extension Workflow {
+    /// Whether anything decides that an answer is right: a goal test on the states or a check of
+    /// the finish step's answer. Without either, every input that reaches an answer counts as
+    /// solved, so runs report such inputs as finished instead.
+    public var checksAnswers: Bool { search.goal != nil || finish?.check != nil }
+
+    /// What is allowed but probably not meant, one line each (`validate` and `run` print them
+    /// as warnings; they never stop a run).
+    public var warnings: [String] {
+        guard !checksAnswers else { return [] }
+        return ["\(file): nothing checks the answers (no search.goal and no finish.check), so every input that reaches an answer "
+                + "counts as finished, not solved — add finish.check (or search.goal) to have the answers checked"]
     }
 }

@@ -35,7 +35,9 @@ struct WorkflowDecoder {
             .flatMap { decodeModels($0) }
         // Read from the tree, not the decoded section: a missing target file must not also make
         // the strategy look draftless.
-        let hasDrafts = root["models"]?["drafts"]?.sequence?.isEmpty == false
+        // A remote target decodes on the server: the strategy does not need local drafts.
+        let isRemote = root["models"]?["target"]?["url"] != nil || root["models"]?["target"]?["urls"] != nil
+        let hasDrafts = isRemote || root["models"]?["drafts"]?.sequence?.isEmpty == false
         let decoding = decodeDecoding(map("decoding"), hasDrafts: hasDrafts)
         let inputs = map.required("inputs", example: "'inputs: { file: inputs.txt }'").flatMap { decodeInputs($0) }
         let common = Self.commonVariables(inputs)
@@ -46,7 +48,14 @@ struct WorkflowDecoder {
         let chat = map("chat").flatMap { decodeChat($0) }
         map.finish()
 
-        if let chat, let models, let node = root["chat"]?["template"] { checkChatTemplate(chat.template, target: models.target.path, at: node.mark) }
+        if let chat, let models, let node = root["chat"]?["template"] {
+            if models.target.remote != nil {
+                context.report(.conflict, node.mark, "a chat template needs the target's model file, and the target is remote (its prompts go to /v1/completions as text)",
+                               fix: "remove the chat section and write the chat markers into the prompt files, or run the target locally with models.target.path")
+            } else {
+                checkChatTemplate(chat.template, target: models.target.path, at: node.mark)
+            }
+        }
 
         guard let version, let models, let decoding, let inputs, let search, let output else { return nil }
         if map.has("finish") && finish == nil { return nil }
@@ -62,11 +71,30 @@ struct WorkflowDecoder {
         guard let map = MappingReader(node, path: "models", context: context) else { return nil }
         var targetPath: String?
         var targetMark = node.mark
-        if let targetNode = map.required("target", example: "'target: { path: model.gguf }'"),
+        var remote: RemoteTarget?
+        var remoteValid = true
+        var isRemote = false
+        if let targetNode = map.required("target", example: "'target: { path: model.gguf }' or '{ url: http://host:8080/v1 }'"),
            let target = MappingReader(targetNode, path: "models.target", context: context) {
-            if let pathNode = target.required("path", example: "'path: model.gguf'") {
+            if target.has("url") || target.has("urls") {
+                isRemote = true
+                remote = decodeRemote(target)
+                remoteValid = remote != nil
+                // A url overrides a path (so one `--set models.target.url=…` turns a local
+                // workflow remote); the path is not opened.
+                _ = target("path")
+                targetPath = ""
+            } else if let pathNode = target.required("path", example: "'path: model.gguf' (or 'url: http://host:8080/v1' for a server)") {
                 targetMark = pathNode.mark
                 targetPath = context.existingFile(pathNode, "path", what: "target model")
+            }
+            if !isRemote {
+                for key in RemoteTarget.keys where target.has(key) {
+                    _ = target(key)
+                    context.report(.conflict, targetNode.mark, "'\(key)' applies to a remote target, and models.target has no url",
+                                   fix: "add 'url: http://host:8080/v1', or remove '\(key)'")
+                    remoteValid = false
+                }
             }
             target.finish()
         }
@@ -74,11 +102,25 @@ struct WorkflowDecoder {
         var drafts: [DraftReference] = []
         var draftMarks: [SourceMark] = []
         var draftsValid = true
+        var lookup: LookupConfiguration?
         if let draftsNode = map("drafts") {
             if let items = draftsNode.sequence {
                 for (index, item) in items.enumerated() {
                     guard let draft = MappingReader(item, path: "models.drafts[\(index)]", context: context) else {
                         draftsValid = false
+                        continue
+                    }
+                    if let lookupNode = draft("lookup") {
+                        draft.finish()
+                        if lookup != nil {
+                            context.report(.conflict, lookupNode.mark, "'lookup' is listed twice under models.drafts",
+                                           fix: "keep one '- lookup: { min_ngram: 2, max_ngram: 5 }' item")
+                            draftsValid = false
+                        } else if let decoded = decodeLookup(lookupNode, path: "models.drafts[\(index)].lookup") {
+                            lookup = decoded
+                        } else {
+                            draftsValid = false
+                        }
                         continue
                     }
                     let pathNode = draft.required("path", example: "'path: draft.gguf'")
@@ -94,7 +136,7 @@ struct WorkflowDecoder {
                 }
             } else {
                 context.report(.wrongType, draftsNode.mark, "'drafts' must be a list, got \(draftsNode.shortDescription)",
-                               fix: "write '- { path: draft.gguf, instances: 4 }' items")
+                               fix: "write '- { path: draft.gguf, instances: 4 }' or '- lookup: { min_ngram: 2, max_ngram: 5 }' items")
                 draftsValid = false
             }
         }
@@ -122,9 +164,111 @@ struct WorkflowDecoder {
         }
         map.finish()
 
-        if let targetPath { checkVocabularies(target: targetPath, targetMark: targetMark, drafts: drafts, marks: draftMarks) }
-        guard let targetPath, draftsValid, kvValid else { return nil }
-        return ModelsSection(target: ModelReference(path: targetPath), drafts: drafts, kvCache: kvCache)
+        if var r = remote {
+            r.overridesLocal = node["target"]?["path"] != nil
+            remote = r
+            if !r.overridesLocal, let draftsNode = map("drafts"), draftsNode.sequence?.isEmpty == false {
+                context.report(.conflict, draftsNode.mark, "local drafts cannot speculate for a remote target: exact verification needs the target's whole next-token distribution, which the completions protocol does not return",
+                               fix: "remove models.drafts and let the server speculate (llama.cpp: llama-server -md DRAFT.gguf; vLLM: --speculative-config)")
+                draftsValid = false
+            }
+            // With a url the local models are not used: a --set url run needs no draft checks.
+            drafts = []
+            lookup = nil
+        }
+        if let targetPath, !isRemote { checkVocabularies(target: targetPath, targetMark: targetMark, drafts: drafts, marks: draftMarks) }
+        guard let targetPath, draftsValid, kvValid, remoteValid else { return nil }
+        return ModelsSection(target: ModelReference(path: targetPath, remote: remote), drafts: drafts, kvCache: kvCache, lookup: lookup)
+    }
+
+    /// `url`/`urls` and the remote settings of `models.target`.
+    private func decodeRemote(_ target: MappingReader) -> RemoteTarget? {
+        var valid = true
+        var urls: [URL] = []
+        func readURL(_ node: YAMLNode, _ key: String) {
+            guard let text = context.nonEmptyString(node, key) else { valid = false; return }
+            guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+                  let host = url.host, !host.isEmpty, url.query == nil else {
+                context.report(.invalidValue, node.mark, "'\(key)' must be an http:// or https:// URL with a host, got '\(text)'",
+                               fix: "write the server's base URL, such as http://127.0.0.1:8080/v1")
+                valid = false
+                return
+            }
+            urls.append(url)
+        }
+        let urlNode = target("url")
+        let urlsNode = target("urls")
+        if urlNode != nil, let urlsNode {
+            context.report(.conflict, urlsNode.mark, "models.target has both 'url' and 'urls'",
+                           fix: "give one server as 'url', or all of them as 'urls'")
+            valid = false
+        } else if let urlNode {
+            readURL(urlNode, "url")
+        } else if let urlsNode {
+            if let items = urlsNode.sequence, !items.isEmpty {
+                for item in items { readURL(item, "urls") }
+            } else if urlsNode.scalar != nil && urlsNode.scalar?.resolved != .null {
+                readURL(urlsNode, "urls")
+            } else {
+                context.report(.wrongType, urlsNode.mark, "'urls' must be a list of server URLs, got \(urlsNode.shortDescription)",
+                               fix: "write urls: [http://host1:8080/v1, http://host2:8080/v1]")
+                valid = false
+            }
+        }
+        let model = target("model").flatMap { node -> String? in
+            let s = context.nonEmptyString(node, "model")
+            if s == nil { valid = false }
+            return s
+        }
+        var apiKeyEnv: String?
+        if let node = target("api_key_env") {
+            if let name = context.nonEmptyString(node, "api_key_env") {
+                if name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), !(name.first?.isNumber ?? true) {
+                    apiKeyEnv = name
+                } else {
+                    context.report(.invalidValue, node.mark, "'api_key_env' names an environment variable, got '\(name)'",
+                                   fix: "write the variable's name (such as OPENAI_API_KEY), never the key itself")
+                    valid = false
+                }
+            } else { valid = false }
+        }
+        var maxConcurrency: Int?
+        if let node = target("max_concurrency") {
+            maxConcurrency = context.int(node, "max_concurrency", in: 1...4096)
+            if maxConcurrency == nil { valid = false }
+        }
+        var timeout = 600.0
+        if let node = target("timeout") {
+            if let t = context.number(node, "timeout", in: 0.001...86_400) { timeout = t } else { valid = false }
+        }
+        var retries = 4
+        if let node = target("retries") {
+            if let r = context.int(node, "retries", in: 0...20) { retries = r } else { valid = false }
+        }
+        guard valid, !urls.isEmpty else { return nil }
+        return RemoteTarget(urls: urls, model: model, apiKeyEnv: apiKeyEnv, maxConcurrency: maxConcurrency,
+                            timeoutSeconds: timeout, retries: retries, overridesLocal: false)
+    }
+
+    /// `lookup: { min_ngram, max_ngram }` of a drafts item (`lookup: {}` takes the defaults).
+    private func decodeLookup(_ node: YAMLNode, path: String) -> LookupConfiguration? {
+        guard let map = MappingReader(node, path: path, context: context) else { return nil }
+        var lookup = LookupConfiguration()
+        var valid = true
+        let range = LookupConfiguration.ngramRange
+        if let n = map("min_ngram") {
+            if let value = context.int(n, "min_ngram", in: range) { lookup.minNgram = value } else { valid = false }
+        }
+        if let n = map("max_ngram") {
+            if let value = context.int(n, "max_ngram", in: range) { lookup.maxNgram = value } else { valid = false }
+        }
+        map.finish()
+        if valid && lookup.minNgram > lookup.maxNgram {
+            context.report(.conflict, node.mark, "'min_ngram' (\(lookup.minNgram)) is more than 'max_ngram' (\(lookup.maxNgram))",
+                           fix: "make min_ngram at most max_ngram (the defaults are 2 and 5)")
+            valid = false
+        }
+        return valid ? lookup : nil
     }
 
     /// Opens the target and every draft and compares their vocabularies piece by piece, as the
@@ -504,13 +648,13 @@ struct WorkflowDecoder {
                 return nil
             }
             let words = entries.compactMap { entry in
-                context.number(entry.value, entry.key).map { (word: entry.key.lowercased(), value: $0) }
+                scoreValue(entry.value, entry.key).map { (word: entry.key.lowercased(), value: $0) }
             }
             return words.count == entries.count ? .lastLine(words) : nil
         case "number":
             guard let range = MappingReader(value, path: "search.evaluate.score.number", context: context) else { return nil }
-            let low = range("min").map { context.number($0, "min") } ?? 0
-            let high = range("max").map { context.number($0, "max") } ?? 10
+            let low = range("min").map { scoreValue($0, "min") } ?? 0
+            let high = range("max").map { scoreValue($0, "max") } ?? 10
             range.finish()
             guard let low, let high else { return nil }
             guard low < high else {
@@ -528,6 +672,23 @@ struct WorkflowDecoder {
             }
             return .choice(regex)
         }
+    }
+
+    /// The largest score a workflow may give: a node's value sums up to 64 samples, and beam
+    /// search sums the values along a path, so a score near the largest double (`1e308`) would
+    /// add up to infinity. Within this bound every sum stays an ordinary number.
+    static let maxScore = 1e9
+
+    /// A score of `last_line` or a bound of `number`, within ±`maxScore`.
+    private func scoreValue(_ node: YAMLNode, _ key: String) -> Double? {
+        guard let value = context.number(node, key) else { return nil }
+        guard abs(value) <= Self.maxScore else {
+            context.report(.outOfRange, node.mark,
+                           "score '\(key)' is \(node.scalar?.value ?? String(value)), beyond ±1e9: summed over samples and levels it would overflow",
+                           fix: "only the scores' ratios matter: scale them down, e.g. { sure: 20, likely: 1, impossible: 0.001 }")
+            return nil
+        }
+        return value
     }
 
     // MARK: finish

@@ -31,7 +31,8 @@ public struct BPETokenizer: Tokenizer {
         let meta = try VocabularyMetadata(file: file)
         let preName = try file.string("tokenizer.ggml.pre") ?? "default"
         guard let pre = PreTokenizer.byName[preName] else {
-            throw TokenizerError.unknownPreTokenizer(path: file.path, pre: preName, supported: PreTokenizer.supportedNames)
+            throw TokenizerError.unknownPreTokenizer(path: file.path, pre: preName, supported: PreTokenizer.supportedNames,
+                                                     nearest: PreTokenizer.nearestName(to: preName))
         }
         let mergeLines = try file.stringArray("tokenizer.ggml.merges") ?? []
         try self.init(metadata: meta, preTokenizer: pre, mergeLines: mergeLines)
@@ -45,9 +46,9 @@ public struct BPETokenizer: Tokenizer {
         eosTokenID = meta.eosTokenID
         unknownTokenID = meta.unknownTokenID
         endOfGenerationTokenIDs = meta.endOfGenerationTokenIDs
-        // Family default when the file does not say: Llama 3 starts every sequence with
-        // <|begin_of_text|>; GPT-2 and Qwen2 add nothing.
-        addsBOS = meta.addsBOSKey ?? (preTokenizer == .llama3)
+        // Family default when the file does not say: Llama 3 and Tekken start every sequence with
+        // BOS; GPT-2, Qwen2 and most others add nothing.
+        addsBOS = meta.addsBOSKey ?? preTokenizer.addsBOSByDefault
         self.preTokenizer = preTokenizer
         splitter = SpecialTokenSplitter(tokens: meta.tokens, kinds: meta.kinds)
 
@@ -93,12 +94,19 @@ public struct BPETokenizer: Tokenizer {
         }
         self.merges = merges
         // Every text is spelled from byte tokens up: without one for some byte (and no unknown
-        // token to stand for it) that byte would vanish from the text without a word. Bytes that
-        // never occur in UTF-8 (0xC0, 0xC1, 0xF5–0xFF) need none.
-        let missing = (0..<256).filter { singleBytes[$0] < 0 && !(0xC0...0xC1).contains($0) && $0 < 0xF5 }.map { UInt8($0) }
+        // token to stand for it) that byte would vanish from the text without a word. Ordinary text
+        // needs printable ASCII, tab, newline, carriage return and the bytes of multi-byte UTF-8;
+        // a vocabulary may lack the other control bytes (Falcon's lacks 15), which are then dropped
+        // when encoding, as llama.cpp drops them.
+        let missing = (0..<256).filter { singleBytes[$0] < 0 && BPETokenizer.isTextByte(UInt8($0)) }.map { UInt8($0) }
         if !missing.isEmpty && meta.unknownTokenID == nil {
             throw TokenizerError.missingByteTokens(path: meta.path, bytes: missing)
         }
+    }
+
+    /// Bytes that ordinary text is made of (see the check in `init`).
+    static func isTextByte(_ b: UInt8) -> Bool {
+        b == 0x09 || b == 0x0A || b == 0x0D || (0x20...0x7E).contains(b) || (0x80...0xBF).contains(b) || (0xC2...0xF4).contains(b)
     }
 
     public func piece(_ id: Int) -> String {

@@ -47,6 +47,7 @@ public enum ChatTemplateError: Error, Equatable, Sendable, CustomStringConvertib
 public struct ChatTemplate: Sendable, Equatable {
     public enum Family: String, Sendable, CaseIterable {
         case llama2 = "Llama 2", llama3 = "Llama 3", chatML = "ChatML/Qwen", mistral = "Mistral", zephyr = "Zephyr"
+        case qwen3 = "Qwen3", gemma = "Gemma", phi3 = "Phi-3"
     }
 
     /// Mistral's [INST] formats differ in spaces, in trimming and in where the system prompt goes.
@@ -72,13 +73,17 @@ public struct ChatTemplate: Sendable, Equatable {
     public let systemPreamble: String?
     /// Which Mistral format (used by `.mistral` only).
     public let mistralFormat: MistralFormat
+    /// Qwen3 only: false renders the generation prompt with an empty thinking block, as the template
+    /// does with `enable_thinking=false`, so the model answers without reasoning first.
+    public let thinking: Bool
 
     public init(family: Family, defaultSystem: String? = nil, systemPreamble: String? = nil,
-                mistralFormat: MistralFormat = .legacy(spaceAfterEOS: false)) {
+                mistralFormat: MistralFormat = .legacy(spaceAfterEOS: false), thinking: Bool = true) {
         self.family = family
         self.defaultSystem = defaultSystem
         self.systemPreamble = systemPreamble
         self.mistralFormat = mistralFormat
+        self.thinking = thinking
     }
 
     /// Recognizes a template's Jinja source.
@@ -90,11 +95,19 @@ public struct ChatTemplate: Sendable, Equatable {
                 preamble = "Cutting Knowledge Date: \(knowledge)\nToday Date: \(date)\n\n"
             }
             self.init(family: .llama3, systemPreamble: preamble)
+        } else if source.contains("<|im_start|>") && source.contains("</think>") {
+            // Qwen3: ChatML whose assistant turns lose their reasoning (the text up to </think>).
+            self.init(family: .qwen3)
         } else if source.contains("<|im_start|>") {
             // The system turn the template writes when the conversation has none, e.g. Qwen2.5's
-            // {{- '<|im_start|>system\nYou are Qwen, …<|im_end|>\n' }}.
+            // {{- '<|im_start|>system\nYou are Qwen, …<|im_end|>\n' }} (SmolLM2's has a real newline).
             let system = Self.literal(in: source, after: "'<|im_start|>system\\n", upTo: "<|im_end|>") { !$0.contains("'") }
+                ?? Self.literal(in: source, after: "'<|im_start|>system\n", upTo: "<|im_end|>") { !$0.contains("'") }
             self.init(family: .chatML, defaultSystem: system.map(Self.unescaped))
+        } else if source.contains("<start_of_turn>") {
+            self.init(family: .gemma)
+        } else if source.contains("<|user|>") && source.contains("<|end|>") {
+            self.init(family: .phi3)
         } else if source.contains("<|user|>") && source.contains("<|assistant|>") {
             self.init(family: .zephyr)
         } else if source.contains("[INST]") && source.contains("<<SYS>>") {
@@ -151,6 +164,7 @@ public struct ChatTemplate: Sendable, Equatable {
     /// Short names for choosing a family by hand (a workflow's `chat.template`, `--chat NAME`).
     public static let names: [String: Family] = [
         "llama2": .llama2, "llama3": .llama3, "chatml": .chatML, "qwen": .chatML, "mistral": .mistral, "zephyr": .zephyr,
+        "qwen3": .qwen3, "gemma": .gemma, "phi3": .phi3, "smollm": .chatML,
     ]
 
     /// A family by its short name, or `auto`: the template stored in the model file.
@@ -197,6 +211,30 @@ public struct ChatTemplate: Sendable, Equatable {
         case .chatML:
             for m in messages { out += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
             if addGenerationPrompt { out += "<|im_start|>assistant\n" }
+        case .qwen3:
+            // Earlier assistant turns keep only what follows their reasoning.
+            for m in messages {
+                var content = m.content
+                if m.role == "assistant", let end = content.range(of: "</think>", options: .backwards) {
+                    content = String(content[end.upperBound...].drop { $0 == "\n" })
+                }
+                out += "<|im_start|>\(m.role)\n\(content)<|im_end|>\n"
+            }
+            if addGenerationPrompt { out += "<|im_start|>assistant\n" + (thinking ? "" : "<think>\n\n</think>\n\n") }
+        case .gemma:
+            // The system prompt has no turn of its own: Gemma 3 puts it before the first user
+            // message (Gemma 2's template refuses one). Assistant turns are the model's.
+            let system = messages.first?.role == "system" ? messages.removeFirst().content : nil
+            for (i, m) in messages.enumerated() {
+                let prefix = i == 0 ? system.map { "\($0)\n\n" } ?? "" : ""
+                out += "<start_of_turn>\(m.role == "assistant" ? "model" : m.role)\n\(prefix)\(trimmed(m.content))<end_of_turn>\n"
+            }
+            if addGenerationPrompt { out += "<start_of_turn>model\n" }
+        case .phi3:
+            for m in messages where !(m.role == "system" && m.content.isEmpty) {
+                out += "<|\(m.role)|>\n\(m.content)<|end|>\n"
+            }
+            if addGenerationPrompt { out += "<|assistant|>\n" }
         case .zephyr:
             for m in messages { out += "<|\(m.role)|>\n\(m.content)</s>\n" }
             if addGenerationPrompt { out += "<|assistant|>\n" }

@@ -1,36 +1,166 @@
-/// Splits text into words before byte-level BPE, like the regular expression each model family was
-/// trained with. The expressions are implemented as hand-written scanners over Unicode scalars:
-/// a regex engine would be slower and Foundation's lacks \p{…} classes on Linux.
-enum PreTokenizer: Sendable, Equatable {
-    /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
-    case gpt2
-    /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-    case llama3
-    /// Qwen 2: as Llama 3 but digits one at a time (`\p{N}`).
-    case qwen2
+/// Splits text into words before byte-level BPE, like the regular expressions each model family was
+/// trained with. A family's rules are a list of passes: the first splits the text, each later one
+/// splits every piece the one before left (matched runs and the gaps between them alike), as
+/// llama.cpp applies the expressions of `tokenizer.ggml.pre`. The expressions are implemented as
+/// hand-written scanners over Unicode scalars: a regex engine would be slower and Foundation's lacks
+/// \p{…} classes on Linux.
+struct PreTokenizer: Sendable, Equatable {
+    /// The family's name in messages and tests (one of the names that select it).
+    let family: String
+    let passes: [SplitPass]
+    /// Whether a word that is itself a vocabulary token is emitted whole without running merges
+    /// (the tokenizers with `ignore_merges`: Llama 3, Tekken).
+    let ignoresMerges: Bool
+    /// Whether sequences start with BOS when the file does not say (`tokenizer.ggml.add_bos_token`).
+    let addsBOSByDefault: Bool
 
-    /// `tokenizer.ggml.pre` values and what they mean; "default" is what converters write when
-    /// they did not recognise the tokenizer, and GPT-2's rules are the byte-level BPE baseline.
-    static let byName: [String: PreTokenizer] = [
-        "gpt-2": .gpt2, "default": .gpt2,
-        "llama-bpe": .llama3, "llama3": .llama3,
-        "qwen2": .qwen2,
-    ]
+    init(_ family: String, _ passes: [SplitPass], ignoresMerges: Bool = false, addsBOS: Bool = false) {
+        self.family = family
+        self.passes = passes
+        self.ignoresMerges = ignoresMerges
+        addsBOSByDefault = addsBOS
+    }
+
+    /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+    static let gpt2 = PreTokenizer("gpt-2", [.gpt2])
+    /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+    static let llama3 = PreTokenizer("llama3", [.llama3(maxDigits: 3, marksAreLetters: false)], ignoresMerges: true, addsBOS: true)
+    /// Qwen 2: as Llama 3 but digits one at a time (`\p{N}`).
+    static let qwen2 = PreTokenizer("qwen2", [.llama3(maxDigits: 1, marksAreLetters: false)])
+    /// Qwen 3.5: as Qwen 2 with combining marks counted with letters (`[\p{L}\p{M}]+`).
+    static let qwen35 = PreTokenizer("qwen35", [.llama3(maxDigits: 1, marksAreLetters: true)])
+    /// StarCoder, SmolLM, Refact, Command R…: every digit alone (`\p{N}`), then GPT-2's rules.
+    static let starcoder = PreTokenizer("smollm", [.isolate(.number, maxRun: 1), .gpt2])
+    /// Falcon: runs of punctuation and `$+<=>^~|\``, GPT-2's rules, then ASCII digits in threes.
+    static let falcon = PreTokenizer("falcon", [.isolate(.falconPunctuation, maxRun: nil), .gpt2, .asciiDigitTriples])
+    /// DeepSeek LLM: newlines, cased-letter words, ASCII/full-width punctuation, trailing spaces, CJK, digit runs.
+    static let deepseekLLM = PreTokenizer("deepseek-llm", [
+        .isolate(.newline, maxRun: 1), .spaceThenRun(.casedLetter, anyWhitespace: true),
+        .spaceThenRun(.deepseekPunctuation, anyWhitespace: true),
+        .trailingWhitespace, .isolate(.deepseekCJK, maxRun: nil), .isolate(.number, maxRun: nil),
+    ])
+    /// DeepSeek Coder: newlines, letter words, punctuation runs, CJK, single digits.
+    static let deepseekCoder = PreTokenizer("deepseek-coder", [
+        .isolate(.newline, maxRun: 1), .spaceThenRun(.letter, anyWhitespace: true),
+        .spaceThenRun(.punctuation, anyWhitespace: true),
+        .isolate(.deepseekCJK, maxRun: nil), .isolate(.number, maxRun: 1),
+    ])
+    /// DeepSeek V3: digits in threes, kana/CJK runs, then words with marks and punctuation runs.
+    static let deepseekV3 = PreTokenizer("deepseek-v3", [
+        .isolate(.number, maxRun: 3), .isolate(.kanaCJK, maxRun: nil), .deepseekV3,
+    ])
+    /// Tekken (Mistral Nemo): words split where lower case turns to upper, single digits.
+    static let tekken = PreTokenizer("tekken", [.casedWords(maxDigits: 1, contractions: false)],
+                                     ignoresMerges: true, addsBOS: true)
+    /// GPT-4o (Llama 4…): as Tekken with English contractions kept on the word, digits in threes.
+    static let gpt4o = PreTokenizer("gpt-4o", [.casedWords(maxDigits: 3, contractions: true)])
+    /// BLOOM, Poro, GPT-3 Finnish: ` ?[^(\s|.,!?…。，、।۔،)]+`.
+    static let bloom = PreTokenizer("bloom", [.spaceThenRun(.notBloomBreak, anyWhitespace: false)])
+    /// Viking: BLOOM's rule, then single digits.
+    static let viking = PreTokenizer("viking", [.spaceThenRun(.notBloomBreak, anyWhitespace: false), .isolate(.number, maxRun: 1)])
+
+    /// `tokenizer.ggml.pre` values and their rules, as llama.cpp's vocabulary loader maps them.
+    /// "default" is what converters write when they did not recognise the tokenizer, and GPT-2's
+    /// rules are the byte-level BPE baseline.
+    static let byName: [String: PreTokenizer] = {
+        let groups: [(PreTokenizer, [String])] = [
+            (gpt2, ["default", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
+                    "a.x-4.0", "mellum", "modern-bert", "mpt", "olmo", "jais", "exaone4", "trillion",
+                    "granite-docling", "gpt-neox"]),
+            (llama3, ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2",
+                      "jina-v5-nano"]),
+            // Llama 3's expression without its ignore-merges and BOS settings.
+            (PreTokenizer("dbrx", [.llama3(maxDigits: 3, marksAreLetters: false)]), ["dbrx", "smaug-bpe", "chatglm-bpe"]),
+            (PreTokenizer("glm4", [.llama3(maxDigits: 3, marksAreLetters: false)], ignoresMerges: true), ["glm4", "glm5"]),
+            (qwen2, ["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez", "stablelm2", "hunyuan",
+                     "solar-open", "grok-2"]),
+            (qwen35, ["qwen35"]),
+            (starcoder, ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b", "mellum2"]),
+            (falcon, ["falcon"]),
+            (deepseekLLM, ["deepseek-llm"]),
+            (deepseekCoder, ["deepseek-coder"]),
+            (deepseekV3, ["deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4"]),
+            (tekken, ["tekken"]),
+            (gpt4o, ["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"]),
+            (bloom, ["bloom", "poro-chat", "gpt3-finnish"]),
+            (viking, ["viking"]),
+        ]
+        var table: [String: PreTokenizer] = [:]
+        for (rules, names) in groups {
+            for name in names { table[name] = rules }
+        }
+        return table
+    }()
 
     static var supportedNames: [String] { byName.keys.sorted() }
 
-    /// Whether a word that is itself a vocabulary token is emitted whole without running merges
-    /// (Llama 3's tokenizer has `ignore_merges`).
-    var ignoresMerges: Bool { self == .llama3 }
+    /// The supported name closest to `name` by edit distance (ignoring case), or nil when none is
+    /// close enough to be a likely misspelling.
+    static func nearestName(to name: String) -> String? {
+        let target = Array(name.lowercased().unicodeScalars)
+        let ranked = supportedNames.map { ($0, editDistance(target, Array($0.unicodeScalars))) }
+        guard let best = ranked.min(by: { $0.1 < $1.1 }), best.1 <= max(2, target.count / 2) else { return nil }
+        return best.0
+    }
+
+    private static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+        var previous = Array(0...b.count)
+        for i in a.indices {
+            var current = [i + 1]
+            for j in b.indices {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] == b[j] ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+
+    static func == (a: PreTokenizer, b: PreTokenizer) -> Bool {
+        a.family == b.family && a.passes == b.passes && a.ignoresMerges == b.ignoresMerges
+            && a.addsBOSByDefault == b.addsBOSByDefault
+    }
 
     /// Byte ranges (absolute offsets into `text`) of the words of `text[range]`, in order and covering it.
     func words(in text: [UInt8], range: Range<Int>) -> [Range<Int>] {
         var scanner = WordScanner(text: text, range: range)
-        switch self {
-        case .gpt2: return scanner.splitGPT2()
-        case .llama3: return scanner.splitLlama3(maxDigits: 3)
-        case .qwen2: return scanner.splitLlama3(maxDigits: 1)
-        }
+        return scanner.run(passes)
+    }
+}
+
+/// One expression of a family's list.
+enum SplitPass: Sendable, Equatable {
+    /// GPT-2's expression.
+    case gpt2
+    /// Llama 3's expression with `\p{N}{1,maxDigits}`; Qwen 3.5 counts marks as letters.
+    case llama3(maxDigits: Int, marksAreLetters: Bool)
+    /// `X{1,maxRun}` (or `X+`): every run of the class becomes its own piece.
+    case isolate(CharacterSet, maxRun: Int?)
+    /// `\s?X+` (or ` ?X+`): a run of the class with the whitespace scalar (the space) before it.
+    case spaceThenRun(CharacterSet, anyWhitespace: Bool)
+    /// `\s+$`: the whitespace at the end of a piece.
+    case trailingWhitespace
+    /// `[0-9][0-9][0-9]`.
+    case asciiDigitTriples
+    /// Tekken's and GPT-4o's expression: words that may start upper case and go on lower case.
+    case casedWords(maxDigits: Int, contractions: Bool)
+    /// DeepSeek V3's last expression.
+    case deepseekV3
+
+    /// The scalar sets the passes name (each a test on a scalar and its categories).
+    enum CharacterSet: Sendable, Equatable {
+        case number, letter, punctuation, newline
+        /// Upper-, lower- and title-case letters.
+        case casedLetter
+        /// `[\p{P}\$\+<=>\^~\|\`]`
+        case falconPunctuation
+        /// `[!-/:-~！-／：-～‘-‟　-。]` (U+3000 is whitespace, which the reference never puts in a class).
+        case deepseekPunctuation
+        /// `[一-龥ࠀ-一가-퟿]`
+        case deepseekCJK
+        /// `[一-龥぀-ゟ゠-ヿ]`
+        case kanaCJK
+        /// `[^(\s|.,!?…。，、।۔،)]`
+        case notBloomBreak
     }
 }
 
@@ -40,6 +170,10 @@ private struct ScalarClass: OptionSet {
     static let letter = ScalarClass(rawValue: 1)
     static let number = ScalarClass(rawValue: 2)
     static let whitespace = ScalarClass(rawValue: 4)
+    static let punctuation = ScalarClass(rawValue: 8)
+    static let symbol = ScalarClass(rawValue: 16)
+    static let mark = ScalarClass(rawValue: 32)
+    static let cased = ScalarClass(rawValue: 64)
 
     init(rawValue: UInt8) { self.rawValue = rawValue }
 
@@ -47,14 +181,23 @@ private struct ScalarClass: OptionSet {
         var c: ScalarClass = []
         let properties = scalar.properties
         switch properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter:
+            c.formUnion([.letter, .cased])
+        case .modifierLetter, .otherLetter:
             c.insert(.letter)
         case .decimalNumber, .letterNumber, .otherNumber:
             c.insert(.number)
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+             .initialPunctuation, .finalPunctuation, .otherPunctuation:
+            c.insert(.punctuation)
+        case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
+            c.insert(.symbol)
+        case .spacingMark, .enclosingMark, .nonspacingMark:
+            c.insert(.mark)
         default:
             break
         }
-        if properties.isWhitespace { c.insert(.whitespace) }
+        if properties.isWhitespace { c = .whitespace }
         self = c
     }
 
@@ -66,14 +209,18 @@ private struct ScalarClass: OptionSet {
     }
 }
 
-/// Decodes the range into scalars and classes once, then each split walks them; positions past
-/// the end read as "no scalar", which is what the lookaheads of the expressions need.
+/// Decodes the range into scalars and classes once; each pass walks the pieces the one before left.
+/// Positions past the end of the current piece read as "no scalar", which is what the lookaheads
+/// of the expressions need (the reference matches each piece on its own).
 private struct WordScanner {
     private var scalars: [UInt32] = []
     private var classes: [ScalarClass] = []
     /// Byte offset of each scalar, plus the end offset.
     private var offsets: [Int] = []
-    private var words: [Range<Int>] = []
+    /// End (exclusive, in scalars) of the piece being split.
+    private var end = 0
+    /// Boundaries (scalar indices) of the pieces of the current pass.
+    private var pieces: [Int] = []
     private var wordStart = 0
 
     init(text: [UInt8], range: Range<Int>) {
@@ -95,20 +242,93 @@ private struct WordScanner {
         offsets.append(range.upperBound)
     }
 
-    private var count: Int { scalars.count }
+    mutating func run(_ passes: [SplitPass]) -> [Range<Int>] {
+        var bounds = [0, scalars.count]
+        for pass in passes {
+            pieces = [0]
+            pieces.reserveCapacity(bounds.count * 2)
+            for k in 1..<bounds.count where bounds[k] > bounds[k - 1] {
+                wordStart = bounds[k - 1]
+                end = bounds[k]
+                split(pass)
+                emit(upTo: end)
+            }
+            bounds = pieces
+        }
+        var words: [Range<Int>] = []
+        words.reserveCapacity(bounds.count)
+        for k in 1..<bounds.count where bounds[k] > bounds[k - 1] {
+            words.append(offsets[bounds[k - 1]]..<offsets[bounds[k]])
+        }
+        return words
+    }
 
-    private func scalar(_ i: Int) -> UInt32? { i < count ? scalars[i] : nil }
-    private func cls(_ i: Int) -> ScalarClass { i < count ? classes[i] : [] }
+    private mutating func split(_ pass: SplitPass) {
+        switch pass {
+        case .gpt2: splitGPT2()
+        case let .llama3(maxDigits, marks): splitLlama3(maxDigits: maxDigits, marksAreLetters: marks)
+        case let .isolate(set, maxRun): isolate(set, maxRun: maxRun)
+        case let .spaceThenRun(set, anyWhitespace): spaceThenRun(set, anyWhitespace: anyWhitespace)
+        case .trailingWhitespace: trailingWhitespace()
+        case .asciiDigitTriples: asciiDigitTriples()
+        case let .casedWords(maxDigits, contractions): splitCasedWords(maxDigits: maxDigits, contractions: contractions)
+        case .deepseekV3: splitDeepSeekV3()
+        }
+    }
+
+    private func scalar(_ i: Int) -> UInt32? { i < end ? scalars[i] : nil }
+    private func cls(_ i: Int) -> ScalarClass { i < end ? classes[i] : [] }
     private func isLetter(_ i: Int) -> Bool { cls(i).contains(.letter) }
     private func isNumber(_ i: Int) -> Bool { cls(i).contains(.number) }
     private func isWhitespace(_ i: Int) -> Bool { cls(i).contains(.whitespace) }
     /// `[^\s\p{L}\p{N}]`: any scalar that exists and is none of the three.
-    private func isOther(_ i: Int) -> Bool { i < count && cls(i).isEmpty }
+    private func isOther(_ i: Int) -> Bool { i < end && cls(i).isDisjoint(with: [.letter, .number, .whitespace]) }
     private func isNewline(_ i: Int) -> Bool { scalar(i) == 0x0A || scalar(i) == 0x0D }
 
-    private mutating func emit(upTo end: Int) {
-        if end > wordStart { words.append(offsets[wordStart]..<offsets[end]) }
-        wordStart = end
+    private func contains(_ set: SplitPass.CharacterSet, _ i: Int) -> Bool {
+        guard let v = scalar(i) else { return false }
+        let c = classes[i]
+        switch set {
+        case .number: return c.contains(.number)
+        case .letter: return c.contains(.letter)
+        case .punctuation: return c.contains(.punctuation)
+        case .newline: return v == 0x0A || v == 0x0D
+        case .casedLetter: return c.contains(.cased)
+        case .falconPunctuation:
+            return c.contains(.punctuation) || v == 0x24 || v == 0x2B || (0x3C...0x3E).contains(v) || v == 0x5E
+                || v == 0x7E || v == 0x7C || v == 0x60
+        case .deepseekPunctuation:
+            return (0x21...0x2F).contains(v) || (0x3A...0x7E).contains(v) || (0xFF01...0xFF0F).contains(v)
+                || (0xFF1A...0xFF5E).contains(v) || (0x2018...0x201F).contains(v) || v == 0x3001 || v == 0x3002
+        case .deepseekCJK:
+            return (0x4E00...0x9FA5).contains(v) || (0x0800...0x4E00).contains(v) || (0xAC00...0xD7FF).contains(v)
+        case .kanaCJK:
+            return (0x4E00...0x9FA5).contains(v) || (0x3040...0x30FF).contains(v)
+        case .notBloomBreak:
+            // The class lists ( | ) literally as well as the punctuation.
+            if c.contains(.whitespace) { return false }
+            switch v {
+            case 0x28, 0x7C, 0x29, 0x2E, 0x2C, 0x21, 0x3F, 0x2026, 0x3002, 0xFF0C, 0x3001, 0x0964, 0x06D4, 0x060C:
+                return false
+            default:
+                return true
+            }
+        }
+    }
+
+    /// Ends the piece being built at `end`, leaving the scalars before it that no rule matched as
+    /// one piece of their own (as the reference keeps the gaps between matches).
+    private mutating func emit(upTo stop: Int) {
+        if stop > wordStart {
+            pieces.append(stop)
+            wordStart = stop
+        }
+    }
+
+    /// A match from `start` to `stop`: the gap before it becomes a piece, then the match.
+    private mutating func match(_ start: Int, _ stop: Int) {
+        emit(upTo: start)
+        emit(upTo: stop)
     }
 
     /// Length of a contraction `'s 't 'm 'd 're 've 'll` at `i` (ASCII letters, optionally either case), or 0.
@@ -127,18 +347,28 @@ private struct WordScanner {
 
     /// Whitespace: `\s+(?!\S)` leaves the last whitespace scalar for the next word when a
     /// non-space follows, else `\s+` takes the run.
-    private mutating func whitespaceRun(at start: Int) -> Bool {
-        var end = start
-        while isWhitespace(end) { end += 1 }
-        guard end > start else { return false }
-        if end - start > 1, end < count { end -= 1 }
-        emit(upTo: end)
-        return true
+    private mutating func whitespaceRun(at start: Int) -> Int? {
+        var stop = start
+        while isWhitespace(stop) { stop += 1 }
+        guard stop > start else { return nil }
+        if stop - start > 1, stop < end { stop -= 1 }
+        return stop
     }
 
-    mutating func splitGPT2() -> [Range<Int>] {
-        var i = 0
-        while i < count {
+    /// `\s*[\r\n]+`: a whitespace run that contains a newline ends after its last newline.
+    private func newlineRun(at start: Int) -> Int? {
+        var stop = start
+        var afterLastNewline: Int?
+        while isWhitespace(stop) {
+            if isNewline(stop) { afterLastNewline = stop + 1 }
+            stop += 1
+        }
+        return afterLastNewline
+    }
+
+    private mutating func splitGPT2() {
+        var i = wordStart
+        while i < end {
             let c = contraction(at: i, caseInsensitive: false)
             if c > 0 {
                 i += c
@@ -146,7 +376,7 @@ private struct WordScanner {
                 continue
             }
             // ` ?X+` for the three classes: an optional leading space joins the run after it.
-            let head = scalar(i) == 0x20 && i + 1 < count ? i + 1 : i
+            let head = scalar(i) == 0x20 && i + 1 < end ? i + 1 : i
             if isLetter(head) {
                 i = head
                 while isLetter(i) { i += 1 }
@@ -165,19 +395,23 @@ private struct WordScanner {
                 emit(upTo: i)
                 continue
             }
-            if whitespaceRun(at: i) {
-                i = wordStart
+            if let stop = whitespaceRun(at: i) {
+                i = stop
+                emit(upTo: i)
                 continue
             }
             i += 1
             emit(upTo: i)
         }
-        return words
     }
 
-    mutating func splitLlama3(maxDigits: Int) -> [Range<Int>] {
-        var i = 0
-        while i < count {
+    private mutating func splitLlama3(maxDigits: Int, marksAreLetters: Bool) {
+        let letters: ScalarClass = marksAreLetters ? [.letter, .mark] : .letter
+        func isWordScalar(_ i: Int) -> Bool { !cls(i).isDisjoint(with: letters) }
+        // `[^\s\p{L}(\p{M})\p{N}]`
+        func isOtherScalar(_ i: Int) -> Bool { i < end && cls(i).isDisjoint(with: letters.union([.number, .whitespace])) }
+        var i = wordStart
+        while i < end {
             let c = contraction(at: i, caseInsensitive: true)
             if c > 0 {
                 i += c
@@ -185,9 +419,9 @@ private struct WordScanner {
                 continue
             }
             // `[^\r\n\p{L}\p{N}]?\p{L}+`
-            if !isNewline(i), !isNumber(i), isLetter(i) || isLetter(i + 1) {
+            if isWordScalar(i) || (!isNewline(i) && !isNumber(i) && !isLetter(i) && isWordScalar(i + 1)) {
                 i += 1
-                while isLetter(i) { i += 1 }
+                while isWordScalar(i) { i += 1 }
                 emit(upTo: i)
                 continue
             }
@@ -203,32 +437,169 @@ private struct WordScanner {
             }
             // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
             let head = scalar(i) == 0x20 ? i + 1 : i
-            if isOther(head) {
+            if isOtherScalar(head) {
                 i = head
-                while isOther(i) { i += 1 }
+                while isOtherScalar(i) { i += 1 }
                 while isNewline(i) { i += 1 }
                 emit(upTo: i)
                 continue
             }
-            // `\s*[\r\n]+`: a whitespace run that contains a newline ends after its last newline.
-            var end = i
-            var afterLastNewline: Int?
-            while isWhitespace(end) {
-                if isNewline(end) { afterLastNewline = end + 1 }
-                end += 1
-            }
-            if let afterLastNewline {
-                i = afterLastNewline
+            if let stop = newlineRun(at: i) ?? whitespaceRun(at: i) {
+                i = stop
                 emit(upTo: i)
-                continue
-            }
-            if whitespaceRun(at: i) {
-                i = wordStart
                 continue
             }
             i += 1
             emit(upTo: i)
         }
-        return words
+    }
+
+    private mutating func isolate(_ set: SplitPass.CharacterSet, maxRun: Int?) {
+        var i = wordStart
+        while i < end {
+            guard contains(set, i) else {
+                i += 1
+                continue
+            }
+            let start = i
+            while contains(set, i), maxRun.map({ i - start < $0 }) ?? true { i += 1 }
+            match(start, i)
+        }
+    }
+
+    private mutating func spaceThenRun(_ set: SplitPass.CharacterSet, anyWhitespace: Bool) {
+        var i = wordStart
+        while i < end {
+            let start = i
+            if anyWhitespace ? isWhitespace(i) : scalar(i) == 0x20, contains(set, i + 1) {
+                i += 1
+            } else if !contains(set, i) {
+                i += 1
+                continue
+            }
+            while contains(set, i) { i += 1 }
+            match(start, i)
+        }
+    }
+
+    private mutating func trailingWhitespace() {
+        var start = end
+        while start > wordStart, isWhitespace(start - 1) { start -= 1 }
+        if start < end { match(start, end) }
+    }
+
+    private mutating func asciiDigitTriples() {
+        func isDigit(_ i: Int) -> Bool { scalar(i).map { (0x30...0x39).contains($0) } ?? false }
+        var i = wordStart
+        while i + 2 < end {
+            if isDigit(i), isDigit(i + 1), isDigit(i + 2) {
+                match(i, i + 3)
+                i += 3
+            } else {
+                i += 1
+            }
+        }
+    }
+
+    /// `P?U*L+(C)?|P?U+L*(C)?|\p{N}{1,d}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+` where P is
+    /// `[^\r\n\p{L}\p{N}]`, U a letter that is not a–z and L a letter that is not A–Z (so letters
+    /// outside ASCII count as both, as in the reference, which compares against a–z and A–Z only),
+    /// and C an English contraction. Alternatives are tried in order with backtracking, as the
+    /// reference's regex engine does: the first alternative takes the longest U-run after which a
+    /// L-run can start.
+    private mutating func splitCasedWords(maxDigits: Int, contractions: Bool) {
+        func isUpperish(_ i: Int) -> Bool { isLetter(i) && !(0x61...0x7A).contains(scalars[i]) }
+        func isLowerish(_ i: Int) -> Bool { isLetter(i) && !(0x41...0x5A).contains(scalars[i]) }
+        var i = wordStart
+        while i < end {
+            let prefix = !isNewline(i) && !isLetter(i) && !isNumber(i)
+            let start = prefix && isLetter(i + 1) ? i + 1 : i
+            if isLetter(start) {
+                var upperEnd = start
+                while isUpperish(upperEnd) { upperEnd += 1 }
+                var k = upperEnd
+                while k >= start, !isLowerish(k) { k -= 1 }
+                var stop: Int
+                if k >= start {
+                    stop = k
+                    while isLowerish(stop) { stop += 1 }
+                } else {
+                    stop = upperEnd
+                    while isLowerish(stop) { stop += 1 }
+                }
+                if contractions { stop += contraction(at: stop, caseInsensitive: true) }
+                i = stop
+                emit(upTo: i)
+                continue
+            }
+            if isNumber(i) {
+                var run = 0
+                while isNumber(i), run < maxDigits {
+                    i += 1
+                    run += 1
+                }
+                emit(upTo: i)
+                continue
+            }
+            // ` ?[^\s\p{L}\p{N}]+[\r\n/]*`
+            let head = scalar(i) == 0x20 ? i + 1 : i
+            if isOther(head) {
+                i = head
+                while isOther(i) { i += 1 }
+                while isNewline(i) || scalar(i) == 0x2F { i += 1 }
+                emit(upTo: i)
+                continue
+            }
+            if let stop = newlineRun(at: i) ?? whitespaceRun(at: i) {
+                i = stop
+                emit(upTo: i)
+                continue
+            }
+            i += 1
+            emit(upTo: i)
+        }
+    }
+
+    /// ``[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+``
+    private mutating func splitDeepSeekV3() {
+        func isASCIILetter(_ i: Int) -> Bool {
+            scalar(i).map { (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) } ?? false
+        }
+        func isASCIIPunctuation(_ i: Int) -> Bool {
+            scalar(i).map { $0 < 0x80 && !ScalarClass.ascii[Int($0)].isDisjoint(with: [.punctuation, .symbol]) } ?? false
+        }
+        func isWord(_ i: Int) -> Bool { !cls(i).isDisjoint(with: [.letter, .mark]) }
+        func isPunctuation(_ i: Int) -> Bool { !cls(i).isDisjoint(with: [.punctuation, .symbol]) }
+        var i = wordStart
+        while i < end {
+            let start = i
+            if isASCIIPunctuation(i), isASCIILetter(i + 1) {
+                i += 1
+                while isASCIILetter(i) { i += 1 }
+                match(start, i)
+                continue
+            }
+            let prefix = i < end && !isNewline(i) && cls(i).isDisjoint(with: [.letter, .punctuation, .symbol])
+            if (prefix && isWord(i + 1)) || isWord(i) {
+                i += 1
+                while isWord(i) { i += 1 }
+                match(start, i)
+                continue
+            }
+            let head = scalar(i) == 0x20 && isPunctuation(i + 1) ? i + 1 : i
+            if isPunctuation(head) {
+                i = head
+                while isPunctuation(i) { i += 1 }
+                while isNewline(i) { i += 1 }
+                match(start, i)
+                continue
+            }
+            if let stop = newlineRun(at: i) ?? whitespaceRun(at: i) {
+                i = stop
+                match(start, i)
+                continue
+            }
+            i += 1
+        }
     }
 }

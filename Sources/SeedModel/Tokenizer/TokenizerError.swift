@@ -4,7 +4,7 @@ import Foundation
 public enum TokenizerError: Error, Equatable, Sendable, LocalizedError, CustomStringConvertible {
     case missingTokens(path: String)
     case unknownModel(path: String, model: String, supported: [String])
-    case unknownPreTokenizer(path: String, pre: String, supported: [String])
+    case unknownPreTokenizer(path: String, pre: String, supported: [String], nearest: String?)
     case badMerge(path: String, index: Int, line: String)
     case mismatchedLength(path: String, key: String, count: Int, expected: Int)
     case tokenIDOutOfRange(path: String, key: String, id: Int, vocabularySize: Int)
@@ -18,10 +18,12 @@ public enum TokenizerError: Error, Equatable, Sendable, LocalizedError, CustomSt
         case let .unknownModel(path, model, supported):
             return "\(path): tokenizer.ggml.model '\(model)' is not supported (supported: "
                 + "\(supported.joined(separator: ", "))) — use a model with one of these tokenizers"
-        case let .unknownPreTokenizer(path, pre, supported):
+        case let .unknownPreTokenizer(path, pre, supported, nearest):
+            let hint = nearest.map { " The nearest supported name is '\($0)'; if the file means that one, set "
+                + "tokenizer.ggml.pre to it (e.g. with gguf-py's gguf_set_metadata)." } ?? ""
             return "\(path): tokenizer.ggml.pre '\(pre)' is not supported (supported: "
                 + "\(supported.joined(separator: ", "))) — use a model whose pre-tokenizer is one of these, "
-                + "or add its splitting rules to PreTokenizer"
+                + "or add its splitting rules to PreTokenizer's table.\(hint)"
         case let .badMerge(path, index, line):
             return "\(path): tokenizer.ggml.merges[\(index)] is \"\(line)\", not two tokens separated by a space — "
                 + "the file is corrupt; convert the model again"

@@ -30,9 +30,13 @@ struct BenchSpeculativeCommand: ParsableCommand {
               the median (rows closer than that are within the machine's noise). One line per \
               finished round goes to stderr. The drafts are given with --draft (at least one, unless \
               only sequential and autoregressive are asked for); the more instances, the more \
-              requests draft at once.
+              requests draft at once. --draft lookup adds drafts copied from text already seen (the \
+              request's prompt and output, and the outputs of the other calls of its puzzle or \
+              level); with model drafts and lookup together, the pool column tells the rows over \
+              the whole pool from those over its models only and over lookup only (seed k = 4, 6 \
+              and auto each), and the acceptance column gives each source's acceptance.
               """,
-            usage: "-m TARGET.gguf [--draft MODEL[:N] ...] [--json] [--workload W] [options]",
+            usage: "-m TARGET.gguf [--draft MODEL[:N] ...] [--draft lookup] [--json] [--workload W] [options]",
             options: [
                 CommonOptions.model,
                 DraftSpec.option,
@@ -49,19 +53,22 @@ struct BenchSpeculativeCommand: ParsableCommand {
                            help: "Game-of-24 puzzles, one a line as 4 numbers separated by spaces.", default: defaultPuzzles),
                 CommonOptions.repetitions(default: 5),
                 OptionSpec("json", help: """
-                  Print one JSON object: rows (workload, strategy, draft_tokens, wall_s, \
-                  tokens_per_s, acceptance, generated_tokens, target_passes, speedup_over_sequential, \
+                  Print one JSON object: rows (workload, strategy, pool, draft_tokens, wall_s, \
+                  tokens_per_s, acceptance, acceptance_by_source, lookup_acceptance_by_call, \
+                  lookup_sibling_share, generated_tokens, target_passes, speedup_over_sequential, \
                   draft_s, verify_s, wall_samples_s: every run's wall time) and the settings.
                   """),
             ],
             examples: [
                 "seedflow bench speculative -m models/seedflow-demo-target.gguf --draft models/seedflow-demo-draft-s.gguf:4",
                 "seedflow bench speculative -m models/seedflow-demo-target.gguf --draft models/seedflow-demo-draft-s.gguf:2 --draft models/seedflow-demo-draft-m.gguf:2 --workload paper --json",
+                "seedflow bench speculative -m models/seedflow-demo-target.gguf --draft models/seedflow-demo-draft-s.gguf --draft lookup --workload paper",
             ])
     }
 
     let modelPath: String
     let drafts: [DraftSpec]
+    let lookup: LookupConfiguration?
     let draftConfidence: Float
     let threads: Int
     let workloads: [String]
@@ -74,6 +81,7 @@ struct BenchSpeculativeCommand: ParsableCommand {
         try arguments.checkPositionalCount()
         modelPath = try CommonOptions.modelPath(arguments)
         drafts = try DraftSpec.all(arguments)
+        lookup = try DraftSpec.lookup(arguments)
         draftConfidence = try DraftConfidence.value(arguments)
         threads = try CommonOptions.threadCount(arguments)
         switch arguments.string("workload") ?? "all" {
@@ -84,10 +92,10 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let names = arguments.strings("strategy")
         strategies = try names.isEmpty ? Set(DecodingStrategy.allCases)
             : Set(names.map { try CommonOptions.decodingStrategy($0, arguments) })
-        if drafts.isEmpty, strategies.contains(where: \.usesDrafts) {
+        if drafts.isEmpty, lookup == nil, strategies.contains(where: \.usesDrafts) {
             throw arguments.error("""
-              missing --draft: the strategies that speculate need a draft model \
-              (e.g. --draft models/seedflow-demo-draft-s.gguf or --draft models/seedflow-demo-draft-m.gguf:2), \
+              missing --draft: the strategies that speculate need a draft model or lookup \
+              (e.g. --draft models/seedflow-demo-draft-s.gguf, --draft models/seedflow-demo-draft-m.gguf:2 or --draft lookup), \
               or ask only for --strategy sequential and autoregressive
               """)
         }
@@ -104,11 +112,12 @@ struct BenchSpeculativeCommand: ParsableCommand {
         let models = try LoadedModels(targetPath: modelPath, drafts: drafts, threads: threads)
         let chosen = SpeculativeBenchmark.workloads(tokenizer: models.target.tokenizer, puzzles: puzzles)
             .filter { workloads.contains($0.name) }
-        let result = try SpeculativeBenchmark.run(target: models.target, drafts: models.drafts, workloads: chosen,
+        let result = try SpeculativeBenchmark.run(target: models.target, drafts: models.drafts, lookup: lookup, workloads: chosen,
                                                   repetitions: repetitions, strategies: strategies,
                                                   draftConfidence: draftConfidence) { StandardStreams.error($0 + "\n") }
         if json {
-            let report = Report(model: modelPath, drafts: drafts.map { .init(path: $0.path, instances: $0.instances) },
+            let report = Report(model: modelPath, drafts: drafts.map { .init(path: $0.path, instances: $0.instances) }
+                                    + (lookup.map { [.init(path: "lookup:\($0.minNgram)-\($0.maxNgram)", instances: 0)] } ?? []),
                                 threads: models.target.pool.threads, draftConfidence: draftConfidence,
                                 puzzles: puzzlesPath, repetitions: repetitions, rows: result.rows)
             let encoder = JSONEncoder()
@@ -140,10 +149,12 @@ struct BenchSpeculativeCommand: ParsableCommand {
     }
 
     private func table(_ rows: [SpeculativeBenchmarkResult.Row], threads: Int) -> String {
-        let pool = drafts.map { "\($0.path):\($0.instances)" }.joined(separator: ", ")
+        let pool = (drafts.map { "\($0.path):\($0.instances)" } + (lookup.map { ["lookup:\($0.minNgram)-\($0.maxNgram)"] } ?? []))
+            .joined(separator: ", ")
         var out = "target     \(modelPath) (\(threads) threads, median of \(repetitions))\n"
         out += pool.isEmpty ? "drafts     none\n" : "drafts     \(pool), confidence \(draftConfidence)\n"
-        out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq  spread\n"
+        let mixed = rows.contains { $0.pool.contains("lookup") }
+        out += "workload  strategy         k    wall s   tokens/s  acceptance   ×seq  spread" + (mixed ? "  pool           by source" : "") + "\n"
         for row in rows {
             let k = row.strategy == DecodingStrategy.auto.rawValue
                 ? String(format: "%.1f", row.draftTokens) : String(Int(row.draftTokens))
@@ -153,9 +164,20 @@ struct BenchSpeculativeCommand: ParsableCommand {
             out += Self.rightAligned(k, 5) + String(format: " %9.2f %10.1f ", row.wallSeconds, row.tokensPerSecond)
             let speedup = row.speedupOverSequential.map { String(format: "%.2f", $0) } ?? "-"
             out += Self.rightAligned(acceptance, 11) + " " + Self.rightAligned(speedup, 6)
-            out += Self.rightAligned(String(format: "%.0f %%", 100 * row.spread), 8) + "\n"
+            out += Self.rightAligned(String(format: "%.0f %%", 100 * row.spread), 8)
+            if mixed {
+                let bySource = row.acceptanceBySource.sorted { $0.key < $1.key }
+                    .map { "\(Self.shortName($0.key)) \(String(format: "%.0f%%", 100 * $0.value))" }.joined(separator: ", ")
+                out += "  " + row.pool.padding(toLength: 15, withPad: " ", startingAt: 0) + bySource
+            }
+            out += "\n"
         }
         return out
+    }
+
+    /// A draft's file name without '.gguf' (the table's source column).
+    private static func shortName(_ name: String) -> String {
+        name.hasSuffix(".gguf") ? String(name.dropLast(5)) : name
     }
 
     private static func rightAligned(_ text: String, _ width: Int) -> String {

@@ -34,7 +34,9 @@ struct GenerateCommand: ParsableCommand {
               through the scheduling engine. Each round the draft proposes up to --draft-tokens \
               tokens and the target checks them all in one pass, accepting each as speculative \
               sampling does, so that the output follows the target's distribution exactly (greedy \
-              output is the target's greedy output, token for token). The completion is \
+              output is the target's greedy output, token for token). --draft lookup drafts \
+              without a model, copying what followed the last few tokens where they occurred \
+              before in the prompt or the output (it pays on text that repeats its prompt). The completion is \
               then printed when it is done rather than streamed, the generation time includes \
               the prompt's, and --json adds the engine's statistics: per draft model tokens drafted \
               and accepted, acceptance and mean accepted length; target passes, tokens per target \
@@ -92,6 +94,7 @@ struct GenerateCommand: ParsableCommand {
                 "seedflow generate -m models/seedflow-demo-target.gguf -f prompts/demo/propose.txt --stop $'\\n' --json",
                 "seedflow generate -m models/seedflow-demo-target.gguf -f prompts/demo/propose.txt --temp 0 --draft models/seedflow-demo-draft-s.gguf --json",
                 "seedflow generate -m models/seedflow-demo-target.gguf -f prompts/demo/value.txt --draft models/seedflow-demo-draft-m.gguf --draft-tokens 6 --strategy speculative",
+                "seedflow generate -m models/seedflow-demo-target.gguf -f prompts/demo/propose.txt --draft lookup --draft models/seedflow-demo-draft-s.gguf --json",
             ])
     }
 
@@ -105,6 +108,7 @@ struct GenerateCommand: ParsableCommand {
     let chat: String?
     let system: String?
     let drafts: [DraftSpec]
+    let lookup: LookupConfiguration?
     let draftTokens: Int
     let draftConfidence: Float
     let strategy: DecodingStrategy
@@ -114,7 +118,7 @@ struct GenerateCommand: ParsableCommand {
 
     /// Through the engine when speculating, when a strategy other than plain autoregressive is
     /// asked for, or when the engine's KV budget is set; otherwise the streaming generator.
-    var usesEngine: Bool { !drafts.isEmpty || strategy != .autoregressive || kvMemoryBytes != nil }
+    var usesEngine: Bool { !drafts.isEmpty || lookup != nil || strategy != .autoregressive || kvMemoryBytes != nil }
 
     init(_ arguments: ParsedArguments) throws {
         try arguments.checkPositionalCount()
@@ -141,17 +145,18 @@ struct GenerateCommand: ParsableCommand {
         system = arguments.string("system")
         if system != nil && chat == nil { throw arguments.error("option '--system' goes with --chat TEMPLATE") }
         drafts = try DraftSpec.all(arguments)
+        lookup = try DraftSpec.lookup(arguments)
         draftTokens = try arguments.int("draft-tokens", default: Self.defaultDraftTokens, in: 1...32,
                                         expected: "an integer from 1 to 32")
         draftConfidence = try DraftConfidence.value(arguments)
         switch arguments.string("strategy") {
-        case nil: strategy = drafts.isEmpty ? .autoregressive : .seed
+        case nil: strategy = drafts.isEmpty && lookup == nil ? .autoregressive : .seed
         case let name?: strategy = try CommonOptions.decodingStrategy(name, arguments)
         }
-        if strategy.usesDrafts && drafts.isEmpty {
+        if strategy.usesDrafts && drafts.isEmpty && lookup == nil {
             throw arguments.error("""
               strategy '\(strategy.rawValue)' needs a draft model: add --draft MODEL \
-              (e.g. --draft models/seedflow-demo-draft-s.gguf), or use --strategy autoregressive
+              (e.g. --draft models/seedflow-demo-draft-s.gguf) or --draft lookup, or use --strategy autoregressive
               """)
         }
         kvMemoryBytes = try arguments.byteSize("kv-memory")
@@ -209,7 +214,7 @@ struct GenerateCommand: ParsableCommand {
         if promptTokens.count > context { throw GenerationError.promptTooLong(tokens: promptTokens.count, context: context) }
         let configuration = EngineConfiguration(strategy: strategy, draftTokens: draftTokens, kvMemoryBytes: kvMemoryBytes,
                                                 draftConfidence: draftConfidence)
-        let engine = try Engine(target: models.target, drafts: models.drafts, configuration: configuration)
+        let engine = try Engine(target: models.target, drafts: models.drafts, lookup: lookup, configuration: configuration)
         let request = GenerationRequest(tag: "generate", promptTokens: promptTokens, sampling: sampling,
                                         maxTokens: maxTokens, stopStrings: stopStrings)
         let completion = try engine.generate([request])[0]

@@ -3,6 +3,7 @@ import SeedEngine
 import SeedModel
 
 /// `--draft MODEL[:N]`: a draft model of the pool and how many requests it may serve at once.
+/// `--draft lookup[:MIN-MAX]` adds the lookup source instead (see `lookup(_:)`).
 struct DraftSpec: Equatable {
     static let maxInstances = 256
 
@@ -10,16 +11,38 @@ struct DraftSpec: Equatable {
     let instances: Int
 
     /// The option as `generate` and `bench speculative` both declare it.
-    static let option = OptionSpec("draft", .repeated(placeholder: "model[:n]"), help: """
+    static let option = OptionSpec("draft", .repeated(placeholder: "model[:n]|lookup"), help: """
       A draft model for speculative decoding; ':N' gives it N instances (N requests drafted at \
       once; a bare path is 1); several make a pool. Drafts must share the \
-      target's vocabulary (e.g. models/seedflow-demo-draft-s.gguf, models/seedflow-demo-draft-m.gguf).
+      target's vocabulary (e.g. models/seedflow-demo-draft-s.gguf, models/seedflow-demo-draft-m.gguf). \
+      'lookup' adds drafts copied from text already seen instead of a model: where the last \
+      2 to 5 tokens occurred before in the prompt, the output so far or the output of a request \
+      of the same group (a workflow's tree level), the tokens that followed are proposed; \
+      'lookup:MIN-MAX' sets the n-gram lengths (1 to 16). It needs no second model and mixes \
+      with model drafts (each request takes, each round, the source expected to advance it most).
       """)
+
+    /// The `--draft lookup[:MIN-MAX]` value of a command line, nil when none is given.
+    static func lookup(_ arguments: ParsedArguments) throws -> LookupConfiguration? {
+        let given = arguments.strings(option.name).filter(isLookup)
+        guard let text = given.first else { return nil }
+        if given.count > 1 { throw arguments.error("option '--draft lookup' is given \(given.count) times — give it once") }
+        guard text != "lookup" else { return LookupConfiguration() }
+        let range = LookupConfiguration.ngramRange
+        let bounds = text.dropFirst("lookup:".count).split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
+        guard bounds.count == 2, let lo = bounds[0], let hi = bounds[1], range.contains(lo), range.contains(hi), lo <= hi else {
+            throw arguments.error("option '--draft' expects lookup or lookup:MIN-MAX with \(range.lowerBound) ≤ MIN ≤ MAX ≤ \(range.upperBound) n-gram lengths (e.g. lookup:2-5), got '\(text)'")
+        }
+        return LookupConfiguration(minNgram: lo, maxNgram: hi)
+    }
+
+    /// 'lookup' or 'lookup:…' (a model file of that name is given as './lookup').
+    private static func isLookup(_ text: String) -> Bool { text == "lookup" || text.hasPrefix("lookup:") }
 
     /// The `--draft` values of a command line. A path may contain ':' itself: only a last ':'
     /// followed by digits is read as the instance count.
     static func all(_ arguments: ParsedArguments) throws -> [DraftSpec] {
-        try arguments.strings(option.name).map { text in
+        try arguments.strings(option.name).filter { !isLookup($0) }.map { text in
             func refuse(_ why: String) -> UsageError {
                 arguments.error("option '--draft' expects MODEL or MODEL:N, \(why), got '\(text)'")
             }

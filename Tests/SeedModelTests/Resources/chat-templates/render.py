@@ -37,6 +37,10 @@ TEMPLATES = {
     "mistral-nemo-instruct-2407": ("Mistral", *LLAMA),
     "zephyr-7b-beta": ("Zephyr", *LLAMA),
     "tinyllama-1.1b-chat-v1.0": ("Zephyr", *LLAMA),
+    "smollm2-135m-instruct": ("ChatML/Qwen", None, "<|im_end|>"),
+    "qwen3-0.6b": ("Qwen3", None, "<|im_end|>"),
+    "gemma-2-2b-it": ("Gemma", "<bos>", "<eos>"),
+    "phi-3.5-mini-instruct": ("Phi-3", "<s>", "<|endoftext|>"),
 }
 
 SYSTEM = {"role": "system", "content": "Be brief."}
@@ -51,6 +55,10 @@ CONVERSATIONS = {
                           {"role": "user", "content": "Hi"},
                           {"role": "assistant", "content": " Hello! How can I help? "},
                           {"role": "user", "content": "  What is 2+2?  "}],
+    # An earlier answer with its reasoning, which Qwen3's template drops.
+    "thinking-multi-turn": [{"role": "user", "content": "Hi"},
+                            {"role": "assistant", "content": "<think>\nThe user greets me.\n</think>\n\nHello!"},
+                            {"role": "user", "content": "What is 2+2?"}],
 }
 FIXED_DAY = datetime(2025, 3, 14)
 
