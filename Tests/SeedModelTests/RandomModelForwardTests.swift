@@ -288,6 +288,39 @@ final class RandomModelForwardTests: XCTestCase {
         _ = try check(m, against: nil, label: "gemma2 Q8_0")
     }
 
+    /// A model whose every layer slides (window 4), run one token at a time over a paged table
+    /// of 2-token blocks: the blocks wholly before the window are poisoned with NaN after each
+    /// step, and the logits still equal those of the contiguous cache — attention never reads
+    /// them, so a pool may free them.
+    func testSlidingLayersNeverReadBlocksBeforeTheirWindow() throws {
+        var spec = model("gemma3", .f32)
+        spec.tiedOutput = true
+        spec.slidingWindow = 4
+        spec.slidingWindowPeriod = 0
+        let path = try spec.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try TransformerModel(path: path, threads: 2)
+        XCTAssertEqual(model.config.slidingLayers, [true, true])
+        let (_, contiguous) = try fastLogits(model)
+
+        let blockTokens = 2, blocks = (Self.prompt.count + 1) / blockTokens
+        let layout = KVLayout(config: model.config, blockTokens: blockTokens)
+        let memory = UnsafeMutablePointer<Float>.allocate(capacity: blocks * layout.blockFloats)
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: blocks)
+        defer { memory.deallocate(); table.deallocate() }
+        for b in 0..<blocks { table[b] = memory + b * layout.blockFloats }
+        let owner = NSObject()
+        let cache = KVBlockTable(blocks: table, blockCount: blocks, blockTokens: blockTokens, owner: owner)
+        for (position, token) in Self.prompt.enumerated() {
+            let logits = try model.forward([ForwardInput(tokens: [token], startPosition: position, cache: cache, logits: .last)])
+            let got = Array(logits[0])
+            XCTAssertEqual(got, contiguous[position], "position \(position)")
+            // The next position sees keys from position + 2 − 4 on.
+            let dead = max(0, position + 2 - 4) / blockTokens
+            for b in 0..<dead { table[b].update(repeating: .nan, count: layout.blockFloats) }
+        }
+    }
+
     func testQwen2BiasesAndRopeHalves() throws {
         let f32 = try check(model("qwen2", .f32), against: nil, label: "qwen2 F32")
         _ = try check(model("qwen2", .q4_K), against: f32, label: "qwen2 Q4_K")
