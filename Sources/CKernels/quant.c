@@ -211,15 +211,19 @@ INLINE void dequant_q2_K(const uint8_t *b, float *y) {
     }
 }
 
-// Q3_K's sixteen 6-bit scales from its twelve bytes: the low nibbles of sub-blocks 0–7 in bytes
-// 0–7 (low nibble) and 8–15 in the same bytes' high nibbles; their top two bits in bytes 8–11,
-// two bits per sub-block: byte 8 + (s % 4), bits 2·(s / 4). As signed bytes, minus 32.
-INLINE void scales_q3_K(const uint8_t *q, int8_t out[16]) {
-    for (int s = 0; s < 16; s++) {
-        const int low = s < 8 ? q[s] & 0xF : q[s - 8] >> 4;
-        const int high = (q[8 + s % 4] >> (2 * (s / 4))) & 3;
-        out[s] = (int8_t)((low | high << 4) - 32);
-    }
+// Q3_K's sixteen 6-bit scales from its twelve bytes, as unsigned bytes (the scale plus 32):
+// the low nibbles of sub-blocks 0–7 in the low nibbles of bytes 0–7 and those of 8–15 in their
+// high nibbles; the top two bits of sub-block s in byte 8 + s % 4, bits 2·(s / 4). Word-wide:
+// four sub-blocks per 32-bit word.
+INLINE void scales_q3_K(const uint8_t *q, uint8_t out[16]) {
+    uint32_t in[3], w[4];
+    memcpy(in, q, 12);
+    const uint32_t nibbles = 0x0f0f0f0f, pairs = 0x03030303;
+    w[0] = (in[0] & nibbles) | (in[2] & pairs) << 4;
+    w[1] = (in[1] & nibbles) | (in[2] >> 2 & pairs) << 4;
+    w[2] = (in[0] >> 4 & nibbles) | (in[2] >> 4 & pairs) << 4;
+    w[3] = (in[1] >> 4 & nibbles) | (in[2] >> 6 & pairs) << 4;
+    memcpy(out, w, 16);
 }
 
 // Q3_K: 32 bytes of third bits, 64 bytes of 2-bit values laid out as in Q2_K, twelve bytes of
@@ -227,14 +231,14 @@ INLINE void scales_q3_K(const uint8_t *q, int8_t out[16]) {
 // first 32; the value is the 2-bit one minus 4 where that bit is clear. element = d·scale × q.
 INLINE void dequant_q3_K(const uint8_t *b, float *y) {
     const uint8_t *hm = b, *qs = b + 32;
-    int8_t sc[16];
+    uint8_t sc[16];
     scales_q3_K(b + 96, sc);
     const float d = load_half(b + 108);
     for (int half = 0; half < 2; half++) {
         for (int j = 0; j < 4; j++) {
             for (int l = 0; l < 32; l++) {
                 const int q = ((qs[l] >> (2 * j)) & 3) - ((hm[l] >> (4 * half + j)) & 1 ? 0 : 4);
-                y[32 * j + l] = d * (float)sc[8 * half + 2 * j + l / 16] * (float)q;
+                y[32 * j + l] = d * (float)((int)sc[8 * half + 2 * j + l / 16] - 32) * (float)q;
             }
         }
         qs += 32;
@@ -596,9 +600,9 @@ AVX2 INLINE void block_q2_K(const int nx, const uint8_t *w, size_t sb, const q8_
 // bit 4h + j of the 32 hmask bytes: q = (2-bit value | 4 · bit) − 4. Signed 6-bit scales.
 AVX2 INLINE void block_q3_K(const int nx, const uint8_t *w, size_t sb, const q8_input *in,
                             __m256 *acc0, __m256 *acc1) {
-    int8_t sc8[16];
+    uint8_t sc8[16];
     scales_q3_K(w + 96, sc8);
-    const __m256i scales = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sc8));
+    const __m256i scales = _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_loadu_si128((const __m128i *)sc8), _mm_set1_epi8(32)));
     const __m256 d = _mm256_broadcastss_ps(_mm_movehdup_ps(_mm_cvtph_ps(_mm_loadu_si32(w + 106))));  // d is last
     const __m256i hm = _mm256_loadu_si256((const __m256i *)w);
     const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
