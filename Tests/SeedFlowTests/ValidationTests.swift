@@ -76,7 +76,7 @@ final class ValidationTests: XCTestCase {
     func testUnknownChatTemplateName() throws {
         let d = try only([("name: test", "name: test\nchat: { template: alpaca }")])
         XCTAssertEqual(d.kind, .invalidValue)
-        XCTAssertTrue(d.description.contains("'template' must be one of auto|llama2|llama3|chatml|qwen|mistral|zephyr"), d.description)
+        XCTAssertTrue(d.description.contains("'template' must be one of auto|llama2|llama3|chatml|qwen|mistral|zephyr|qwen3|gemma|phi3|smollm"), d.description)
         XCTAssertEqual(d.mark?.line, 3)
     }
 

@@ -33,8 +33,8 @@ final class TokenizerErrorTests: XCTestCase {
             $0.set("tokenizer.ggml.model", "bert")
             $0.set("tokenizer.ggml.tokens", strings: ["a", "b"])
         }
-        XCTAssertEqual(error, .unknownModel(path: path, model: "bert", supported: ["gpt2", "llama"]))
-        XCTAssertTrue(error.description.contains("gpt2, llama"))
+        XCTAssertEqual(error, .unknownModel(path: path, model: "bert", supported: ["gpt2", "llama", "gemma4"]))
+        XCTAssertTrue(error.description.contains("gpt2, llama, gemma4"))
     }
 
     func testUnknownPreTokenizer() throws {
@@ -114,11 +114,12 @@ final class TokenizerErrorTests: XCTestCase {
         guard case let .missingByteTokens(p, bytes) = error else { return XCTFail("\(error)") }
         XCTAssertEqual(p, path)
         // Printable ASCII but a and b, tab, newline, carriage return, and the bytes of multi-byte
-        // UTF-8; bytes that never occur in UTF-8 and other control bytes need no token.
-        XCTAssertEqual(bytes.count, 93 + 3 + 64 + 51)
+        // UTF-8 up to plane 3; bytes that never occur in UTF-8, other control bytes and the lead
+        // bytes of planes 4–16 need no token.
+        XCTAssertEqual(bytes.count, 93 + 3 + 64 + 47)
         XCTAssertFalse(bytes.contains(UInt8(ascii: "a")))
         XCTAssertFalse(bytes.contains(0x03))
-        XCTAssertTrue(error.description.contains("211 byte values (0x09, 0x0A, 0x0D, 0x20"), error.description)
+        XCTAssertTrue(error.description.contains("207 byte values (0x09, 0x0A, 0x0D, 0x20"), error.description)
     }
 
     func testMergeOrderFollowsFile() throws {

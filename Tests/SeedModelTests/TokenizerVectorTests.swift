@@ -22,6 +22,8 @@ final class TokenizerVectorTests: XCTestCase {
                 i += 1
             }
         }
+        // gemma-4's file ends its last string without a separator.
+        if start < data.count { strings.append(String(decoding: data[start...], as: UTF8.self)) }
         return strings
     }
 
@@ -103,6 +105,10 @@ final class TokenizerVectorTests: XCTestCase {
 
     func testQwen35Vectors() throws {
         try checkVocabulary("ggml-vocab-qwen35", expectedType: BPETokenizer.self, bundled: false)
+    }
+
+    func testGemma4Vectors() throws {
+        try checkVocabulary("ggml-vocab-gemma-4", expectedType: BPETokenizer.self, bundled: false)
     }
 
     func testCommandRVectors() throws {

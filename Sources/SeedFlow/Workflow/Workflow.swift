@@ -320,7 +320,7 @@ public struct OutputSection: Sendable, Equatable {
 
 /// The values `chat.template` takes: `auto` (the template stored in the target file) or a family.
 public enum ChatTemplateChoice: String, Sendable, CaseIterable {
-    case auto, llama2, llama3, chatml, qwen, mistral, zephyr
+    case auto, llama2, llama3, chatml, qwen, mistral, zephyr, qwen3, gemma, phi3, smollm
 }
 
 /// `chat`: `{ template, system }`.

@@ -14,11 +14,16 @@ struct PreTokenizer: Sendable, Equatable {
     /// Whether sequences start with BOS when the file does not say (`tokenizer.ggml.add_bos_token`).
     let addsBOSByDefault: Bool
 
-    init(_ family: String, _ passes: [SplitPass], ignoresMerges: Bool = false, addsBOS: Bool = false) {
+    /// Whether a word made only of line feeds that is a vocabulary token is emitted whole (Gemma 4).
+    let keepsLineFeedRuns: Bool
+
+    init(_ family: String, _ passes: [SplitPass], ignoresMerges: Bool = false, addsBOS: Bool = false,
+         keepsLineFeedRuns: Bool = false) {
         self.family = family
         self.passes = passes
         self.ignoresMerges = ignoresMerges
         addsBOSByDefault = addsBOS
+        self.keepsLineFeedRuns = keepsLineFeedRuns
     }
 
     /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
@@ -54,6 +59,8 @@ struct PreTokenizer: Sendable, Equatable {
                                      ignoresMerges: true, addsBOS: true)
     /// GPT-4o (Llama 4…): as Tekken with English contractions kept on the word, digits in threes.
     static let gpt4o = PreTokenizer("gpt-4o", [.casedWords(maxDigits: 3, contractions: true)])
+    /// Gemma 4 (text with spaces written ▁): lines and runs of line feeds; a run that is a token stays whole.
+    static let gemma4 = PreTokenizer("gemma4", [.isolate(.lineFeed, maxRun: nil)], addsBOS: true, keepsLineFeedRuns: true)
     /// BLOOM, Poro, GPT-3 Finnish: ` ?[^(\s|.,!?…。，、।۔،)]+`.
     static let bloom = PreTokenizer("bloom", [.spaceThenRun(.notBloomBreak, anyWhitespace: false)])
     /// Viking: BLOOM's rule, then single digits.
@@ -84,6 +91,7 @@ struct PreTokenizer: Sendable, Equatable {
             (gpt4o, ["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"]),
             (bloom, ["bloom", "poro-chat", "gpt3-finnish"]),
             (viking, ["viking"]),
+            (gemma4, ["gemma4"]),
         ]
         var table: [String: PreTokenizer] = [:]
         for (rules, names) in groups {
@@ -117,7 +125,7 @@ struct PreTokenizer: Sendable, Equatable {
 
     static func == (a: PreTokenizer, b: PreTokenizer) -> Bool {
         a.family == b.family && a.passes == b.passes && a.ignoresMerges == b.ignoresMerges
-            && a.addsBOSByDefault == b.addsBOSByDefault
+            && a.addsBOSByDefault == b.addsBOSByDefault && a.keepsLineFeedRuns == b.keepsLineFeedRuns
     }
 
     /// Byte ranges (absolute offsets into `text`) of the words of `text[range]`, in order and covering it.
@@ -149,6 +157,8 @@ enum SplitPass: Sendable, Equatable {
     /// The scalar sets the passes name (each a test on a scalar and its categories).
     enum CharacterSet: Sendable, Equatable {
         case number, letter, punctuation, newline
+        /// `\n` alone.
+        case lineFeed
         /// Upper-, lower- and title-case letters.
         case casedLetter
         /// `[\p{P}\$\+<=>\^~\|\`]`
@@ -293,6 +303,7 @@ private struct WordScanner {
         case .letter: return c.contains(.letter)
         case .punctuation: return c.contains(.punctuation)
         case .newline: return v == 0x0A || v == 0x0D
+        case .lineFeed: return v == 0x0A
         case .casedLetter: return c.contains(.cased)
         case .falconPunctuation:
             return c.contains(.punctuation) || v == 0x24 || v == 0x2B || (0x3C...0x3E).contains(v) || v == 0x5E

@@ -85,13 +85,13 @@ public struct SentencePieceTokenizer: Tokenizer {
     }
 
     /// The byte of a `<0xNN>` token.
-    private static func byteValue(_ text: String) -> UInt8? {
+    static func byteValue(_ text: String) -> UInt8? {
         let u = Array(text.utf8)
         guard u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E else { return nil }
         return UInt8(String(decoding: u[3...4], as: UTF8.self), radix: 16)
     }
 
-    private static func unescape(_ text: String) -> [UInt8] {
+    static func unescape(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

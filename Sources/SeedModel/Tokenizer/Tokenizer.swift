@@ -73,12 +73,14 @@ public func loadTokenizer(from file: GGUFFile) throws -> any Tokenizer {
     switch model {
     case "gpt2":
         return try BPETokenizer(file: file)
+    case "gemma4":
+        return try BPETokenizer(file: file, spelling: .sentencePiece)
     case "llama":
         return try SentencePieceTokenizer(file: file)
     default:
         guard try file.stringArray("tokenizer.ggml.tokens")?.isEmpty == false else {
             throw TokenizerError.missingTokens(path: file.path)
         }
-        throw TokenizerError.unknownModel(path: file.path, model: model, supported: ["gpt2", "llama"])
+        throw TokenizerError.unknownModel(path: file.path, model: model, supported: ["gpt2", "llama", "gemma4"])
     }
 }

@@ -64,7 +64,8 @@ struct GenerateCommand: ParsableCommand {
                 OptionSpec("stop", .repeated(placeholder: "text"), help: "Stop when the completion contains this text."),
                 OptionSpec("chat", .value(placeholder: "template"), help: """
                   Wrap the prompt as the user turn of a chat: 'auto' takes the template stored in the \
-                  model file; or name the family: llama2, llama3, chatml (qwen), mistral, zephyr. \
+                  model file; or name the family: llama2, llama3, chatml (qwen, smollm), qwen3, mistral, \
+                  zephyr, gemma, phi3. \
                   The whole turn is tokenized with control tokens recognised, as llama.cpp does: \
                   text such as </s> in the prompt or --system becomes that token.
                   """),
