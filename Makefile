@@ -5,7 +5,7 @@ SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libopenblas-dev pkg-config
 SEEDFLOW     := .build/release/seedflow
 
-.PHONY: all build test demo deps clean
+.PHONY: all build test demo deps chromium clean
 
 all: build
 
@@ -26,12 +26,30 @@ deps:
 	fi; \
 	pkg-config --exists openblas yaml-0.1 || { echo "pkg-config still finds no openblas or yaml-0.1"; exit 1; }
 
+# The report's browser test opens pages in headless Chromium (Debian's chromium), for the tests
+# only: installed once, when missing, as the libraries above are.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	echo "Installing Debian's chromium for the report's browser test"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else \
+	  echo "The report test needs chromium, and this user can neither install it nor use sudo."; \
+	  echo "Run as root:  apt-get update && apt-get install -y chromium"; \
+	  exit 1; \
+	fi; \
+	if ! { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; then \
+	  echo "Installing failed. Run:  sudo apt-get update && sudo apt-get install -y chromium"; \
+	  exit 1; \
+	fi; \
+	command -v chromium >/dev/null 2>&1 || { echo "chromium is still not on PATH"; exit 1; }
+
 build: deps
 	$(SWIFT) build -c release
 
 # Release: the numeric tests are far too slow in a debug build. -enable-testing lets the tests
 # reach internal symbols of a release build. The CLI tests run the seedflow binary this builds.
-test: deps
+test: deps chromium
 	$(SWIFT) build -c release -Xswiftc -enable-testing --build-tests
 	$(SWIFT) test -c release -Xswiftc -enable-testing --skip-build
 

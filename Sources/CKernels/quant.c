@@ -10,14 +10,16 @@
 #define INLINE static inline __attribute__((always_inline))
 
 enum {
-    T_Q4_0 = 2, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8, T_Q4_K = 12, T_Q5_K = 13, T_Q6_K = 14,
+    T_Q4_0 = 2, T_Q4_1 = 3, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8, T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12,
+    T_Q5_K = 13, T_Q6_K = 14, T_IQ4_NL = 20, T_IQ4_XS = 23,
 };
 
 // The decoded types, once: X(type id, name of its block decoder's suffix, A) for each, so the
 // switches over types below cannot drift apart.
 #define FOR_EACH_QUANT_TYPE(X, A)                                                              \
-    X(T_Q4_0, q4_0, A) X(T_Q5_0, q5_0, A) X(T_Q5_1, q5_1, A) X(T_Q8_0, q8_0, A)                \
-    X(T_Q4_K, q4_K, A) X(T_Q5_K, q5_K, A) X(T_Q6_K, q6_K, A)
+    X(T_Q4_0, q4_0, A) X(T_Q4_1, q4_1, A) X(T_Q5_0, q5_0, A) X(T_Q5_1, q5_1, A)                \
+    X(T_Q8_0, q8_0, A) X(T_Q2_K, q2_K, A) X(T_Q3_K, q3_K, A) X(T_Q4_K, q4_K, A)                \
+    X(T_Q5_K, q5_K, A) X(T_Q6_K, q6_K, A) X(T_IQ4_NL, iq4_nl, A) X(T_IQ4_XS, iq4_xs, A)
 
 // The half-precision scales: clang turns this into one F16C instruction where the caller's
 // target has it and into a short integer sequence where not.
@@ -38,6 +40,30 @@ INLINE void dequant_q4_0(const uint8_t *b, float *y) {
     for (int j = 0; j < 16; j++) {
         y[j] = d * (float)((qs[j] & 0xF) - 8);
         y[j + 16] = d * (float)((qs[j] >> 4) - 8);
+    }
+}
+
+// Q4_1: d, m (f16), then nibbles as in Q4_0; unsigned values times d plus m.
+INLINE void dequant_q4_1(const uint8_t *b, float *y) {
+    const float d = load_half(b), m = load_half(b + 2);
+    const uint8_t *qs = b + 4;
+    for (int j = 0; j < 16; j++) {
+        y[j] = d * (float)(qs[j] & 0xF) + m;
+        y[j + 16] = d * (float)(qs[j] >> 4) + m;
+    }
+}
+
+// The sixteen levels of IQ4_NL and IQ4_XS: a nibble indexes this table instead of standing for
+// itself (ggml's non-linear grid, denser near zero).
+static const int8_t iq4_levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// IQ4_NL: d, then nibbles as in Q4_0, each an index into iq4_levels.
+INLINE void dequant_iq4_nl(const uint8_t *b, float *y) {
+    const float d = load_half(b);
+    const uint8_t *qs = b + 2;
+    for (int j = 0; j < 16; j++) {
+        y[j] = d * (float)iq4_levels[qs[j] & 0xF];
+        y[j + 16] = d * (float)iq4_levels[qs[j] >> 4];
     }
 }
 
@@ -166,11 +192,85 @@ INLINE void dequant_q6_K(const uint8_t *b, float *y) {
     }
 }
 
+// Q2_K: sixteen bytes of 4-bit pairs (low nibble: the scale, high: the minimum, of each
+// 16-element sub-block), 64 bytes of 2-bit values, then d and dmin (f16). Each half of 128
+// elements takes 32 bytes: element 32j + l of the half is bits 2j, 2j + 1 of byte l.
+// element = d·scale × q − dmin·minimum.
+INLINE void dequant_q2_K(const uint8_t *b, float *y) {
+    const uint8_t *sc = b, *qs = b + 16;
+    const float d = load_half(b + 80), dmin = load_half(b + 82);
+    for (int half = 0; half < 2; half++) {
+        for (int j = 0; j < 4; j++) {
+            for (int l = 0; l < 32; l++) {
+                const uint8_t s = sc[8 * half + 2 * j + l / 16];
+                y[32 * j + l] = d * (float)(s & 0xF) * (float)((qs[l] >> (2 * j)) & 3) - dmin * (float)(s >> 4);
+            }
+        }
+        qs += 32;
+        y += 128;
+    }
+}
+
+// Q3_K's sixteen 6-bit scales from its twelve bytes, as unsigned bytes (the scale plus 32):
+// the low nibbles of sub-blocks 0–7 in the low nibbles of bytes 0–7 and those of 8–15 in their
+// high nibbles; the top two bits of sub-block s in byte 8 + s % 4, bits 2·(s / 4). Word-wide:
+// four sub-blocks per 32-bit word.
+INLINE void scales_q3_K(const uint8_t *q, uint8_t out[16]) {
+    uint32_t in[3], w[4];
+    memcpy(in, q, 12);
+    const uint32_t nibbles = 0x0f0f0f0f, pairs = 0x03030303;
+    w[0] = (in[0] & nibbles) | (in[2] & pairs) << 4;
+    w[1] = (in[1] & nibbles) | (in[2] >> 2 & pairs) << 4;
+    w[2] = (in[0] >> 4 & nibbles) | (in[2] >> 4 & pairs) << 4;
+    w[3] = (in[1] >> 4 & nibbles) | (in[2] >> 6 & pairs) << 4;
+    memcpy(out, w, 16);
+}
+
+// Q3_K: 32 bytes of third bits, 64 bytes of 2-bit values laid out as in Q2_K, twelve bytes of
+// scales, d last. Element 32j + l of half h has its third bit in bit 4h + j of byte l of the
+// first 32; the value is the 2-bit one minus 4 where that bit is clear. element = d·scale × q.
+INLINE void dequant_q3_K(const uint8_t *b, float *y) {
+    const uint8_t *hm = b, *qs = b + 32;
+    uint8_t sc[16];
+    scales_q3_K(b + 96, sc);
+    const float d = load_half(b + 108);
+    for (int half = 0; half < 2; half++) {
+        for (int j = 0; j < 4; j++) {
+            for (int l = 0; l < 32; l++) {
+                const int q = ((qs[l] >> (2 * j)) & 3) - ((hm[l] >> (4 * half + j)) & 1 ? 0 : 4);
+                y[32 * j + l] = d * (float)((int)sc[8 * half + 2 * j + l / 16] - 32) * (float)q;
+            }
+        }
+        qs += 32;
+        y += 128;
+    }
+}
+
+// IQ4_XS: d, a 16-bit word of the top two bits of the eight 6-bit sub-block scales (bits 2s,
+// 2s + 1), four bytes of their low nibbles (sub-block s: byte s / 2, low nibble for even s),
+// then eight 16-byte IQ4_NL bodies. element = d·(scale − 32) × iq4_levels[nibble].
+INLINE int scale_iq4_xs(const uint8_t *b, int s) {
+    const int high = (b[2 + s / 4] >> (2 * (s % 4))) & 3;
+    return (((b[4 + s / 2] >> (4 * (s % 2))) & 0xF) | high << 4) - 32;
+}
+
+INLINE void dequant_iq4_xs(const uint8_t *b, float *y) {
+    const float d = load_half(b);
+    for (int s = 0; s < 8; s++) {
+        const float dl = d * (float)scale_iq4_xs(b, s);
+        const uint8_t *qs = b + 8 + 16 * s;
+        for (int j = 0; j < 16; j++) {
+            y[32 * s + j] = dl * (float)iq4_levels[qs[j] & 0xF];
+            y[32 * s + j + 16] = dl * (float)iq4_levels[qs[j] >> 4];
+        }
+    }
+}
+
 // Elements and bytes of one block of each format (0 for a type that is not one of them).
 INLINE size_t block_elems(int type) {
     switch (type) {
-    case T_Q4_0: case T_Q5_0: case T_Q5_1: case T_Q8_0: return 32;
-    case T_Q4_K: case T_Q5_K: case T_Q6_K: return 256;
+    case T_Q4_0: case T_Q4_1: case T_Q5_0: case T_Q5_1: case T_Q8_0: case T_IQ4_NL: return 32;
+    case T_Q2_K: case T_Q3_K: case T_Q4_K: case T_Q5_K: case T_Q6_K: case T_IQ4_XS: return 256;
     default: return 0;
     }
 }
@@ -178,12 +278,17 @@ INLINE size_t block_elems(int type) {
 INLINE size_t block_bytes(int type) {
     switch (type) {
     case T_Q4_0: return 18;
+    case T_Q4_1: return 20;
     case T_Q5_0: return 22;
     case T_Q5_1: return 24;
     case T_Q8_0: return 34;
     case T_Q4_K: return 144;
     case T_Q5_K: return 176;
     case T_Q6_K: return 210;
+    case T_Q2_K: return 84;
+    case T_Q3_K: return 110;
+    case T_IQ4_NL: return 18;
+    case T_IQ4_XS: return 136;
     default: return 0;
     }
 }
@@ -257,25 +362,28 @@ void sf_dequantize_row(int type, const void *src, float *dst, size_t n) {
 enum { MAX_NX = 8 };
 
 typedef struct {
-    const int8_t *q;  // cols signed bytes
-    const float *d;   // one scale per 32
-    const float *s;   // d × the sum of the block's bytes, per 32
+    const int8_t *q;    // cols signed bytes
+    const float *d;     // one scale per 32
+    const float *s;     // d × the sum of the block's bytes, per 32
+    const float *s16;   // d × the sum of each half block's bytes, per 16 (Q2_K's minimums)
 } q8_input;
 
-AVX2 static void quantize_input(const float *x, size_t cols, int8_t *q, float *d, float *s) {
+AVX2 static void quantize_input(const float *x, size_t cols, int8_t *q, float *d, float *s, float *s16) {
     for (size_t b = 0; b < cols / 32; b++) {
         const float *v = x + b * 32;
         float amax = 0;
         for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(v[j]));
         const float scale = amax / 127, inv = amax > 0 ? 127 / amax : 0;
-        int32_t sum = 0;
+        int32_t sum[2] = {0, 0};
         for (int j = 0; j < 32; j++) {
             const int level = (int)nearbyintf(v[j] * inv);
             q[b * 32 + j] = (int8_t)level;
-            sum += level;
+            sum[j / 16] += level;
         }
         d[b] = scale;
-        s[b] = scale * (float)sum;
+        s[b] = scale * (float)(sum[0] + sum[1]);
+        s16[2 * b] = scale * (float)sum[0];
+        s16[2 * b + 1] = scale * (float)sum[1];
     }
 }
 
@@ -329,7 +437,12 @@ AVX2 INLINE __m256i bits32(const uint8_t *p) {
     return _mm256_cmpeq_epi8(_mm256_or_si256(spread, others), _mm256_set1_epi64x(-1));
 }
 
-// One 32-element block against nx inputs: acc[m] += d·dx · Σ q·x, off[m] += m·dx·Σx (Q5_1).
+// iq4_levels in both 128-bit lanes, for a byte shuffle that looks sixteen nibbles up at once.
+AVX2 INLINE __m256i iq4_table(void) {
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)iq4_levels));
+}
+
+// One 32-element block against nx inputs: acc[m] += d·dx · Σ q·x, off[m] += m·dx·Σx (Q4_1, Q5_1).
 AVX2 INLINE void block32(const int type, const int nx, const int vnni, const uint8_t *w, size_t b,
                          const q8_input *in, __m256 *acc, float *off) {
     __m256i q;
@@ -337,6 +450,11 @@ AVX2 INLINE void block32(const int type, const int nx, const int vnni, const uin
     switch (type) {
     case T_Q8_0: q = _mm256_loadu_si256((const __m256i *)(w + 2)); break;
     case T_Q4_0: q = _mm256_sub_epi8(nibbles32(w + 2), _mm256_set1_epi8(8)); break;
+    case T_IQ4_NL: q = _mm256_shuffle_epi8(iq4_table(), nibbles32(w + 2)); break;
+    case T_Q4_1:
+        q = nibbles32(w + 4);
+        m = scale_half(w + 2);
+        break;
     // nibble | 16 · bit, minus 16: the nibble alone where the bit is set, nibble − 16 where not.
     case T_Q5_0: q = _mm256_or_si256(nibbles32(w + 6), _mm256_andnot_si256(bits32(w + 2), _mm256_set1_epi8((char)0xF0))); break;
     default /* T_Q5_1 */:
@@ -346,9 +464,10 @@ AVX2 INLINE void block32(const int type, const int nx, const int vnni, const uin
     const float d = scale_half(w);
     for (int k = 0; k < nx; k++) {
         const __m256i x = _mm256_loadu_si256((const __m256i *)(in[k].q + b * 32));
-        const __m256i p = type == T_Q5_1 ? dot_u8_s8(vnni, q, x) : dot_s8_s8(vnni, q, x);
+        const int offset = type == T_Q5_1 || type == T_Q4_1;
+        const __m256i p = offset ? dot_u8_s8(vnni, q, x) : dot_s8_s8(vnni, q, x);
         acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * in[k].d[b]), _mm256_cvtepi32_ps(p), acc[k]);
-        if (type == T_Q5_1) off[k] += m * in[k].s[b];
+        if (offset) off[k] += m * in[k].s[b];
     }
 }
 
@@ -429,6 +548,106 @@ AVX2 INLINE void block_q6_K(const int nx, const int vnni, const uint8_t *w, size
     }
 }
 
+// The 16-bit words of a product vector's two halves: sixteen copies of byte `lo` of the 128-bit
+// table `t` (in both lanes), then sixteen of byte `lo + 1`, each word the byte repeated, so
+// that an arithmetic shift by 8 gives it sign-extended.
+AVX2 INLINE __m256i pick_scales16(__m256i t, int lo) {
+    const __m256i pattern = _mm256_set_m128i(_mm_set1_epi16((short)((lo + 1) * 0x101)), _mm_set1_epi16((short)(lo * 0x101)));
+    return _mm256_srai_epi16(_mm256_shuffle_epi8(t, pattern), 8);
+}
+
+// Σ u·s·scale over each 4 bytes as eight 32-bit lanes, for unsigned u ≤ 4 and a 16-bit scale
+// per byte pair: the scales of 16-element sub-blocks are multiplied in integers, as ggml does.
+// (Not the VNNI instruction: it sums into 32 bits before a scale could apply.)
+AVX2 INLINE __m256i dot_scaled(__m256i u, __m256i s, __m256i scales16) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scales16);
+}
+
+// Q2_K super-block: each half's 32 bytes of 2-bit values give four 32-element groups (shifts 0,
+// 2, 4, 6), each two sub-blocks of 16 with their own scale. The minimums' part, dmin · Σ min ·
+// Σx over the sixteen sub-blocks, comes from the inputs' sums per 16, two vectors per input.
+AVX2 INLINE void block_q2_K(const int nx, const uint8_t *w, size_t sb, const q8_input *in,
+                            __m256 *acc0, __m256 *acc1) {
+    const __m128 dm = _mm_cvtph_ps(_mm_loadu_si32(w + 80));  // d, dmin
+    const __m128i packed = _mm_loadu_si128((const __m128i *)w);
+    const __m128i mins = _mm_and_si128(_mm_srli_epi16(packed, 4), _mm_set1_epi8(0xF));
+    const __m256i scales = _mm256_broadcastsi128_si256(_mm_and_si128(packed, _mm_set1_epi8(0xF)));
+    const __m256 dmin = _mm256_broadcastss_ps(_mm_movehdup_ps(dm)), d = _mm256_broadcastss_ps(dm);
+    const __m256 min0 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mins)));
+    const __m256 min1 = _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_unpackhi_epi64(mins, mins))));
+    __m256 factors[MAX_NX];
+    for (int k = 0; k < nx; k++) {
+        factors[k] = _mm256_mul_ps(d, _mm256_loadu_ps(in[k].d + sb * 8));
+        acc1[k] = _mm256_fnmadd_ps(min0, _mm256_loadu_ps(in[k].s16 + sb * 16), acc1[k]);
+        acc1[k] = _mm256_fnmadd_ps(min1, _mm256_loadu_ps(in[k].s16 + sb * 16 + 8), acc1[k]);
+    }
+    for (int half = 0; half < 2; half++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + 16 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            const __m256i q = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), _mm256_set1_epi8(3));
+            const __m256i sc = pick_scales16(scales, 8 * half + 2 * j);
+            const __m256i lane = _mm256_set1_epi32(4 * half + j);
+            for (int k = 0; k < nx; k++) {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(in[k].q + sb * 256 + 128 * half + 32 * j));
+                __m256 *acc = j & 1 ? acc1 : acc0;
+                acc[k] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(factors[k], lane), _mm256_cvtepi32_ps(dot_scaled(q, x, sc)), acc[k]);
+            }
+        }
+    }
+}
+
+// Q3_K super-block: the 2-bit values as in Q2_K, with the third bits of group j of half h in
+// bit 4h + j of the 32 hmask bytes: q = (2-bit value | 4 · bit) − 4. Signed 6-bit scales.
+AVX2 INLINE void block_q3_K(const int nx, const uint8_t *w, size_t sb, const q8_input *in,
+                            __m256 *acc0, __m256 *acc1) {
+    uint8_t sc8[16];
+    scales_q3_K(w + 96, sc8);
+    const __m256i scales = _mm256_broadcastsi128_si256(_mm_sub_epi8(_mm_loadu_si128((const __m128i *)sc8), _mm_set1_epi8(32)));
+    const __m256 d = _mm256_broadcastss_ps(_mm_movehdup_ps(_mm_cvtph_ps(_mm_loadu_si32(w + 106))));  // d is last
+    const __m256i hm = _mm256_loadu_si256((const __m256i *)w);
+    const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    __m256 factors[MAX_NX];
+    for (int k = 0; k < nx; k++) factors[k] = _mm256_mul_ps(d, _mm256_loadu_ps(in[k].d + sb * 8));
+    for (int half = 0; half < 2; half++) {
+        const __m256i bytes = _mm256_loadu_si256((const __m256i *)(w + 32 + 32 * half));
+        for (int j = 0; j < 4; j++) {
+            const __m256i low = _mm256_and_si256(_mm256_srli_epi16(bytes, 2 * j), three);
+            const __m256i high = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * half + j), one);
+            const __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 2)), four);
+            const __m256i u = _mm256_sign_epi8(q, q);  // the signs move onto the input
+            const __m256i sc = pick_scales16(scales, 8 * half + 2 * j);
+            const __m256i lane = _mm256_set1_epi32(4 * half + j);
+            for (int k = 0; k < nx; k++) {
+                const __m256i x = _mm256_loadu_si256((const __m256i *)(in[k].q + sb * 256 + 128 * half + 32 * j));
+                const __m256i p = dot_scaled(u, _mm256_sign_epi8(x, q), sc);
+                __m256 *acc = j & 1 ? acc1 : acc0;
+                acc[k] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(factors[k], lane), _mm256_cvtepi32_ps(p), acc[k]);
+            }
+        }
+    }
+}
+
+// IQ4_XS super-block: eight IQ4_NL bodies of 32 with 6-bit scales; each input's eight factors
+// d·(scale − 32)·dx form one vector, from which each sub-block broadcasts its lane.
+AVX2 INLINE void block_iq4_xs(const int nx, const int vnni, const uint8_t *w, size_t sb, const q8_input *in,
+                              __m256 *acc0, __m256 *acc1) {
+    int32_t ls[8];
+    for (int s = 0; s < 8; s++) ls[s] = scale_iq4_xs(w, s);
+    const __m256 scales = _mm256_mul_ps(_mm256_set1_ps(scale_half(w)), _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)ls)));
+    const __m256i table = iq4_table();
+    __m256 factors[MAX_NX];
+    for (int k = 0; k < nx; k++) factors[k] = _mm256_mul_ps(scales, _mm256_loadu_ps(in[k].d + sb * 8));
+    for (int s = 0; s < 8; s++) {
+        const __m256i q = _mm256_shuffle_epi8(table, nibbles32(w + 8 + 16 * s));
+        const __m256i lane = _mm256_set1_epi32(s);
+        for (int k = 0; k < nx; k++) {
+            const __m256i p = dot_s8_s8(vnni, q, _mm256_loadu_si256((const __m256i *)(in[k].q + sb * 256 + 32 * s)));
+            __m256 *acc = s & 1 ? acc1 : acc0;
+            acc[k] = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(factors[k], lane), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+}
+
 // Rows r0 ≤ r < r1 against nx inputs; type, nx and vnni are constants in each instantiation, so
 // the accumulators (two per input, alternating, to hide the latency of the float adds) live in
 // registers.
@@ -451,6 +670,15 @@ AVX2 INLINE void rows_int(const int type, const int nx, const int vnni, const ui
             break;
         case T_Q6_K:
             for (; b < blocks; b++) block_q6_K(nx, vnni, row + b * bytes, b, in, acc0, acc1);
+            break;
+        case T_Q2_K:
+            for (; b < blocks; b++) block_q2_K(nx, row + b * bytes, b, in, acc0, acc1);
+            break;
+        case T_Q3_K:
+            for (; b < blocks; b++) block_q3_K(nx, row + b * bytes, b, in, acc0, acc1);
+            break;
+        case T_IQ4_XS:
+            for (; b < blocks; b++) block_iq4_xs(nx, vnni, row + b * bytes, b, in, acc0, acc1);
             break;
         default:
             for (; b + 2 <= blocks; b += 2) {
@@ -500,20 +728,20 @@ static int has_vnni(void) {
     return v;
 }
 
-// Prepared inputs, one after another: the input's signed bytes, then its scales, then its
-// scaled sums, each input starting on a 64-byte boundary.
-static size_t prepared_stride(size_t cols) { return (cols + 2 * (cols / 32) * sizeof(float) + 63) & ~(size_t)63; }
+// Prepared inputs, one after another: the input's signed bytes, then its scales, its scaled
+// sums per 32 and its scaled sums per 16, each input starting on a 64-byte boundary.
+static size_t prepared_stride(size_t cols) { return (cols + 4 * (cols / 32) * sizeof(float) + 63) & ~(size_t)63; }
 
 static q8_input prepared_input(const void *buf, size_t cols, size_t k) {
     const uint8_t *base = (const uint8_t *)buf + k * prepared_stride(cols);
     const float *d = (const float *)(base + cols);
-    return (q8_input){(const int8_t *)base, d, d + cols / 32};
+    return (q8_input){(const int8_t *)base, d, d + cols / 32, d + 2 * (cols / 32)};
 }
 
 AVX2 static void prepare_inputs(const float *x, size_t ldx, size_t cols, size_t first, size_t count, void *buf) {
     for (size_t k = first; k < first + count; k++) {
         q8_input in = prepared_input(buf, cols, k);
-        quantize_input(x + k * ldx, cols, (int8_t *)in.q, (float *)in.d, (float *)in.s);
+        quantize_input(x + k * ldx, cols, (int8_t *)in.q, (float *)in.d, (float *)in.s, (float *)in.s16);
     }
 }
 

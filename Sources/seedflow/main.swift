@@ -17,6 +17,8 @@ let dispatcher = CommandDispatcher(
         ValidateCommand.entry,
         GraphCommand.entry,
         CompareCommand.entry,
+        ShowCommand.entry,
+        ReportCommand.entry,
     ])
 // CommandLine.arguments repairs bytes that are not UTF-8 (into U+FFFD); a prompt given that way
 // would reach the model changed without a word, so such an argument is refused.

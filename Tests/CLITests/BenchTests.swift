@@ -184,8 +184,13 @@ final class BatchAndSpeculativeBenchTests: XCTestCase {
 final class RandomModelBenchOptionTests: XCTestCase {
     func testUnknownShapeOrTypeIsAUsageError() throws {
         assertFails(try Seedflow.run(["bench", "model", "--random", "2B-Q8_0"]), status: 2, mentioning: ["0.5B or 1.1B"])
-        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B-IQ2_XS"]), status: 2, mentioning: ["TYPE one of BF16, F16, F32, Q4_0", "Q8_0"])
+        assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B-IQ2_XS"]), status: 2, mentioning: ["TYPE one of BF16, F16, F32, IQ4_NL, IQ4_XS, Q2_K, Q3_K, Q4_0, Q4_1", "Q8_0"])
         assertFails(try Seedflow.run(["bench", "model", "--random", "0.5B"]), status: 2, mentioning: ["SHAPE-TYPE"])
+    }
+
+    func testKeepRandomNeedsRandom() throws {
+        assertFails(try Seedflow.run(["bench", "model", "-m", Seedflow.targetModel, "--keep-random", "x.gguf"]), status: 2,
+                    mentioning: ["--keep-random needs --random"])
     }
 
     func testModelAndRandomTogetherAreRefused() throws {

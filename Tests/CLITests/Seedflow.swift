@@ -47,15 +47,15 @@ enum Seedflow {
         }
     }
 
-    /// Runs seedflow with `arguments`.
-    static func run(_ arguments: [String]) throws -> Result {
-        try execute(try binary, arguments)
+    /// Runs seedflow with `arguments`, and `environment` added to this process's environment.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        try execute(try binary, arguments, environment: environment)
     }
 
     /// Runs a program (seedflow, or a shell or `runuser` that starts it) in the repository root;
     /// output goes through files so a large stdout can never block on a full pipe while stderr
     /// is being read.
-    static func execute(_ executable: URL, _ arguments: [String]) throws -> Result {
+    static func execute(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("seedflow-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -70,6 +70,9 @@ enum Seedflow {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = repoRoot
         process.standardOutput = outHandle
         process.standardError = errHandle

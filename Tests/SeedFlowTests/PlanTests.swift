@@ -61,11 +61,11 @@ final class PlanTests: XCTestCase {
         XCTAssertEqual(try renderGraph(path: game24, format: .mermaid), #"""
     flowchart TD
       input["input: lines from game24-heldout.txt"]
-      generate["generate: propose (1 call/state), propose.txt, max 160 tok, T=0.7, parse /^(?#60;step#62;.+) \(left: (?#60;left#62;[0-9 ]+)\)$/ → {{left}}"]
+      generate["generate: propose (1 call/state), propose.txt, max 160 tok, T=0.7, parse /^(?#lt;step#gt;.+) \(left: (?#lt;left#gt;[0-9 ]+)\)$/ → {{left}}"]
       evaluate["evaluate: value ×3, value.txt, max 64 tok, T=0.7, score last line sure=20 likely=1 impossible=0.001"]
       select["select: bfs: keep 5 per level, greedy"]
-      goal{"goal: state = #34;24#34;"}
-      finish["finish: answer.txt, max 48 tok, greedy, extract /^Answer: (?#60;expr#62;.+) = 24$/"]
+      goal{"goal: state = #quot;24#quot;"}
+      finish["finish: answer.txt, max 48 tok, greedy, extract /^Answer: (?#lt;expr#gt;.+) = 24$/"]
       check["check: {{expr}} = 24, uses numbers of {{input}}"]
       output["output: append to game24.jsonl"]
       input -->|"root state = input"| generate
@@ -73,7 +73,7 @@ final class PlanTests: XCTestCase {
       evaluate -->|"values"| select
       select -->|"kept states"| goal
       goal -->|"goal reached"| finish
-      goal -.->|"next level (#60; depth 3)"| generate
+      goal -.->|"next level (#lt; depth 3)"| generate
       goal -->|"no goal: unsolved"| output
       finish -->|"answer"| check
       check -->|"solved?"| output

@@ -253,6 +253,86 @@ final class ResultsTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), "later.jsonl")
     }
 
+    /// A number never stops a result from being written: infinities become the largest finite
+    /// number of their sign, NaN null, and the line reads back; ordinary lines are unchanged.
+    func testNonFiniteNumbersAreWrittenAndReadBack() throws {
+        let path = try temporaryPath("inf.jsonl")
+        var r = record(0, solved: true)
+        r.tree += [TreeNodeRecord(id: 1, parent: 0, depth: 1, thought: "a", state: "x", value: .infinity),
+                   TreeNodeRecord(id: 2, parent: 0, depth: 1, thought: "b", state: "y", value: -.infinity),
+                   TreeNodeRecord(id: 3, parent: 0, depth: 1, thought: "c", state: "z", value: .nan)]
+        r.statistics.wallSeconds = .infinity
+        XCTAssertThrowsError(try JSONEncoder().encode(r), "a plain encoder fails on these")
+        try writeResults([r], to: path)
+        let line = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(line.contains(#""value":1.7976931348623157e+308"#), line)
+        XCTAssertTrue(line.contains(#""value":-1.7976931348623157e+308"#), line)
+        XCTAssertTrue(line.contains(#""value":null"#), line)
+        XCTAssertTrue(line.contains(#""wall_s":1.7976931348623157e+308"#), line)
+        XCTAssertFalse(line.contains("seedflow:"), "no placeholder left: \(line)")
+        let back = try XCTUnwrap(try ResultsFile.read(path: path).first)
+        XCTAssertEqual(back.tree.map(\.value).dropFirst(), [.greatestFiniteMagnitude, -.greatestFiniteMagnitude, nil])
+        XCTAssertEqual(back.statistics.wallSeconds, .greatestFiniteMagnitude)
+        // A line without such numbers is exactly what JSONEncoder writes.
+        let plain = record(1, solved: false)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        XCTAssertEqual(try ResultsJSON.encode(plain), try encoder.encode(plain))
+        // Text that looks like the placeholder stays text.
+        var odd = plain
+        odd.input = "\u{0}seedflow:+inf"
+        odd.tree[0].value = .infinity
+        let oddBack = try JSONDecoder().decode(RunRecord.self, from: try ResultsJSON.encode(odd))
+        XCTAssertEqual(oddBack.tree[0].value, .greatestFiniteMagnitude)
+    }
+
+    /// Numbers beyond a double's range, as a hand edit leaves them, read as the nearest ones; a
+    /// number in a string is text and stays as it is.
+    func testNumbersBeyondADoublesRangeAreReadAsTheNearest() throws {
+        let path = try temporaryPath("edited.jsonl")
+        var r = record(0, solved: true, input: "1e999 \\\" -1e999")
+        r.tree.append(TreeNodeRecord(id: 1, parent: 0, depth: 1, thought: "a", state: "x", value: 2))
+        try writeResults([r], to: path)
+        let line = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = line.replacingOccurrences(of: #""wall_s":1.5"#, with: #""wall_s":1E+999"#)
+            .replacingOccurrences(of: #""value":2"#, with: #""value":-1e999"#)
+            .replacingOccurrences(of: #""seed":42"#, with: #""seed":42,"x":1.5e-999"#)
+        XCTAssertEqual(edited.components(separatedBy: "999").count, 6, edited)
+        try edited.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try JSONDecoder().decode(RunRecord.self, from: Data(edited.utf8)), "JSONDecoder refuses them")
+        let back = try XCTUnwrap(try ResultsFile.read(path: path).first)
+        XCTAssertEqual(back.statistics.wallSeconds, .greatestFiniteMagnitude)
+        XCTAssertEqual(back.tree.last?.value, -.greatestFiniteMagnitude)
+        XCTAssertEqual(back.input, r.input)
+        XCTAssertNil(ResultsJSON.numbersInRange(Data(line.utf8)), "a line without such numbers is left alone")
+        // Other damage is still reported as such.
+        try String(edited.dropLast(2) + "x\n" + edited).write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultsFile.read(path: path)) { error in
+            XCTAssertTrue("\(error)".contains(":1: "), "\(error)")
+        }
+    }
+
+    /// A resume with nothing left and a workflow that checks nothing have summaries of their own.
+    func testSummariesOfNothingLeftAndOfUncheckedAnswers() {
+        var summary = RunSummary(resultsPath: "runs/x.jsonl", inputs: 0, skipped: 3, solved: 0, generatedTokens: 0, modelCalls: 0,
+                                 wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0, strategy: .seed, interrupted: false,
+                                 draftSeconds: 0, verifySeconds: 0)
+        XCTAssertEqual(summary.render(), """
+            inputs   0 (+3 already in the results file)
+            results  runs/x.jsonl
+            note     nothing was left to run: every input already has its result in the results file
+            """)
+        summary.skipped = 0
+        XCTAssertTrue(summary.render().contains("nothing was left to run: the inputs file holds no input"), summary.render())
+        summary.inputs = 4
+        summary.solved = 4
+        XCTAssertTrue(summary.render().contains("\nsolved                                      4 (100.0%)\n"), summary.render())
+        XCTAssertTrue(summary.render().contains("tokens per target pass (all calls batched)  0.00"), summary.render())
+        summary.answersChecked = false
+        XCTAssertTrue(summary.render().contains("\nfinished                                    4 (100.0%) — nothing checks the answers\n"),
+                      summary.render())
+    }
+
     func testCompareFindsInputsSolvedByOneRunOnly() throws {
         let a = try temporaryPath("a.jsonl"), b = try temporaryPath("b.jsonl")
         let fa = try ResultsFile(path: a, mode: .create), fb = try ResultsFile(path: b, mode: .create)

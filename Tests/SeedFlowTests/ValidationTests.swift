@@ -45,6 +45,22 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(d.description, "\(w):12:21: 'draft_confidence' must be from 0 to 1, got 1.5 — use a value in that range")
     }
 
+    /// Scores are summed over samples (and along a path in beam search): 1e308 would sum to
+    /// infinity, so validate bounds them and says how to fix it.
+    func testHugeScoresAreRefusedWithTheirPlace() throws {
+        let d = try only([("sure: 20", "sure: 1e308")])
+        XCTAssertEqual(d.kind, .outOfRange)
+        XCTAssertEqual(d.description, "\(w):26:33: score 'sure' is 1e308, beyond ±1e9: summed over samples and levels it would overflow"
+                       + " — only the scores' ratios matter: scale them down, e.g. { sure: 20, likely: 1, impossible: 0.001 }")
+        let negative = try only([("impossible: 0.001", "impossible: -2e9")])
+        XCTAssertEqual(negative.mark?.line, 26)
+        XCTAssertTrue(negative.description.contains("score 'impossible' is -2e9"), negative.description)
+        let range = try only([("score: { last_line: { sure: 20, likely: 1, impossible: 0.001 } }", "score: { number: { min: 0, max: 1e300 } }")])
+        XCTAssertTrue(range.description.contains("score 'max' is 1e300"), range.description)
+        // The bound itself is allowed.
+        XCTAssertNoThrow(try loadWorkflow(path: try workflow([("sure: 20", "sure: 1e9")])))
+    }
+
     func testUnknownTopLevelKey() throws {
         let d = try only([("name: test", "name: test\nouptut: { results: x.jsonl }")])
         XCTAssertEqual(d.description, "\(w):3:1: unknown key 'ouptut' at the top level — did you mean 'output'?")
@@ -434,6 +450,8 @@ final class ValidationTests: XCTestCase {
         let workflow = try loadWorkflow(path: try workflow([("name: test", "name: \"a/b\\r\\nc\"")]))
         XCTAssertEqual(workflow.output.results, scratch.directory + "/runs/a_b_c.jsonl")
         // A carriage return in a Mermaid label would end its line, as a line feed would.
-        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #34;e#34;")
+        XCTAssertEqual(Plan.mermaidEscape("a\r\nb\rc\nd \"e\""), "a b c d #quot;e#quot;")
+        // Mermaid's named codes, readable in the source; text that looks like a code stays as written.
+        XCTAssertEqual(Plan.mermaidEscape("(?<x>.+) & #lt; &amp;"), "(?#lt;x#gt;.+) #amp; #35;lt; #amp;amp;")
     }
 }

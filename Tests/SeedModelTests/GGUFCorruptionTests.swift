@@ -65,7 +65,7 @@ final class GGUFCorruptionTests: XCTestCase {
                 XCTAssertEqual(error.caseName, "tensorOutsideFile", "truncated at \(offset): \(error)")
             } else {
                 // A count checked against the bytes left can fail before the read itself does.
-                XCTAssertTrue(["truncated", "absurdCount"].contains(error.caseName),
+                XCTAssertTrue(["truncated", "absurdCount", "stringTooLong"].contains(error.caseName),
                               "truncated at \(offset): \(error)")
             }
         }
@@ -99,22 +99,24 @@ final class GGUFCorruptionTests: XCTestCase {
         try expectCase("absurdCount", patch: [8: le(UInt64(1) << 40)], mentioning: "tensor")
         try expectCase("absurdCount", patch: [16: le(UInt64.max)], mentioning: "metadata")
         try expectCase("absurdCount", patch: [16: le(UInt64(1) << 40)], mentioning: "metadata")
-        // The first key's own length, then the first string value's length.
-        try expectCase("absurdCount", patch: [24: le(UInt64(1) << 62)])
+        // The first key's own length, then the first string value's length: said in words, not
+        // as "string length of a metadata key count …".
+        try expectCase("stringTooLong", patch: [24: le(UInt64(1) << 62)], mentioning: "a metadata key is 4611686018427387904 bytes long, over the limit of 65535 bytes")
         let archType = try XCTUnwrap(typeOffset(of: "general.architecture"))
-        try expectCase("absurdCount", patch: [archType + 4: le(UInt64(1) << 62)])
+        try expectCase("stringTooLong", patch: [archType + 4: le(UInt64(1) << 62)], mentioning: "the value of 'general.architecture' is")
         // Key and tensor-name lengths that fit in the file but not in the format's limit: taken
         // at face value they would pull megabytes of tensor data into the name an error quotes.
         for (field, length) in [(24, 70_000), (layout.tableStart, 1 << 20)] {
             try withPatch([field: le(UInt64(length))]) { path in
                 guard let error = expectGGUFError(path, "name length \(length) at \(field)") else { return }
-                XCTAssertEqual(error.caseName, "absurdCount", "\(error)")
+                XCTAssertEqual(error.caseName, "stringTooLong", "\(error)")
                 XCTAssertLessThan(error.description.count, 1000, "error quotes a runaway name")
             }
         }
         // An array count that would need far more bytes than the file has.
         let tokens = try XCTUnwrap(typeOffset(of: "tokenizer.ggml.tokens"))
-        try expectCase("absurdCount", patch: [tokens + 8: le(UInt64(1) << 62)], mentioning: "tokenizer.ggml.tokens")
+        try expectCase("absurdCount", patch: [tokens + 8: le(UInt64(1) << 62)],
+                       mentioning: "the file claims 4611686018427387904 entries in the array 'tokenizer.ggml.tokens', more than it could hold")
         try expectCase("absurdCount", patch: [tokens + 8: le(UInt64.max)], mentioning: "tokenizer.ggml.tokens")
     }
 
@@ -152,6 +154,42 @@ final class GGUFCorruptionTests: XCTestCase {
         let (kept, renamed) = try XCTUnwrap(pair, "no two adjacent tensor names of equal length")
         let renamedAt = try XCTUnwrap(lengthPrefixed(names[renamed])) + 8
         try expectCase("duplicateTensor", patch: [renamedAt: Array(names[kept].utf8)], mentioning: names[kept])
+    }
+
+    /// Tensors whose bytes overlap are refused, as llama.cpp refuses tensors that do not follow
+    /// one another: loaded, two weights would share bytes and the model would print garbage.
+    func testOverlappingTensorsAreRefused() throws {
+        let file = try GGUFFile(path: TestPaths.target)
+        let ordered = file.tensors.sorted { $0.fileOffset < $1.fileOffset }
+        // The largest tensor after the first, moved back by one alignment step so that it starts
+        // inside the data of the tensor before it; then moved onto the first tensor's start.
+        let victim = try XCTUnwrap(ordered.dropFirst().max { $0.byteCount < $1.byteCount })
+        let before = try XCTUnwrap(ordered.last { $0.fileOffset < victim.fileOffset })
+        XCTAssertGreaterThan(before.byteCount, file.alignment, "the tensor before must span more than one alignment step")
+        let field = try XCTUnwrap(lengthPrefixed(victim.name)) + 8 + victim.name.utf8.count + 4 + 8 * victim.dimensions.count + 4
+        let relative = UInt64(victim.fileOffset - layout.dataStart)
+        XCTAssertEqual(Array(original[field..<field + 8]), le(relative), "offset field located")
+        try expectCase("overlappingTensors", patch: [field: le(relative - UInt64(file.alignment))],
+                       mentioning: "the data of tensor '\(before.name)'")
+        try expectCase("overlappingTensors", patch: [field: le(UInt64(0))], mentioning: victim.name)
+        // The same for a file written by the project's writer: two tensors given one offset.
+        var writer = GGUFWriter()
+        writer.set("general.architecture", "llama")
+        writer.addTensor("a", dimensions: [64], values: [Float](repeating: 1, count: 64))
+        writer.addTensor("b", dimensions: [64], values: [Float](repeating: 2, count: 64))
+        let path = dir.appendingPathComponent("overlap.gguf").path
+        try writer.write(to: path)
+        XCTAssertNoThrow(try GGUFFile(path: path))
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let parsed = try GGUFFile(path: path)
+        let b = try XCTUnwrap(parsed.tensors.first { $0.name == "b" })
+        let bField = try XCTUnwrap(find(le(UInt64(1)) + Array("b".utf8), in: bytes)) + 8 + 1 + 4 + 8 + 4
+        XCTAssertEqual(Array(bytes[bField..<bField + 8]), le(UInt64(b.fileOffset - parsed.tensors.map(\.fileOffset).min()!)))
+        bytes.replaceSubrange(bField..<bField + 8, with: le(UInt64(0)))
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = expectGGUFError(path)
+        XCTAssertEqual(error?.caseName, "overlappingTensors", "\(String(describing: error))")
+        XCTAssertTrue(error?.description.contains("runs into tensor") ?? false, "\(String(describing: error))")
     }
 
     func testArraysNestedTooDeeplyAreRefused() throws {
@@ -208,10 +246,13 @@ final class GGUFCorruptionTests: XCTestCase {
 
     /// Offset of the first occurrence of `name` stored as a GGUF string (u64 length, then bytes).
     private func lengthPrefixed(_ name: String) -> Int? {
-        let needle = le(UInt64(name.utf8.count)) + Array(name.utf8)
-        guard needle.count <= original.count else { return nil }
-        outer: for start in 0...(original.count - needle.count) {
-            for (i, b) in needle.enumerated() where original[start + i] != b { continue outer }
+        find(le(UInt64(name.utf8.count)) + Array(name.utf8), in: original)
+    }
+
+    private func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard needle.count <= haystack.count else { return nil }
+        outer: for start in 0...(haystack.count - needle.count) {
+            for (i, b) in needle.enumerated() where haystack[start + i] != b { continue outer }
             return start
         }
         return nil

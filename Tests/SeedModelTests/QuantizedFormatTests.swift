@@ -7,7 +7,21 @@ import XCTest
 /// random blocks as the reference does, the encoders round-trip, and the fused products match a
 /// Double dot product over the reference decoding.
 final class QuantizedFormatTests: XCTestCase {
-    static let types: [GGMLType] = [.q4_0, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K]
+    static let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs]
+
+    /// ggml's kvalues_iq4nl, the levels an IQ4_NL / IQ4_XS nibble indexes.
+    static let iq4Levels: [Double] = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
+
+    /// The f16 fields (scales, minimums) of each format's blocks, by byte offset.
+    static func scaleOffsets(_ type: GGMLType) -> [Int] {
+        switch type {
+        case .q4_1, .q5_1, .q4_K, .q5_K: [0, 2]
+        case .q2_K: [80, 82]
+        case .q3_K: [108]
+        case .q6_K: [208]
+        default: [0]
+        }
+    }
 
     // MARK: reference
 
@@ -26,6 +40,38 @@ final class QuantizedFormatTests: XCTestCase {
         }
         switch type {
         case .q4_0: return (half(0) * Double(nibble32(2) - 8), 0)
+        case .q4_1: return (half(0) * Double(nibble32(4)), -half(2))
+        case .iq4_nl: return (half(0) * iq4Levels[nibble32(2)], 0)
+        case .q2_K, .q3_K:
+            // Sixteen sub-blocks of 16. The 2-bit values: each half of 128 has 32 bytes, and
+            // element 32j + l of it is bits 2j, 2j+1 of byte l.
+            let h = e / 128, j = e % 128 / 32, l = e % 32, s = e / 16
+            if type == .q2_K {
+                let q = Int(b[16 + 32 * h + l] >> UInt8(2 * j)) & 3
+                let sc = Int(b[s] & 0xF), m = Int(b[s] >> 4)
+                return (half(80) * Double(sc) * Double(q), half(82) * Double(m))
+            }
+            // Q3_K: the third bit of the element is bit (4h + j) of hmask byte l; clear means −4.
+            // Scales as ggml's dequantize_row_q3_K unpacks them: three little-endian words
+            // a0, a1, a2 of the twelve bytes at 96 become four words of 6-bit values.
+            let hbit = Int(b[l] >> UInt8(4 * h + j)) & 1
+            let q = (Int(b[32 + 32 * h + l] >> UInt8(2 * j)) & 3) - (hbit == 1 ? 0 : 4)
+            func word(_ i: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[96 + 4 * i + $1]) << UInt32(8 * $1) } }
+            let a0 = word(0), a1 = word(1), a2 = word(2)
+            let k1: UInt32 = 0x0303_0303, k2: UInt32 = 0x0f0f_0f0f
+            let words = [(a0 & k2) | ((a2 & k1) << 4), (a1 & k2) | (((a2 >> 2) & k1) << 4),
+                         ((a0 >> 4) & k2) | (((a2 >> 4) & k1) << 4), ((a1 >> 4) & k2) | (((a2 >> 6) & k1) << 4)]
+            let sc = Int((words[s / 4] >> UInt32(8 * (s % 4))) & 0xff) - 32
+            return (half(108) * Double(sc) * Double(q), 0)
+        case .iq4_xs:
+            // Eight sub-blocks of 32: a 6-bit scale (low nibble in byte 4 + s/2, top two bits in
+            // the 16-bit word at 2), then 16 bytes of nibbles as in IQ4_NL.
+            let s = e / 32, j = e % 32
+            let high = (Int(b[2]) | Int(b[3]) << 8) >> (2 * s) & 3
+            let ls = Int(b[4 + s / 2] >> UInt8(4 * (s % 2))) & 0xF | high << 4
+            let byte = b[8 + 16 * s + j % 16]
+            let q = Int(j < 16 ? byte & 0xF : byte >> 4)
+            return (half(0) * Double(ls - 32) * iq4Levels[q], 0)
         case .q5_0: return (half(0) * Double((nibble32(6) | bit(2, e) << 4) - 16), 0)
         case .q5_1: return (half(0) * Double(nibble32(8) | bit(4, e) << 4), -half(2))
         case .q8_0: return (half(0) * Double(Int8(bitPattern: b[2 + e])), 0)
@@ -53,13 +99,8 @@ final class QuantizedFormatTests: XCTestCase {
     /// Random blocks: quantized bits anything, scales random finite halves of moderate size.
     static func randomBlocks(_ type: GGMLType, count: Int, rng: inout SeededGenerator) -> [UInt8] {
         var bytes = (0..<count * type.blockBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let scaleOffsets: [Int] = switch type {
-        case .q5_1, .q4_K, .q5_K: [0, 2]
-        case .q6_K: [208]
-        default: [0]
-        }
         for block in 0..<count {
-            for offset in scaleOffsets {
+            for offset in scaleOffsets(type) {
                 let bits = Float16(Float.random(in: -0.1...0.1, using: &rng)).bitPattern
                 bytes[block * type.blockBytes + offset] = UInt8(bits & 0xff)
                 bytes[block * type.blockBytes + offset + 1] = UInt8(bits >> 8)
@@ -103,8 +144,9 @@ final class QuantizedFormatTests: XCTestCase {
     func testEncodingRoundTrips() {
         var rng = SeededGenerator(seed: 0x9B)
         // Relative RMS error bounds: about a third of a step of each format's resolution.
-        let bounds: [GGMLType: Double] = [.q4_0: 0.1, .q5_0: 0.05, .q5_1: 0.04, .q8_0: 0.006,
-                                          .q4_K: 0.1, .q5_K: 0.05, .q6_K: 0.03]
+        let bounds: [GGMLType: Double] = [.q4_0: 0.1, .q4_1: 0.08, .q5_0: 0.05, .q5_1: 0.04, .q8_0: 0.006,
+                                          .q2_K: 0.4, .q3_K: 0.17, .q4_K: 0.1, .q5_K: 0.05, .q6_K: 0.03,
+                                          .iq4_nl: 0.1, .iq4_xs: 0.1]
         for type in Self.types {
             let values = (0..<4096).map { i in Float.random(in: -1...1, using: &rng) * (i % 512 < 256 ? 1 : 0.01) }
             let bytes = TensorEncoding.encode(values, as: type)
@@ -131,11 +173,7 @@ final class QuantizedFormatTests: XCTestCase {
     /// (and minimums) at zero, the largest half, a subnormal half and either sign.
     static func edgeBlocks(_ type: GGMLType, count: Int, rng: inout SeededGenerator) -> [UInt8] {
         var bytes = randomBlocks(type, count: count, rng: &rng)
-        let scaleOffsets: [Int] = switch type {
-        case .q5_1, .q4_K, .q5_K: [0, 2]
-        case .q6_K: [208]
-        default: [0]
-        }
+        let scaleOffsets = scaleOffsets(type)
         let halves: [Float16] = [0, 65504, -65504, Float16(bitPattern: 1), -0.001, 0.25]
         for block in 0..<count {
             let base = block * type.blockBytes

@@ -24,7 +24,9 @@ final class RandomModelForwardTests: XCTestCase {
     /// Rows that are not whole K-quant super-blocks (the 0.5B shape's 896) are stored as
     /// llama.cpp's quantizer stores them, and the note says so; whole ones keep their type.
     func testKQuantRowsThatAreNotWholeBlocksFallBackAsLlamaCppDoes() {
-        let expected: [(GGMLType, GGMLType)] = [(.q4_K, .q5_0), (.q5_K, .q5_1), (.q6_K, .q8_0), (.q8_0, .q8_0), (.q4_0, .q4_0)]
+        let expected: [(GGMLType, GGMLType)] = [(.q4_K, .q5_0), (.q5_K, .q5_1), (.q6_K, .q8_0), (.q8_0, .q8_0), (.q4_0, .q4_0),
+                                                (.q2_K, .q4_0), (.q3_K, .q4_0), (.iq4_xs, .iq4_nl), (.iq4_nl, .iq4_nl),
+                                                (.q4_1, .q4_1)]
         for (type, fallback) in expected {
             let m = RandomModel(embeddingLength: 896, blockCount: 1, headCount: 14, headCountKV: 2,
                                 feedForwardLength: 4864, weightType: type)
@@ -260,14 +262,15 @@ final class RandomModelForwardTests: XCTestCase {
         let i = writer.tensors.firstIndex { $0.name == "blk.0.attn_q.weight" }!
         let q = writer.tensors[i]
         var tensors = writer.tensors
-        tensors[i] = GGUFWriter.Tensor(name: q.name, dimensions: q.dimensions, type: .q2_K,
-                                       bytes: [UInt8](repeating: 0, count: GGMLType.q2_K.byteCount(elements: 256 * 256)))
+        let unsupported = try XCTUnwrap(GGMLType.lookup(16))  // IQ2_XXS
+        tensors[i] = GGUFWriter.Tensor(name: q.name, dimensions: q.dimensions, type: unsupported,
+                                       bytes: [UInt8](repeating: 0, count: unsupported.byteCount(elements: 256 * 256)))
         writer = rebuilt(writer, tensors)
-        let path2 = path + ".q2k"
+        let path2 = path + ".iq2xxs"
         try writer.write(to: path2)
         defer { try? FileManager.default.removeItem(atPath: path2) }
         XCTAssertThrowsError(try TransformerModel(path: path2)) { error in
-            XCTAssertTrue("\(error)".contains("Q2_K") && "\(error)".contains("Q4_K"), "\(error)")
+            XCTAssertTrue("\(error)".contains("IQ2_XXS") && "\(error)".contains("Q4_K") && "\(error)".contains("IQ4_XS"), "\(error)")
         }
     }
 
@@ -297,7 +300,7 @@ final class RandomModelForwardTests: XCTestCase {
     /// the product: one row, a few, more than the integer kernel's 8 a sweep, and more than the
     /// rows rounded at a time (`LinearKernels.preparedRowLimit`, so the product runs in slices).
     func testQuantizedProductsDoNotDependOnTheirRowCount() throws {
-        for type in [GGMLType.q8_0, .q4_K] {
+        for type in [GGMLType.q8_0, .q4_K, .q4_1, .q2_K, .q3_K, .iq4_nl, .iq4_xs] {
             let path = try model("llama", type).writeTemporary()
             defer { try? FileManager.default.removeItem(atPath: path) }
             let file = try GGUFFile(path: path)

@@ -63,7 +63,8 @@ void sf_gemm_f16_panels(const uint16_t *panels, size_t cols, size_t row_begin, s
                         const float *x, size_t ldx, size_t n_x, float *y, size_t ldy, int streaming);
 
 /// Elements and bytes of one block of the quantized ggml type `type` (its GGUF type id); returns
-/// 0 for a type these kernels do not decode (Q4_0, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K are).
+/// 0 for a type these kernels do not decode (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K,
+/// Q5_K, Q6_K, IQ4_NL and IQ4_XS are).
 int sf_quant_block(int type, size_t *elements, size_t *bytes);
 /// Decodes n elements (whole blocks) of the quantized type `type` from src into dst.
 void sf_dequantize_row(int type, const void *src, float *dst, size_t n);

@@ -48,12 +48,25 @@ extension Plan {
             .replacingOccurrences(of: "\n", with: "\\n")
     }
 
-    /// Mermaid labels take entity codes (`#34;`), not backslash escapes; `<` would start HTML.
+    /// A label inside Mermaid's quotes (`id["…"]`, `|"…"|`). Mermaid reads `#name;` and `#123;`
+    /// there as the HTML entities `&name;` and `&#123;` (its documented escape; backslashes do
+    /// not work), and the label is HTML, so `<` would start a tag. The named codes keep the
+    /// source readable: `(?#lt;step#gt;.+)`, `#quot;24#quot;`. `&` and `#` are coded too, so that
+    /// text which looks like an entity is shown as written.
     static func mermaidEscape(_ s: String) -> String {
-        s.replacingOccurrences(of: "#", with: "#35;").replacingOccurrences(of: "\"", with: "#34;")
-            .replacingOccurrences(of: "<", with: "#60;").replacingOccurrences(of: ">", with: "#62;")
-            .replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
-            .replacingOccurrences(of: "\r", with: " ")
+        var out = ""
+        for c in s {
+            switch c {
+            case "#": out += "#35;"
+            case "&": out += "#amp;"
+            case "\"": out += "#quot;"
+            case "<": out += "#lt;"
+            case ">": out += "#gt;"
+            case "\r\n", "\n", "\r": out += " "
+            default: out.append(c)
+            }
+        }
+        return out
     }
 }
 

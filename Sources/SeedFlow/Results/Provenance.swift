@@ -25,9 +25,14 @@ public struct Provenance: Codable, Sendable, Equatable {
     /// The `--set` overrides the run applied to the workflow file (nil in lines written before
     /// they were recorded: unknown).
     public var overrides: [String]?
+    /// The workflow's name and its file as the command line gave it (nil in older lines); for
+    /// people reading a report, not compared.
+    public var workflowName: String?
+    public var workflowFile: String?
 
     enum CodingKeys: String, CodingKey {
         case workflowSHA256 = "workflow_sha256", prompts, models, git, overrides
+        case workflowName = "workflow_name", workflowFile = "workflow_file"
     }
 
     /// What makes two runs differ in their results, in words, or nil when they ran the same

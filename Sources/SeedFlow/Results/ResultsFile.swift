@@ -70,7 +70,6 @@ public final class ResultsFile {
     /// The file ends in a complete record without its newline: the next record starts with one.
     private var needsNewline = false
     private var written = 0
-    private let encoder: JSONEncoder
 
     public init(path: String, mode: ResultsOpenMode) throws {
         self.path = path
@@ -122,8 +121,6 @@ public final class ResultsFile {
         }
         descriptor = fd
         created = createdHere
-        encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         if mode == .overwrite && !createdHere { truncateTo = 0 }
         if mode == .resume && !createdHere {
             let contents: ParsedResults
@@ -164,7 +161,7 @@ public final class ResultsFile {
     }
 
     public func append(_ record: RunRecord) throws {
-        var line = try encoder.encode(record)
+        var line = try ResultsJSON.encode(record)
         line.append(0x0A)
         if let length = truncateTo {
             guard ftruncate(descriptor, off_t(length)) == 0 else {
@@ -227,13 +224,28 @@ public final class ResultsFile {
     /// counts when it is a whole record, and is ignored when it is cut short (a run killed
     /// mid-write), since its input will simply run again.
     public static func read(path: String) throws -> [RunRecord] {
+        try parseRecords(path: path).records
+    }
+
+    /// Like `read`, for commands that show a file: an empty file is refused, and the line of a
+    /// cut-short last line that was left out is given (nil: none), so they can say one input is
+    /// missing.
+    public static func readForShowing(path: String) throws -> (records: [RunRecord], cutLine: Int?) {
+        let parsed = try parseRecords(path: path)
+        if parsed.records.isEmpty {
+            throw ResultsError.unreadable(path: path, line: 1, reason: "the file holds no result line")
+        }
+        return (parsed.records, parsed.tailProblem?.line)
+    }
+
+    private static func parseRecords(path: String) throws -> ParsedResults {
         let parsed = try parse(path: path, readingFrom: path)
         // Text with no whole record is not a results file, however it ends: --resume refuses
         // such a file too (a cut-short last line is dropped only after whole records).
         if parsed.records.isEmpty, let problem = parsed.tailProblem {
             throw ResultsError.unreadable(path: path, line: problem.line, reason: problem.reason)
         }
-        return parsed.records
+        return parsed
     }
 
     private struct ParsedResults {
@@ -268,7 +280,15 @@ public final class ResultsFile {
             // Blank lines (a hand edit) are skipped, whatever their white space.
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             do {
-                parsed.records.append(try decoder.decode(RunRecord.self, from: Data(line)))
+                let record: RunRecord
+                do {
+                    record = try decoder.decode(RunRecord.self, from: Data(line))
+                } catch DecodingError.dataCorrupted(let context) {
+                    // A number beyond a double's range (a hand edit) reads as the nearest one.
+                    guard let inRange = ResultsJSON.numbersInRange(Data(line)) else { throw DecodingError.dataCorrupted(context) }
+                    record = try decoder.decode(RunRecord.self, from: inRange)
+                }
+                parsed.records.append(record)
                 parsed.lines.append(number + 1)
                 if last { parsed.endsWithoutNewline = true }
             } catch {

@@ -21,6 +21,9 @@ public struct RunComparison: Codable, Sendable {
         /// The acceptance of `lookup`'s drafts and of the draft models' (nil: none drafted).
         public var lookupAcceptance: Double?
         public var modelAcceptance: Double?
+        /// Tokens per target pass per call (`tokens_per_call_pass`): what one call gained each
+        /// time it was in a target pass, 1 without drafts. Not `run --json`'s
+        /// `tokens_per_target_pass`, which adds up every call batched in the pass.
         public var tokensPerCallPass: Double?
         /// nil when the lines disagree or carry no provenance (see `workflowHashes`).
         public var workflowSHA256: String?
@@ -89,9 +92,15 @@ public struct RunComparison: Codable, Sendable {
     }
 
     public init(pathA: String, pathB: String) throws {
+        self.init(pathA: pathA, recordsA: try ResultsFile.read(path: pathA),
+                  pathB: pathB, recordsB: try ResultsFile.read(path: pathB))
+    }
+
+    /// Two runs already read (every line of each file, in file order).
+    public init(pathA: String, recordsA allA: [RunRecord], pathB: String, recordsB allB: [RunRecord]) {
         // A failed input run again has two lines; the second is its result.
-        let recordsA = ResultsFile.latest(try ResultsFile.read(path: pathA))
-        let recordsB = ResultsFile.latest(try ResultsFile.read(path: pathB))
+        let recordsA = ResultsFile.latest(allA)
+        let recordsB = ResultsFile.latest(allB)
         a = Summary(path: pathA, records: recordsA)
         b = Summary(path: pathB, records: recordsB)
         // Only inputs both runs ran are compared: one that could not run in B (an `error` line)
@@ -107,8 +116,8 @@ public struct RunComparison: Codable, Sendable {
         unmatched = inputsA.symmetricDifference(inputsB).count
     }
 
-    /// A readable table.
-    public func render() -> String {
+    /// The table's rows: what, A's figure, B's figure.
+    public func rows() -> [(String, String, String)] {
         func pct(_ x: Double?) -> String { x.map { String(format: "%.1f%%", $0 * 100) } ?? "—" }
         func num(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "—" }
         func hash(_ s: Summary) -> String { s.workflowHashes > 1 ? "mixed" : s.workflowSHA256.map { String($0.prefix(12)) } ?? "—" }
@@ -116,7 +125,7 @@ public struct RunComparison: Codable, Sendable {
             ("  of draft models", pct(a.modelAcceptance), pct(b.modelAcceptance)),
             ("  of lookup", pct(a.lookupAcceptance), pct(b.lookupAcceptance)),
         ]
-        let rows: [(String, String, String)] = [
+        return [
             ("inputs", "\(a.inputs)", "\(b.inputs)"),
             ("solved", "\(a.solved)", "\(b.solved)"),
             ("failed (could not run)", "\(a.failed)", "\(b.failed)"),
@@ -124,9 +133,15 @@ public struct RunComparison: Codable, Sendable {
             ("time per input (s)", num(a.meanInputSeconds), num(b.meanInputSeconds)),
             ("acceptance", pct(a.acceptance), pct(b.acceptance)),
         ] + lookupRows + [
-            ("tokens / pass / call", num(a.tokensPerCallPass), num(b.tokensPerCallPass)),
+            // Not `run`'s "tokens per target pass (all calls batched)", which counts every call of a pass.
+            ("tokens per target pass per call", num(a.tokensPerCallPass), num(b.tokensPerCallPass)),
             ("workflow sha256", hash(a), hash(b)),
         ]
+    }
+
+    /// A readable table.
+    public func render() -> String {
+        let rows = rows()
         let w0 = max(20, rows.map(\.0.count).max() ?? 0)
         let w1 = max(12, a.path.count, rows.map(\.1.count).max() ?? 0)
         func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }

@@ -20,16 +20,23 @@ public struct RunRecord: Codable, Sendable, Equatable {
     /// Why the input could not be searched to the end (e.g. a prompt longer than the model's
     /// context), when that happened; the run went on with the other inputs.
     public var error: String?
+    /// The finish step's call and check, when the search reached it (nil in lines written before
+    /// it was recorded, and when the search ended without a final state).
+    public var finish: FinishRecord?
+    /// When the input's result was made, in seconds since 1970 (nil in older lines): with
+    /// `statistics.wall_s` it places the input on the run's timeline.
+    public var finishedAt: Double?
 
     enum CodingKeys: String, CodingKey {
         case index, input, answer, solved
         case bestPath = "best_path"
-        case tree, statistics, strategy, seed, provenance, note, error
+        case tree, statistics, strategy, seed, provenance, note, error, finish
+        case finishedAt = "finished_at"
     }
 
     public init(index: Int, input: String, answer: String?, solved: Bool, bestPath: [String], tree: [TreeNodeRecord],
                 statistics: RunStatistics, strategy: String, seed: UInt64, provenance: Provenance?, note: String? = nil,
-                error: String? = nil) {
+                error: String? = nil, finish: FinishRecord? = nil, finishedAt: Double? = nil) {
         self.index = index
         self.input = input
         self.answer = answer
@@ -42,6 +49,34 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.provenance = provenance
         self.note = note
         self.error = error
+        self.finish = finish
+        self.finishedAt = finishedAt
+    }
+}
+
+/// The finish step as it ran: the completion's text, the answer taken from it, and the check
+/// with its values filled in (e.g. `(4 + 8) * (6 - 4) = 24, using exactly 4 4 6 8`).
+public struct FinishRecord: Codable, Sendable, Equatable {
+    public var text: String
+    public var answer: String?
+    /// The check as evaluated, nil when the workflow has none.
+    public var check: String?
+    public var passed: Bool
+    public var tokens: Int
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case text, answer, check, passed, tokens
+        case seconds = "s"
+    }
+
+    public init(text: String, answer: String?, check: String?, passed: Bool, tokens: Int, seconds: Double) {
+        self.text = text
+        self.answer = answer
+        self.check = check
+        self.passed = passed
+        self.tokens = tokens
+        self.seconds = seconds
     }
 }
 
@@ -57,9 +92,25 @@ public struct TreeNodeRecord: Codable, Sendable, Equatable {
     public var value: Double?
     /// Kept by the selection step (survived to the next level).
     public var selected: Bool
+    /// Cost of the generate calls that expanded this node (proposed its children): generated
+    /// tokens, and seconds of the longest of them (they run side by side). nil in older lines.
+    public var expandTokens: Int?
+    public var expandSeconds: Double?
+    /// Cost of the evaluate calls that valued this node: its value samples, or in vote mode the
+    /// ballots of its level, which are recorded on the level's first candidate. 0 for a value
+    /// reused from an earlier identical question; nil in older lines.
+    public var evaluateTokens: Int?
+    public var evaluateSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case id, parent, depth, thought, state, samples, value, selected
+        case expandTokens = "expand_tokens", expandSeconds = "expand_s"
+        case evaluateTokens = "evaluate_tokens", evaluateSeconds = "evaluate_s"
+    }
 
     public init(id: Int, parent: Int?, depth: Int, thought: String, state: String, samples: [String] = [],
-                value: Double? = nil, selected: Bool = false) {
+                value: Double? = nil, selected: Bool = false, expandTokens: Int? = nil, expandSeconds: Double? = nil,
+                evaluateTokens: Int? = nil, evaluateSeconds: Double? = nil) {
         self.id = id
         self.parent = parent
         self.depth = depth
@@ -68,6 +119,10 @@ public struct TreeNodeRecord: Codable, Sendable, Equatable {
         self.samples = samples
         self.value = value
         self.selected = selected
+        self.expandTokens = expandTokens
+        self.expandSeconds = expandSeconds
+        self.evaluateTokens = evaluateTokens
+        self.evaluateSeconds = evaluateSeconds
     }
 }
 

@@ -15,6 +15,11 @@ final class SearchTask {
         var samples: [String] = []
         var value: Double?
         var selected = false
+        /// What the calls of this node cost (see `TreeNodeRecord`).
+        var expandTokens = 0
+        var expandSeconds = 0.0
+        var evaluateTokens = 0
+        var evaluateSeconds = 0.0
     }
 
     /// What a model call is for, keyed by its tag.
@@ -55,6 +60,7 @@ final class SearchTask {
     private(set) var note: String?
     /// Why the search could not go on (a call the engine cannot run), when that ended it.
     private(set) var error: String?
+    private(set) var finish: FinishRecord?
     private(set) var statistics = RunStatistics()
     private(set) var level = 0
     let started = DispatchTime.now()
@@ -185,6 +191,18 @@ final class SearchTask {
             statistics.lookupAcceptedTokens += c.statistics.lookupAcceptedTokens
             statistics.lookupProposals += c.statistics.lookupProposals
             statistics.lookupSiblingProposals += c.statistics.lookupSiblingProposals
+            // Where each call's cost goes in the tree: on the node it expanded or valued.
+            switch pending[c.tag] {
+            case let .generate(node)?:
+                nodes[node].expandTokens += c.tokenIDs.count
+                nodes[node].expandSeconds = max(nodes[node].expandSeconds, c.statistics.seconds)
+            case let .evaluate(targets)?:
+                guard let node = targets.first else { break }
+                nodes[node].evaluateTokens += c.tokenIDs.count
+                nodes[node].evaluateSeconds = max(nodes[node].evaluateSeconds, c.statistics.seconds)
+            case .finish?, nil:
+                break
+            }
         }
         switch phase {
         case let .expand(parents):
@@ -238,6 +256,8 @@ final class SearchTask {
                 return
             }
             judge(c.text, node: node)
+            finish?.tokens = c.tokenIDs.count
+            finish?.seconds = c.statistics.seconds
             phase = .done
         case .done:
             break
@@ -488,6 +508,8 @@ final class SearchTask {
     /// Extracts the answer from the finish completion and checks it.
     private func judge(_ text: String, node: Int) {
         guard let step = workflow.finish else { return }
+        finish = FinishRecord(text: text, answer: nil, check: nil, passed: false, tokens: 0, seconds: 0)
+        defer { finish?.answer = answer; finish?.passed = solved }
         var values = variables(for: node)
         var extracted: String
         if let extract = step.extract {
@@ -534,6 +556,10 @@ final class SearchTask {
                     return
                 }
                 var ok = Double(e.value.numerator) == equals * Double(e.value.denominator)
+                finish?.check = "\(source) = \(Self.plain(equals))"
+                if let uses = usesNumbersOf {
+                    finish?.check? += ", using exactly the numbers \(try uses.render(values))"
+                }
                 if ok, let uses = usesNumbersOf {
                     let numbers = try uses.render(values).split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
                     ok = e.usesExactly(numbers)
@@ -544,13 +570,21 @@ final class SearchTask {
                 solved = ok
             case let .numberEquals(expected):
                 let expectedNumber = Self.number(try expected.render(values))
+                finish?.check = "\(extracted) = \(try expected.render(values)) (as numbers)"
                 solved = expectedNumber != nil && Self.number(extracted) == expectedNumber
             case let .stringEquals(expected):
-                solved = extracted == (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
+                let reference = (try expected.render(values)).trimmingCharacters(in: .whitespacesAndNewlines)
+                finish?.check = "'\(extracted)' is '\(reference)'"
+                solved = extracted == reference
             }
         } catch {
             note = "check failed: \(error)"
         }
+    }
+
+    /// 24 rather than 24.0.
+    private static func plain(_ x: Double) -> String {
+        x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
     }
 
     /// A number as GSM8K answers are compared: commas, `$` and a trailing `.0` ignored.
@@ -588,11 +622,13 @@ final class SearchTask {
         stats.wallSeconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         let tree = nodes.map { n in
             TreeNodeRecord(id: n.id, parent: n.parent, depth: n.depth, thought: n.thought, state: n.state,
-                           samples: n.samples, value: n.value, selected: n.selected)
+                           samples: n.samples, value: n.value, selected: n.selected,
+                           expandTokens: n.expandTokens, expandSeconds: n.expandSeconds,
+                           evaluateTokens: n.evaluateTokens, evaluateSeconds: n.evaluateSeconds)
         }
         return RunRecord(index: index, input: input, answer: answer, solved: solved,
                          bestPath: chosen.map { path(to: $0).map { nodes[$0].thought } } ?? [],
                          tree: tree, statistics: stats, strategy: strategy, seed: seed, provenance: provenance, note: note,
-                         error: error)
+                         error: error, finish: finish, finishedAt: Date().timeIntervalSince1970)
     }
 }

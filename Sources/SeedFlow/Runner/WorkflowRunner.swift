@@ -40,6 +40,17 @@ public struct RunProgress: Sendable {
     public var deepestLevel: Int
     public var tokensPerSecond: Double
     public var acceptance: Double?
+    /// Inputs solved so far (answered, where nothing checks the answers).
+    public var solved = 0
+    /// Seconds since the run started.
+    public var elapsedSeconds = 0.0
+
+    /// Seconds until every input is done at the pace so far (elapsed time per finished input);
+    /// nil before the first input has finished.
+    public var etaSeconds: Double? {
+        guard inputsDone > 0 else { return nil }
+        return elapsedSeconds / Double(inputsDone) * Double(max(0, inputsTotal - inputsDone))
+    }
 }
 
 /// What a run did, for the closing table.
@@ -71,6 +82,12 @@ public struct RunSummary: Sendable {
     public var verifySeconds: Double
     /// The first solved input's record, to show its tree.
     public var exampleSolved: RunRecord?
+    /// Whether anything checks the answers (`Workflow.checksAnswers`); when not, an input
+    /// counts as finished rather than solved.
+    public var answersChecked = true
+
+    /// No input ran, and none was stopped: every one already had its result, or there were none.
+    public var nothingLeftToRun: Bool { inputs == 0 && !interrupted }
 
     /// The closing table.
     public func render() -> String {
@@ -80,8 +97,15 @@ public struct RunSummary: Sendable {
         }.joined(separator: "; ") + ")"
         var rows: [(String, String)] = [
             ("inputs", skipped > 0 ? "\(inputs) (+\(skipped) already in the results file)" : "\(inputs)"),
-            ("solved", inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"),
         ]
+        if nothingLeftToRun {
+            rows += [("results", resultsPath),
+                     ("note", skipped > 0 ? "nothing was left to run: every input already has its result in the results file"
+                                          : "nothing was left to run: the inputs file holds no input")]
+            return Self.table(rows)
+        }
+        let share = inputs == 0 ? "0" : "\(solved) (\(String(format: "%.1f", 100 * Double(solved) / Double(inputs)))%)"
+        rows.append(answersChecked ? ("solved", share) : ("finished", share + " — nothing checks the answers"))
         if !failures.isEmpty { rows.append(("failed", "\(failures.count) (could not run; see \"error\" in their result lines)")) }
         rows += [
             ("strategy", strategy.rawValue),
@@ -90,7 +114,8 @@ public struct RunSummary: Sendable {
             ("wall time", String(format: "%.1f s (%.0f tokens/s)", wallSeconds, wallSeconds > 0 ? Double(generatedTokens) / wallSeconds : 0)),
             ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
             ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
-            ("tokens per target pass", String(format: "%.2f", tokensPerTargetPass)),
+            // Not `compare`'s figure, which is per call: this one counts every call in the pass.
+            ("tokens per target pass (all calls batched)", String(format: "%.2f", tokensPerTargetPass)),
             // A run stopped before its first result removed the file it created.
             ("results", removedResults ? "none written (stopped before the first result)" : resultsPath),
         ]
@@ -99,6 +124,10 @@ public struct RunSummary: Sendable {
                                 : inputs == 0 ? "interrupted before the first result: the results file was left as it was"
                                 : "interrupted: unfinished inputs were not written; rerun with --resume"))
         }
+        return Self.table(rows)
+    }
+
+    private static func table(_ rows: [(String, String)]) -> String {
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }.joined(separator: "\n")
     }
@@ -163,10 +192,12 @@ public final class WorkflowRunner {
         return out
     }
 
+    /// The results file this run writes: `--results`, or the workflow's `output.results`.
+    public var resultsPath: String { options.resultsPath ?? workflow.output.results }
+
     /// Searches every input (or the first `limit`), appending each result as it finishes.
     /// Stops early, cleanly, on Ctrl-C: finished inputs are written, unfinished ones are not.
     public func run(progress: (RunProgress) -> Void = { _ in }) throws -> RunSummary {
-        let resultsPath = options.resultsPath ?? workflow.output.results
         let results = try ResultsFile(path: resultsPath, mode: options.resultsMode)
         do {
             var summary = try run(into: results, progress: progress)
@@ -185,6 +216,8 @@ public final class WorkflowRunner {
         var provenance = try Provenance(workflowFile: workflow.resolvedFile, promptFiles: promptFiles(),
                                         modelFiles: [workflow.models.target.path] + workflow.models.drafts.map(\.path))
         provenance.overrides = options.overrides
+        provenance.workflowName = workflow.name
+        provenance.workflowFile = workflow.file
         try checkResumable(results, inputs: inputs.map(\.input), provenance: provenance)
         let finished = results.finishedIndices
         let todo = inputs.indices.filter { !finished.contains($0) }
@@ -197,6 +230,7 @@ public final class WorkflowRunner {
         var summary = RunSummary(resultsPath: resultsPath, inputs: 0, skipped: inputs.count - todo.count, solved: 0,
                                  generatedTokens: 0, modelCalls: 0, wallSeconds: 0, acceptance: nil, tokensPerTargetPass: 0,
                                  strategy: strategy, interrupted: false, draftSeconds: 0, verifySeconds: 0, exampleSolved: nil)
+        summary.answersChecked = workflow.checksAnswers
         // Inputs are searched `jobs` at a time, all in one run of the engine: when the last call
         // of an input's step comes back, the input takes it in and its next step's calls join the
         // engine's next round (and a finished input's place goes to the next input), so the
@@ -211,7 +245,8 @@ public final class WorkflowRunner {
             progress(RunProgress(inputsDone: summary.inputs, inputsTotal: todo.count, running: running.count,
                                  deepestLevel: running.values.map(\.level).max() ?? 0,
                                  tokensPerSecond: Double(statistics.generatedTokens) / max(elapsedSince(start), 1e-9),
-                                 acceptance: statistics.draftedTokens > 0 ? statistics.acceptanceRate : nil))
+                                 acceptance: statistics.draftedTokens > 0 ? statistics.acceptanceRate : nil,
+                                 solved: summary.solved, elapsedSeconds: elapsedSince(start)))
         }
         func record(_ task: SearchTask) throws {
             running[task.index] = nil

@@ -345,3 +345,18 @@ public struct CompiledRegex: @unchecked Sendable {
         return names
     }
 }
+
+extension Workflow {
+    /// Whether anything decides that an answer is right: a goal test on the states or a check of
+    /// the finish step's answer. Without either, every input that reaches an answer counts as
+    /// solved, so runs report such inputs as finished instead.
+    public var checksAnswers: Bool { search.goal != nil || finish?.check != nil }
+
+    /// What is allowed but probably not meant, one line each (`validate` and `run` print them
+    /// as warnings; they never stop a run).
+    public var warnings: [String] {
+        guard !checksAnswers else { return [] }
+        return ["\(file): nothing checks the answers (no search.goal and no finish.check), so every input that reaches an answer "
+                + "counts as finished, not solved — add finish.check (or search.goal) to have the answers checked"]
+    }
+}

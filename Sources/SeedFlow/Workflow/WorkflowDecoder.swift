@@ -539,13 +539,13 @@ struct WorkflowDecoder {
                 return nil
             }
             let words = entries.compactMap { entry in
-                context.number(entry.value, entry.key).map { (word: entry.key.lowercased(), value: $0) }
+                scoreValue(entry.value, entry.key).map { (word: entry.key.lowercased(), value: $0) }
             }
             return words.count == entries.count ? .lastLine(words) : nil
         case "number":
             guard let range = MappingReader(value, path: "search.evaluate.score.number", context: context) else { return nil }
-            let low = range("min").map { context.number($0, "min") } ?? 0
-            let high = range("max").map { context.number($0, "max") } ?? 10
+            let low = range("min").map { scoreValue($0, "min") } ?? 0
+            let high = range("max").map { scoreValue($0, "max") } ?? 10
             range.finish()
             guard let low, let high else { return nil }
             guard low < high else {
@@ -563,6 +563,23 @@ struct WorkflowDecoder {
             }
             return .choice(regex)
         }
+    }
+
+    /// The largest score a workflow may give: a node's value sums up to 64 samples, and beam
+    /// search sums the values along a path, so a score near the largest double (`1e308`) would
+    /// add up to infinity. Within this bound every sum stays an ordinary number.
+    static let maxScore = 1e9
+
+    /// A score of `last_line` or a bound of `number`, within ±`maxScore`.
+    private func scoreValue(_ node: YAMLNode, _ key: String) -> Double? {
+        guard let value = context.number(node, key) else { return nil }
+        guard abs(value) <= Self.maxScore else {
+            context.report(.outOfRange, node.mark,
+                           "score '\(key)' is \(node.scalar?.value ?? String(value)), beyond ±1e9: summed over samples and levels it would overflow",
+                           fix: "only the scores' ratios matter: scale them down, e.g. { sure: 20, likely: 1, impossible: 0.001 }")
+            return nil
+        }
+        return value
     }
 
     // MARK: finish

@@ -22,6 +22,8 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     public static let q5_K = GGMLType(id: 13, name: "Q5_K", blockSize: 256, blockBytes: 176)
     public static let q6_K = GGMLType(id: 14, name: "Q6_K", blockSize: 256, blockBytes: 210)
     public static let q8_K = GGMLType(id: 15, name: "Q8_K", blockSize: 256, blockBytes: 292)
+    public static let iq4_nl = GGMLType(id: 20, name: "IQ4_NL", blockSize: 32, blockBytes: 18)
+    public static let iq4_xs = GGMLType(id: 23, name: "IQ4_XS", blockSize: 256, blockBytes: 136)
     public static let bf16 = GGMLType(id: 30, name: "BF16", blockSize: 1, blockBytes: 2)
 
     /// Every type id of the GGUF format, known by name and size.
@@ -31,10 +33,10 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
         GGMLType(id: 17, name: "IQ2_XS", blockSize: 256, blockBytes: 74),
         GGMLType(id: 18, name: "IQ3_XXS", blockSize: 256, blockBytes: 98),
         GGMLType(id: 19, name: "IQ1_S", blockSize: 256, blockBytes: 50),
-        GGMLType(id: 20, name: "IQ4_NL", blockSize: 32, blockBytes: 18),
+        iq4_nl,
         GGMLType(id: 21, name: "IQ3_S", blockSize: 256, blockBytes: 110),
         GGMLType(id: 22, name: "IQ2_S", blockSize: 256, blockBytes: 82),
-        GGMLType(id: 23, name: "IQ4_XS", blockSize: 256, blockBytes: 136),
+        iq4_xs,
         GGMLType(id: 24, name: "I8", blockSize: 1, blockBytes: 1),
         GGMLType(id: 25, name: "I16", blockSize: 1, blockBytes: 2),
         GGMLType(id: 26, name: "I32", blockSize: 1, blockBytes: 4),
@@ -44,9 +46,10 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
         bf16,
     ]
 
-    /// The block-quantized types the kernels decode (the contents of common Q4_0, Q5_0, Q5_1,
-    /// Q8_0, Q4_K_M, Q5_K_M and Q6_K files).
-    public static let quantized: Set<GGMLType> = [q4_0, q5_0, q5_1, q8_0, q4_K, q5_K, q6_K]
+    /// The block-quantized types the kernels decode (the contents of common Q4_0, Q4_1, Q5_0,
+    /// Q5_1, Q8_0, Q2_K, Q3_K_M, Q4_K_M, Q5_K_M, Q6_K, IQ4_NL and IQ4_XS files).
+    public static let quantized: Set<GGMLType> = [q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K, q6_K,
+                                                  iq4_nl, iq4_xs]
 
     /// Types whose rows the kernels can read.
     public static let computable: Set<GGMLType> = quantized.union([f32, f16, bf16])

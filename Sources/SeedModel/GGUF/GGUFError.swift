@@ -8,10 +8,12 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(path: String, offset: Int, reading: String)
     case badValueType(path: String, key: String, type: UInt32)
     case absurdCount(path: String, what: String, count: UInt64)
+    case stringTooLong(path: String, what: String, length: UInt64, limit: UInt64)
     case nestingTooDeep(path: String, key: String)
     case unknownTensorType(path: String, tensor: String, type: UInt32)
     case badTensorShape(path: String, tensor: String, reason: String)
     case tensorOutsideFile(path: String, tensor: String, end: UInt64, fileSize: Int)
+    case overlappingTensors(path: String, tensor: String, start: Int, end: Int, other: String, otherStart: Int)
     case duplicateTensor(path: String, tensor: String)
     case missingKey(path: String, key: String)
     case wrongKeyType(path: String, key: String, expected: String)
@@ -31,7 +33,9 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badValueType(path, key, type):
             return "\(path): metadata '\(key)' has unknown value type \(type) — the file is corrupt"
         case let .absurdCount(path, what, count):
-            return "\(path): \(what) count \(count) cannot fit in the file — the file is corrupt"
+            return "\(path): the file claims \(count) \(what), more than it could hold — the file is corrupt; download or convert it again"
+        case let .stringTooLong(path, what, length, limit):
+            return "\(path): \(what) is \(length) bytes long, over the limit of \(limit) bytes — the file is corrupt; download or convert it again"
         case let .nestingTooDeep(path, key):
             return "\(path): metadata '\(key)' nests arrays too deeply — the file is corrupt"
         case let .unknownTensorType(path, tensor, type):
@@ -40,6 +44,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): tensor '\(tensor)': \(reason)"
         case let .tensorOutsideFile(path, tensor, end, fileSize):
             return "\(path): tensor '\(tensor)' ends at byte \(end), past the end of the file (\(fileSize) bytes) — the file is truncated"
+        case let .overlappingTensors(path, tensor, start, end, other, otherStart):
+            return "\(path): the data of tensor '\(tensor)' (bytes \(start) to \(end - 1)) runs into tensor '\(other)', which starts at byte \(otherStart) — the file is corrupt; download or convert it again"
         case let .duplicateTensor(path, tensor):
             return "\(path): tensor '\(tensor)' appears twice — the file is corrupt"
         case let .missingKey(path, key):

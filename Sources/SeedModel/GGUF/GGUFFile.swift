@@ -204,8 +204,8 @@ struct GGUFParser {
         let kvCount: UInt64 = try read("the metadata count")
         // A metadata entry takes at least 8 (key length) + 4 (type) + 1 bytes; a tensor entry at
         // least 8 + 4 + 4 + 8. Counts beyond that are corruption, refused before allocating.
-        try checkCount(kvCount, minimumBytes: 13, what: "metadata")
-        try checkCount(tensorCount, minimumBytes: 24, what: "tensor")
+        try checkCount(kvCount, minimumBytes: 13, what: "metadata entries")
+        try checkCount(tensorCount, minimumBytes: 24, what: "tensors")
 
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
@@ -284,6 +284,13 @@ struct GGUFParser {
             tensors.append(GGUFTensorInfo(name: t.name, dimensions: t.dims, type: t.type,
                                           fileOffset: Int(end), byteCount: size))
         }
+        // Each tensor's bytes must end before the next one's begin: llama.cpp refuses a table
+        // whose tensors do not follow one another, and overlapping data would be read as both.
+        let ordered = tensors.sorted { $0.fileOffset < $1.fileOffset }
+        for (t, next) in zip(ordered, ordered.dropFirst()) where t.fileOffset + t.byteCount > next.fileOffset {
+            throw GGUFError.overlappingTensors(path: path, tensor: t.name, start: t.fileOffset, end: t.fileOffset + t.byteCount,
+                                               other: next.name, otherStart: next.fileOffset)
+        }
         return Header(version: version, metadata: metadata, metadataKeys: keys, tensors: tensors, alignment: alignment)
     }
 
@@ -313,7 +320,7 @@ struct GGUFParser {
         let length: UInt64 = try read(what())
         guard length <= UInt64(bytes.count - offset), length <= maxLength else {
             if length > maxLength {
-                throw GGUFError.absurdCount(path: path, what: "string length of \(what())", count: length)
+                throw GGUFError.stringTooLong(path: path, what: what(), length: length, limit: maxLength)
             }
             throw GGUFError.truncated(path: path, offset: bytes.count, reading: what())
         }
@@ -347,7 +354,7 @@ struct GGUFParser {
                 throw GGUFError.badValueType(path: path, key: key, type: rawType)
             }
             let count: UInt64 = try read("the length of '\(key)'")
-            try checkCount(count, minimumBytes: elementType.minimumEncodedSize, what: "array '\(key)'")
+            try checkCount(count, minimumBytes: elementType.minimumEncodedSize, what: "entries in the array '\(key)'")
             var items: [GGUFValue] = []
             items.reserveCapacity(Int(count))
             for _ in 0..<Int(count) {

@@ -14,8 +14,8 @@ public struct RandomModel: Sendable {
     public var contextLength = 2048
     public var ropeBase: Float = 10_000
     /// Element type of the weight matrices. A matrix whose rows are not a whole number of its
-    /// blocks falls back as llama.cpp's quantizer falls back: Q4_K to Q5_0, Q5_K to Q5_1, Q6_K
-    /// (and others) to Q8_0, then F16.
+    /// blocks falls back as llama.cpp's quantizer falls back: Q2_K and Q3_K to Q4_0, Q4_K to Q5_0,
+    /// Q5_K to Q5_1, IQ4_XS to IQ4_NL, Q6_K (and others) to Q8_0, then F16.
     public var weightType: GGMLType = .f16
     /// No `output.weight`: logits come from the token embedding.
     public var tiedOutput = false
@@ -67,8 +67,10 @@ public struct RandomModel: Sendable {
     /// The type a matrix with rows of `cols` values is stored in.
     public func storedType(cols: Int) -> GGMLType {
         let fallback: GGMLType = switch weightType {
+        case .q2_K, .q3_K: .q4_0
         case .q4_K: .q5_0
         case .q5_K: .q5_1
+        case .iq4_xs: .iq4_nl
         default: .q8_0
         }
         for type in [weightType, fallback, .q8_0] where cols % type.blockSize == 0 { return type }

@@ -21,10 +21,14 @@ struct BenchModelCommand: ParsableCommand {
                 OptionSpec("random", .value(placeholder: "shape-type"), help: """
                   Instead of a file, a random-weight model of a real shape written to a temporary file \
                   (and removed after): 0.5B (dim 896, 24 layers, 14/2 heads, ffn 4864) or 1.1B (dim 2048, \
-                  22 layers, 32/4 heads, ffn 5632), with F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, \
-                  Q5_K or Q6_K weights and a 298-token vocabulary, e.g. 0.5B-Q8_0. Matrices whose rows \
+                  22 layers, 32/4 heads, ffn 5632), with F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, \
+                  Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL or IQ4_XS weights and a 298-token vocabulary, e.g. 0.5B-Q8_0. Matrices whose rows \
                   are not whole blocks of the type are stored as llama.cpp's quantizer would store them \
                   (a note says which).
+                  """),
+                OptionSpec("keep-random", .value(placeholder: "file"), help: """
+                  With --random: write the model to FILE and keep it (to run llama.cpp's tools on the \
+                  same file, say) instead of a temporary file.
                   """),
                 CommonOptions.threads,
                 OptionSpec("prompt-tokens", .value(placeholder: "n"), help: "Tokens in the prefill pass.", default: "128"),
@@ -49,6 +53,8 @@ struct BenchModelCommand: ParsableCommand {
     let decodeTokens: Int
     let repetitions: Int
     let json: Bool
+    /// Where to write the random model and keep it, or nil for a temporary file.
+    let keepRandom: String?
 
     init(_ arguments: ParsedArguments) throws {
         try arguments.checkPositionalCount()
@@ -74,6 +80,8 @@ struct BenchModelCommand: ParsableCommand {
         decodeTokens = try CommonOptions.tokenCount(arguments, "decode-tokens", default: 128)
         repetitions = try CommonOptions.repetitionCount(arguments, default: 5)
         json = arguments.flag("json")
+        keepRandom = arguments.string("keep-random")
+        if keepRandom != nil && random == nil { throw arguments.error("--keep-random needs --random") }
     }
 
     func run() throws {
@@ -88,20 +96,28 @@ struct BenchModelCommand: ParsableCommand {
             try checkLengths(context: random.contextLength)  // before minutes of writing, not after
             StandardStreams.error("writing a random-weight \(modelPath) model…\n")
             do {
-                path = try random.writeTemporary()
+                if let keepRandom {
+                    try random.write(to: keepRandom)
+                    path = keepRandom
+                } else {
+                    path = try random.writeTemporary()
+                }
             } catch {
-                throw CLIError.cannotWrite(path: error.path, reason: "\(error.reason) — set TMPDIR to a folder with room for the model")
+                let fix = keepRandom == nil ? "set TMPDIR to a folder with room for the model"
+                                            : "give --keep-random a writable path with room for the model"
+                throw CLIError.cannotWrite(path: error.path, reason: "\(error.reason) — \(fix)")
             }
             ResourceUsage.resetPeak()  // the writer's buffers are not the model's memory
             let fallbacks = random.fallbackNote()
             if !fallbacks.isEmpty { StandardStreams.error("note: \(fallbacks)\n") }
         }
-        defer { if random != nil { try? FileManager.default.removeItem(atPath: path) } }
+        let temporary = random != nil && keepRandom == nil
+        defer { if temporary { try? FileManager.default.removeItem(atPath: path) } }
         try InputFiles.checkModelExists(path)
         let model = try TransformerModel(path: path, threads: threads)
         // The weights are mapped now: the file's name can go, so that Ctrl-C during the runs
         // leaves no model of a gigabyte or more behind.
-        if random != nil { try? FileManager.default.removeItem(atPath: path) }
+        if temporary { try? FileManager.default.removeItem(atPath: path) }
         try checkLengths(context: model.config.contextLength)
         let result = try ModelBenchmark.run(model: model, promptTokens: promptTokens,
                                             decodeTokens: decodeTokens, repetitions: repetitions)

@@ -16,8 +16,9 @@ struct RunCommand: ParsableCommand {
               provenance hashes) is appended the moment an input finishes; an existing results file is \
               refused unless --resume (skip inputs already there) or --overwrite is given. Ctrl-C stops \
               when the next model call finishes, with everything finished so far written; a second \
-              Ctrl-C stops at once. A progress line is shown on stderr when it is a terminal, and a \
-              summary table at the end.
+              Ctrl-C stops at once. Progress goes to stderr: on a terminal one line redrawn in place, \
+              with an ETA; otherwise (a file, a pipe, nohup) a plain line every 10 s with inputs done, \
+              solved so far, tokens/s and ETA. A summary table comes at the end.
               """,
             options: [
                 WorkflowOptions.set,
@@ -31,8 +32,14 @@ struct RunCommand: ParsableCommand {
                 OptionSpec("results", .value(placeholder: "path"), help: "Results file (overrides output.results)."),
                 OptionSpec("resume", help: "Continue an existing results file: skip the inputs it already has."),
                 OptionSpec("overwrite", help: "Replace an existing results file."),
-                OptionSpec("show-tree", help: "After the summary, print the search tree of the first solved input."),
+                OptionSpec("show-tree", help: """
+                  After the summary, print the search tree of the first solved input (as 'seedflow show' does).
+                  """),
                 OptionSpec("json", help: "Print the summary as one JSON object on stdout."),
+                OptionSpec("progress", help: """
+                  Show progress on stderr even with --json (a redrawn line on a terminal, else a plain line every 10 s).
+                  """),
+                OptionSpec("no-progress", help: "Show no progress on stderr."),
                 CommonOptions.threads,
             ],
             positionals: [PositionalSpec("FILE", help: "The workflow file (YAML).")],
@@ -49,6 +56,8 @@ struct RunCommand: ParsableCommand {
     let options: RunOptions
     let showTree: Bool
     let json: Bool
+    /// `--progress` (true), `--no-progress` (false), or neither.
+    let progress: Bool?
 
     init(_ arguments: ParsedArguments) throws {
         try arguments.checkPositionalCount()
@@ -76,6 +85,12 @@ struct RunCommand: ParsableCommand {
         self.options = options
         showTree = arguments.flag("show-tree")
         json = arguments.flag("json")
+        switch (arguments.flag("progress"), arguments.flag("no-progress")) {
+        case (true, true): throw arguments.error("--progress and --no-progress contradict each other: choose one")
+        case (true, false): progress = true
+        case (false, true): progress = false
+        case (false, false): progress = nil
+        }
     }
 
     func run() throws {
@@ -86,15 +101,15 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw WorkflowCommandError.invalid(error.description)
         }
+        for warning in workflow.warnings { StandardStreams.error("seedflow: warning: \(warning)\n") }
         let runner = try WorkflowRunner(workflow: workflow, options: options)
-        let showProgress = isatty(2) == 1 && !json
-        let summary = try runner.run { p in
-            guard showProgress else { return }
-            let acceptance = p.acceptance.map { String(format: " | acceptance %.0f%%", $0 * 100) } ?? ""
-            StandardStreams.error(String(format: "\r\u{1B}[K%d/%d inputs done | %d running | depth %d | %.0f tokens/s", p.inputsDone,
-                                         p.inputsTotal, p.running, p.deepestLevel, p.tokensPerSecond) + acceptance)
+        if options.resultsMode == .resume && !FileManager.default.fileExists(atPath: runner.resultsPath) {
+            StandardStreams.error("seedflow: note: \(runner.resultsPath) does not exist, so there is nothing to resume: starting a new run\n")
         }
-        if showProgress { StandardStreams.error("\r\u{1B}[K") }
+        var progressOutput = ProgressOutput(forced: progress, json: json, stderrIsTerminal: isatty(2) == 1,
+                                            answersChecked: workflow.checksAnswers)
+        let summary = try runner.run { progressOutput.update($0) }
+        progressOutput.finish()
         if summary.droppedBytes > 0 {
             StandardStreams.error("seedflow: note: \(summary.resultsPath) ended in an unfinished line (\(summary.droppedBytes) bytes, from a run stopped mid-write); it was dropped and its input ran again\n")
         }
@@ -114,12 +129,13 @@ struct RunCommand: ParsableCommand {
                 ("verify_s", .double(summary.verifySeconds)),
                 ("failed", .int(summary.failures.count)),
                 ("interrupted", .bool(summary.interrupted)),
+                ("answers_checked", .bool(summary.answersChecked)),
             ])
             StandardStreams.output(object.serialized() + "\n")
         } else {
             StandardStreams.output(summary.render() + "\n")
             if showTree {
-                StandardStreams.output("\n" + (summary.exampleSolved.map(TreeRendering.render) ?? "no input was solved: no tree to show\n"))
+                StandardStreams.output("\n" + (summary.exampleSolved.map(TreeText.render) ?? "no input was solved: no tree to show\n"))
             }
         }
         if summary.interrupted {
@@ -153,41 +169,5 @@ struct RunInterrupted: Error, LocalizedError {
         if removedResults { return "interrupted before any input finished — no results file was written" }
         if let keptUntouched { return "interrupted before any input finished — \(keptUntouched) was left as it was" }
         return "interrupted — finished inputs are in the results file; continue with --resume"
-    }
-}
-
-/// A solved input's search tree for people: the states kept at each level with their values,
-/// the chosen path marked.
-enum TreeRendering {
-    static func render(_ record: RunRecord) -> String {
-        var out = "search tree of '\(record.input)' (kept states; → marks the path taken):\n"
-        let onPath = Set(pathIDs(record))
-        var children: [Int: [TreeNodeRecord]] = [:]
-        for node in record.tree { if let p = node.parent { children[p, default: []].append(node) } }
-        func walk(_ id: Int, _ indent: String) {
-            for child in children[id] ?? [] where child.selected || onPath.contains(child.id) {
-                let mark = onPath.contains(child.id) ? "→ " : "  "
-                // A goal state goes to the finish step without being valued.
-                let value = child.value.map { String(format: "value %g", $0) } ?? "goal"
-                out += "\(indent)\(mark)\(child.thought)   [\(value)]\n"
-                walk(child.id, indent + "    ")
-            }
-        }
-        out += "\(record.input)\n"
-        walk(0, "  ")
-        out += "answer: \(record.answer ?? "none") — \(record.solved ? "solved" : "not solved")\n"
-        return out
-    }
-
-    private static func pathIDs(_ record: RunRecord) -> [Int] {
-        // The best path's thoughts, matched from the root down.
-        var ids: [Int] = []
-        var parent = 0
-        for thought in record.bestPath {
-            guard let node = record.tree.first(where: { $0.parent == parent && $0.thought == thought }) else { break }
-            ids.append(node.id)
-            parent = node.id
-        }
-        return ids
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import SeedFlow
 
 /// `seedflow validate FILE`: every problem of a workflow at once, without loading any weights.
@@ -9,8 +10,9 @@ struct ValidateCommand: ParsableCommand {
             discussion: """
               Checks the YAML, every key and value, that prompt, model and input files exist, that \
               prompts use only variables their step provides, that regular expressions compile and \
-              that drafts share the target's vocabulary. Prints a one-line summary when all is well; \
-              otherwise every problem on stderr and exit status 1.
+              that drafts share the target's vocabulary. Prints a one-line summary when all is well \
+              (and a warning on stderr when nothing checks the answers); otherwise every problem on \
+              stderr and exit status 1.
               """,
             options: [WorkflowOptions.set],
             positionals: [PositionalSpec("FILE", help: "The workflow file (YAML).")],
@@ -33,6 +35,7 @@ struct ValidateCommand: ParsableCommand {
         try InputFiles.checkWorkflowExists(path)
         let report = validateWorkflow(path: path, overrides: overrides)
         guard report.isValid else { throw WorkflowCommandError.invalid(report.text) }
+        for warning in report.workflow?.warnings ?? [] { StandardStreams.error("seedflow: warning: \(warning)\n") }
         StandardStreams.output(report.text + "\n")
     }
 }
@@ -112,7 +115,7 @@ struct CompareCommand: ParsableCommand {
         for path in [a, b] where !FileManager.default.fileExists(atPath: path) { throw CLIError.fileNotFound(path: path) }
         let comparison = try RunComparison(pathA: a, pathB: b)
         if json {
-            StandardStreams.output(String(decoding: try JSONEncoder.sorted.encode(comparison), as: UTF8.self) + "\n")
+            StandardStreams.output(String(decoding: try ResultsJSON.encode(comparison), as: UTF8.self) + "\n")
         } else {
             StandardStreams.output(comparison.render())
         }
@@ -137,14 +140,4 @@ enum WorkflowCommandError: Error, LocalizedError, CustomStringConvertible {
     }
 
     var errorDescription: String? { description }
-}
-
-import Foundation
-
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return e
-    }
 }
