@@ -162,6 +162,30 @@ final class RunnerTests: XCTestCase {
         }
     }
 
+    /// A workflow whose pool is `lookup` alone, and one with lookup beside its draft model:
+    /// greedy trees equal the autoregressive ones, the calls of a tree level draft from each
+    /// other, and the summary and the result lines give lookup's share.
+    func testLookupPoolsAreGreedyExactAndReported() throws {
+        let greedy = ["search.generate.temperature=0", "search.evaluate.temperature=0"] + Self.cheap
+        let inputs = Array(Self.puzzles.prefix(2))
+        let (_, _, plainPath) = try run(inputs: inputs, overrides: greedy, options: RunOptions(strategy: .autoregressive))
+        let reference = try Self.records(plainPath)
+        for drafts in ["[{lookup: {}}]", "[{path: \(FlowTestPaths.draftS), instances: 2}, {lookup: {min_ngram: 1, max_ngram: 4}}]"] {
+            let (summary, _, path) = try run(inputs: inputs, overrides: greedy + ["models.drafts=\(drafts)", "decoding.strategy=seed"])
+            let records = try Self.records(path)
+            XCTAssertEqual(records.map { $0.tree.map(\.thought) }, reference.map { $0.tree.map(\.thought) }, drafts)
+            XCTAssertEqual(records.map(\.answer), reference.map(\.answer), drafts)
+            let lookupDrafted = records.reduce(0) { $0 + $1.statistics.lookupDraftedTokens }
+            XCTAssertGreaterThan(lookupDrafted, 0, drafts)
+            XCTAssertGreaterThan(records.reduce(0) { $0 + $1.statistics.lookupSiblingProposals }, 0, "\(drafts): sibling calls drafted")
+            let lookupRow = try XCTUnwrap(summary.sources.last, drafts)
+            XCTAssertEqual(lookupRow.name, "lookup")
+            XCTAssertNotNil(lookupRow.siblingShare, drafts)
+            XCTAssertTrue(summary.render().contains("lookup "), summary.render())
+            XCTAssertTrue(summary.render().contains("of its proposals from sibling calls"), summary.render())
+        }
+    }
+
     /// Inputs searched together share the engine's rounds, and each input's next step joins as
     /// soon as its last one is back, so batches are made up differently with every `--jobs`. A
     /// sampled (not greedy) search must still come out the same, tree for tree and sample for

@@ -18,12 +18,12 @@ public struct RunComparison: Codable, Sendable {
         /// Mean of the inputs' times, each from its first call to its result (failed ones aside).
         public var meanInputSeconds: Double?
         public var acceptance: Double?
-        /// Tokens per target pass per call (`tokens_per_call_pass`): what one call gained each
-        /// time it was in a target pass, 1 without drafts. Not `run --json`'s
-        /// `tokens_per_target_pass`, which adds up every call batched in the pass.
         /// The acceptance of `lookup`'s drafts and of the draft models' (nil: none drafted).
         public var lookupAcceptance: Double?
         public var modelAcceptance: Double?
+        /// Tokens per target pass per call (`tokens_per_call_pass`): what one call gained each
+        /// time it was in a target pass, 1 without drafts. Not `run --json`'s
+        /// `tokens_per_target_pass`, which adds up every call batched in the pass.
         public var tokensPerCallPass: Double?
         /// nil when the lines disagree or carry no provenance (see `workflowHashes`).
         public var workflowSHA256: String?
