@@ -657,11 +657,10 @@ AVX2 INLINE void rows_int(const int type, const int nx, const int vnni, const ui
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *row = w + r * row_bytes;
         __m256 acc0[MAX_NX], acc1[MAX_NX];
-        // The offsets' sums (Q4_1, Q5_1) in two chains as well.
-        float off0[MAX_NX], off1[MAX_NX];
+        float off[MAX_NX];
         for (int k = 0; k < nx; k++) {
             acc0[k] = acc1[k] = _mm256_setzero_ps();
-            off0[k] = off1[k] = 0;
+            off[k] = 0;
         }
         size_t b = 0;
         switch (type) {
@@ -683,12 +682,12 @@ AVX2 INLINE void rows_int(const int type, const int nx, const int vnni, const ui
             break;
         default:
             for (; b + 2 <= blocks; b += 2) {
-                block32(type, nx, vnni, row + b * bytes, b, in, acc0, off0);
-                block32(type, nx, vnni, row + (b + 1) * bytes, b + 1, in, acc1, off1);
+                block32(type, nx, vnni, row + b * bytes, b, in, acc0, off);
+                block32(type, nx, vnni, row + (b + 1) * bytes, b + 1, in, acc1, off);
             }
-            if (b < blocks) block32(type, nx, vnni, row + b * bytes, b, in, acc0, off0);
+            if (b < blocks) block32(type, nx, vnni, row + b * bytes, b, in, acc0, off);
         }
-        for (int k = 0; k < nx; k++) y[k * ldy + r] = hsum_ps256(_mm256_add_ps(acc0[k], acc1[k])) + (off0[k] + off1[k]);
+        for (int k = 0; k < nx; k++) y[k * ldy + r] = hsum_ps256(_mm256_add_ps(acc0[k], acc1[k])) + off[k];
     }
 }
 
