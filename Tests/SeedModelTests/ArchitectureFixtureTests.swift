@@ -22,6 +22,13 @@ final class ArchitectureFixtureTests: XCTestCase {
             m.tiedOutput = true
             m.ropeBase = 1_000_000
             m.slidingWindow = 4
+        case "phi3":
+            // LongRoPE: the file's context (64) and llama.cpp's (the fixture program's, padded
+            // to 256) both exceed the original 32, so both take the long factors.
+            m.ropeLongShortFactors = (long: (0..<32).map { 1 + Float($0 % 7) * 0.75 },
+                                      short: (0..<32).map { 1 + Float($0 % 3) * 0.1 })
+            m.ropeOriginalContext = 32
+            m.ropeAttentionFactor = 1.19
         case "gemma2":
             m.blockCount = 3
             m.tiedOutput = true
@@ -32,7 +39,7 @@ final class ArchitectureFixtureTests: XCTestCase {
         return m
     }
 
-    static let cases: [(String, GGMLType)] = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"].flatMap { arch in
+    static let cases: [(String, GGMLType)] = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"].flatMap { arch in
         [GGMLType.f32, .f16, .q8_0, .q4_K].map { (arch, $0) }
     }
 
@@ -57,6 +64,10 @@ final class ArchitectureFixtureTests: XCTestCase {
                 continue
             }
             let want = try JSONDecoder().decode([[Double]].self, from: Data(contentsOf: url))
+            guard want.count == Self.prompt.count, want.allSatisfy({ $0.count == RandomModel.vocabulary.count }) else {
+                XCTFail("\(name): the fixture holds \(want.count) rows, expected \(Self.prompt.count) of \(RandomModel.vocabulary.count) logits")
+                continue
+            }
             let model = try TransformerModel(path: path, threads: 2)
             let cache = ContiguousKVCache(config: model.config)
             var maxError = 0.0, scale = 0.0, top1 = 0
