@@ -385,6 +385,31 @@ final class RandomModelForwardTests: XCTestCase {
         XCTAssertEqual(config.ropeOriginalContext, 64)
     }
 
+    /// A phi3 file whose fused tensors do not have the rows its metadata implies, or that has a
+    /// fused Q/K/V bias, is refused with the tensor's name.
+    func testPhi3FusedTensorsOfTheWrongShapeAreRefused() throws {
+        let writer = model("phi3", .f32).writer()
+        func refused(_ change: ([GGUFWriter.Tensor]) -> [GGUFWriter.Tensor], _ expected: String) throws {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("phi3-bad-\(UUID()).gguf").path
+            try rebuilt(writer, change(writer.tensors)).write(to: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            XCTAssertThrowsError(try TransformerModel(path: path, threads: 1)) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+        // ffn_up with only the up rows (a gate/up split file under the phi3 name).
+        try refused({ tensors in
+            tensors.map { t in
+                guard t.name == "blk.0.ffn_up.weight" else { return t }
+                return GGUFWriter.Tensor(name: t.name, dimensions: [256, 512], type: t.type, bytes: Array(t.bytes.prefix(256 * 512 * 4)))
+            }
+        }, "tensor 'blk.0.ffn_up.weight' has shape [256, 512], expected [256, 1024]")
+        try refused({ tensors in
+            tensors + [GGUFWriter.Tensor(name: "blk.1.attn_qkv.bias", dimensions: [512], type: .f32,
+                                         bytes: [UInt8](repeating: 0, count: 512 * 4))]
+        }, "'blk.1.attn_qkv.bias' (a fused Q/K/V bias) is not supported")
+    }
+
     func testLlama3RopeFactorsAndTiedOutput() throws {
         var spec = model("llama", .q8_0)
         spec.tiedOutput = true
