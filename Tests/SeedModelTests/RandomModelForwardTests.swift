@@ -385,6 +385,20 @@ final class RandomModelForwardTests: XCTestCase {
         XCTAssertEqual(config.ropeOriginalContext, 64)
     }
 
+    /// Phi-3's `sliding_window` key is ignored, as llama.cpp ignores it: full attention.
+    func testPhi3SlidingWindowKeyIsIgnored() throws {
+        var writer = model("phi3", .f32).writer()
+        writer.set("phi3.attention.sliding_window", uint32: 4)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("phi3-sliding-\(UUID()).gguf").path
+        try writer.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try TransformerModel(path: path, threads: 1)
+        XCTAssertNil(model.config.slidingWindow)
+        let reference = Reference(config: model.config, file: model.file).logits(Self.prompt)
+        let r = compare(try fastLogits(model).batch, reference)
+        XCTAssertLessThan(r.maxError, 1e-3 * r.scale)
+    }
+
     /// A phi3 file whose fused tensors do not have the rows its metadata implies, or that has a
     /// fused Q/K/V bias, is refused with the tensor's name.
     func testPhi3FusedTensorsOfTheWrongShapeAreRefused() throws {
