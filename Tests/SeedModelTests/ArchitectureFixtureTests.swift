@@ -11,7 +11,10 @@ final class ArchitectureFixtureTests: XCTestCase {
 
     /// The fixture models: small, every row whole K-quant super-blocks, two KV heads shared by
     /// four heads; Gemma with a window of 4 so that the 12-token prompt crosses it.
-    static func spec(_ arch: String, _ type: GGMLType) -> RandomModel {
+    /// `phi3short` is phi3 with an original context of 256, which neither seedflow's context
+    /// (64) nor llama.cpp's (256) exceeds: both take the short LongRoPE factors.
+    static func spec(_ variant: String, _ type: GGMLType) -> RandomModel {
+        let arch = variant == "phi3short" ? "phi3" : variant
         var m = RandomModel(architecture: arch, embeddingLength: 256, blockCount: 2, headCount: 4, headCountKV: 2,
                             feedForwardLength: 512, weightType: type)
         m.contextLength = 64
@@ -27,7 +30,7 @@ final class ArchitectureFixtureTests: XCTestCase {
             // to 256) both exceed the original 32, so both take the long factors.
             m.ropeLongShortFactors = (long: (0..<32).map { 1 + Float($0 % 7) * 0.75 },
                                       short: (0..<32).map { 1 + Float($0 % 3) * 0.1 })
-            m.ropeOriginalContext = 32
+            m.ropeOriginalContext = variant == "phi3short" ? 256 : 32
             m.ropeAttentionFactor = 1.19
         case "gemma2":
             m.blockCount = 3
@@ -41,7 +44,7 @@ final class ArchitectureFixtureTests: XCTestCase {
 
     static let cases: [(String, GGMLType)] = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"].flatMap { arch in
         [GGMLType.f32, .f16, .q8_0, .q4_K].map { (arch, $0) }
-    }
+    } + [("phi3short", .f32)]
 
     static func fixtureName(_ arch: String, _ type: GGMLType) -> String { "\(arch)-\(type.name)" }
 
