@@ -11,7 +11,10 @@ final class ArchitectureFixtureTests: XCTestCase {
 
     /// The fixture models: small, every row whole K-quant super-blocks, two KV heads shared by
     /// four heads; Gemma with a window of 4 so that the 12-token prompt crosses it.
-    static func spec(_ arch: String, _ type: GGMLType) -> RandomModel {
+    /// `phi3short` is phi3 with an original context of 256, which neither seedflow's context
+    /// (64) nor llama.cpp's (256) exceeds: both take the short LongRoPE factors.
+    static func spec(_ variant: String, _ type: GGMLType) -> RandomModel {
+        let arch = variant == "phi3short" ? "phi3" : variant
         var m = RandomModel(architecture: arch, embeddingLength: 256, blockCount: 2, headCount: 4, headCountKV: 2,
                             feedForwardLength: 512, weightType: type)
         m.contextLength = 64
@@ -22,6 +25,13 @@ final class ArchitectureFixtureTests: XCTestCase {
             m.tiedOutput = true
             m.ropeBase = 1_000_000
             m.slidingWindow = 4
+        case "phi3":
+            // LongRoPE: the file's context (64) and llama.cpp's (the fixture program's, padded
+            // to 256) both exceed the original 32, so both take the long factors.
+            m.ropeLongShortFactors = (long: (0..<32).map { 1 + Float($0 % 7) * 0.75 },
+                                      short: (0..<32).map { 1 + Float($0 % 3) * 0.1 })
+            m.ropeOriginalContext = variant == "phi3short" ? 256 : 32
+            m.ropeAttentionFactor = 1.19
         case "gemma2":
             m.blockCount = 3
             m.tiedOutput = true
@@ -32,9 +42,9 @@ final class ArchitectureFixtureTests: XCTestCase {
         return m
     }
 
-    static let cases: [(String, GGMLType)] = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"].flatMap { arch in
+    static let cases: [(String, GGMLType)] = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"].flatMap { arch in
         [GGMLType.f32, .f16, .q8_0, .q4_K].map { (arch, $0) }
-    }
+    } + [("phi3short", .f32)]
 
     static func fixtureName(_ arch: String, _ type: GGMLType) -> String { "\(arch)-\(type.name)" }
 
@@ -57,6 +67,10 @@ final class ArchitectureFixtureTests: XCTestCase {
                 continue
             }
             let want = try JSONDecoder().decode([[Double]].self, from: Data(contentsOf: url))
+            guard want.count == Self.prompt.count, want.allSatisfy({ $0.count == RandomModel.vocabulary.count }) else {
+                XCTFail("\(name): the fixture holds \(want.count) rows, expected \(Self.prompt.count) of \(RandomModel.vocabulary.count) logits")
+                continue
+            }
             let model = try TransformerModel(path: path, threads: 2)
             let cache = ContiguousKVCache(config: model.config)
             var maxError = 0.0, scale = 0.0, top1 = 0

@@ -73,7 +73,8 @@ final class RandomModelForwardTests: XCTestCase {
             return zip(x, g).map { $0 * s * $1 }
         }
 
-        func rope(_ v: inout [Double], heads: Int, position: Int, factors: [Double]?, base: Double) {
+        /// `magnitude`: LongRoPE's factor of the rotated values (1 elsewhere).
+        func rope(_ v: inout [Double], heads: Int, position: Int, factors: [Double]?, base: Double, magnitude: Double) {
             let hd = config.headDim, d = config.ropeDimensions
             for h in 0..<heads {
                 for i in 0..<d / 2 {
@@ -82,8 +83,8 @@ final class RandomModelForwardTests: XCTestCase {
                     let (a, b) = config.ropeStyle == .adjacentPairs ? (h * hd + 2 * i, h * hd + 2 * i + 1)
                                                                     : (h * hd + i, h * hd + i + d / 2)
                     let x = v[a], y = v[b]
-                    v[a] = x * cos(theta) - y * sin(theta)
-                    v[b] = x * sin(theta) + y * cos(theta)
+                    v[a] = magnitude * (x * cos(theta) - y * sin(theta))
+                    v[b] = magnitude * (x * sin(theta) + y * cos(theta))
                 }
             }
         }
@@ -106,7 +107,14 @@ final class RandomModelForwardTests: XCTestCase {
             let c = config, dim = c.embeddingLength, hd = c.headDim
             let gemma = c.architecture.hasPrefix("gemma")
             let embedding = tensor("token_embd.weight")!
-            let factors = tensor("rope_freqs.weight")
+            // LongRoPE (phi3): the long table when the file's context exceeds the original one,
+            // read from the file's keys here, not from the config.
+            let arch = c.architecture
+            let original = (try? file.int("\(arch).rope.scaling.original_context_length")).flatMap { $0 }
+            let trained = (try? file.int("\(arch).context_length")).flatMap { $0 } ?? 0
+            let longShort = trained > (original ?? trained) ? "rope_factors_long.weight" : "rope_factors_short.weight"
+            let factors = tensor("rope_freqs.weight") ?? tensor(longShort)
+            let magnitude = (try? file.double("\(arch).rope.scaling.attn_factor")).flatMap { $0 } ?? 1
             var xs = tokens.map { Array(embedding[$0 * dim..<($0 + 1) * dim]) }
             if gemma { xs = xs.map { $0.map { $0 * Double(dim).squareRoot() } } }
             for layer in 0..<c.blockCount {
@@ -117,15 +125,25 @@ final class RandomModelForwardTests: XCTestCase {
                 var attended: [[Double]] = []
                 for (position, x) in xs.enumerated() {
                     let xn = rmsNorm(x, w("attn_norm.weight")!)
-                    var q = apply(w("attn_q.weight")!, xn), k = apply(w("attn_k.weight")!, xn)
-                    var v = apply(w("attn_v.weight")!, xn)
+                    var q: [Double], k: [Double], v: [Double]
+                    if let fused = w("attn_qkv.weight") {
+                        // phi3: Q's rows, then K's, then V's, in one matrix.
+                        let qkv = apply(fused, xn)
+                        q = Array(qkv[0..<c.queryDim])
+                        k = Array(qkv[c.queryDim..<c.queryDim + c.kvDim])
+                        v = Array(qkv[(c.queryDim + c.kvDim)...])
+                    } else {
+                        q = apply(w("attn_q.weight")!, xn)
+                        k = apply(w("attn_k.weight")!, xn)
+                        v = apply(w("attn_v.weight")!, xn)
+                    }
                     if let b = w("attn_q.bias") { q = zip(q, b).map(+) }
                     if let b = w("attn_k.bias") { k = zip(k, b).map(+) }
                     if let b = w("attn_v.bias") { v = zip(v, b).map(+) }
                     q = headNorm(q, w("attn_q_norm.weight"))
                     k = headNorm(k, w("attn_k_norm.weight"))
-                    rope(&q, heads: c.headCount, position: position, factors: factors, base: base)
-                    rope(&k, heads: c.headCountKV, position: position, factors: factors, base: base)
+                    rope(&q, heads: c.headCount, position: position, factors: factors, base: base, magnitude: magnitude)
+                    rope(&k, heads: c.headCountKV, position: position, factors: factors, base: base, magnitude: magnitude)
                     keys.append(k)
                     values.append(v)
                     var out = [Double](repeating: 0, count: c.queryDim)
@@ -150,7 +168,16 @@ final class RandomModelForwardTests: XCTestCase {
                     if let g = w("post_attention_norm.weight") { attentionOut = rmsNorm(attentionOut, g) }
                     xs[i] = zip(xs[i], attentionOut).map(+)
                     let xn = rmsNorm(xs[i], w("ffn_norm.weight")!)
-                    let g = apply(w("ffn_gate.weight")!, xn), u = apply(w("ffn_up.weight")!, xn)
+                    var g: [Double], u: [Double]
+                    if let gate = w("ffn_gate.weight") {
+                        g = apply(gate, xn)
+                        u = apply(w("ffn_up.weight")!, xn)
+                    } else {
+                        // phi3: ffn_up holds the gate's rows, then the up projection's.
+                        let both = apply(w("ffn_up.weight")!, xn)
+                        g = Array(both[0..<both.count / 2])
+                        u = Array(both[(both.count / 2)...])
+                    }
                     let hidden = gemma
                         ? zip(g, u).map { 0.5 * $0 * (1 + tanh((2 / Double.pi).squareRoot() * ($0 + 0.044715 * $0 * $0 * $0))) * $1 }
                         : zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }
@@ -334,6 +361,69 @@ final class RandomModelForwardTests: XCTestCase {
         _ = try check(spec, against: nil, label: "llama F16 tied")
     }
 
+    /// phi3: fused Q/K/V and gate/up tensors, LongRoPE. The file's context (64) exceeds an
+    /// original context of 32, so the long factors apply; with an original context of 64 the
+    /// short ones do. Both with LongRoPE's magnitude factor.
+    func testPhi3FusedTensorsAndLongRopeFactors() throws {
+        var spec = model("phi3", .f32)
+        spec.ropeLongShortFactors = (long: (0..<32).map { 1 + Float($0 % 7) * 0.75 }, short: (0..<32).map { 1 + Float($0 % 3) * 0.1 })
+        spec.ropeAttentionFactor = 1.19
+        spec.ropeOriginalContext = 32
+        let long = try check(spec, against: nil, label: "phi3 long F32")
+        _ = try check({ var m = spec; m.weightType = .q4_K; return m }(), against: long, label: "phi3 long Q4_K")
+        spec.ropeOriginalContext = 64
+        let short = try check(spec, against: nil, label: "phi3 short F32")
+        _ = try check({ var m = spec; m.weightType = .f16; return m }(), against: short, label: "phi3 short F16")
+        // The two tables give different logits: the choice is seen, not only made.
+        XCTAssertGreaterThan(compare(long.map { $0.map(Float.init) }, short).maxError, 1e-2)
+
+        let path = try spec.writeTemporary()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try ModelConfig(file: GGUFFile(path: path))
+        XCTAssertFalse(config.usesLongRopeFactors)
+        XCTAssertEqual(config.ropeAttentionFactor, 1.19)
+        XCTAssertEqual(config.ropeOriginalContext, 64)
+    }
+
+    /// Phi-3's `sliding_window` key is ignored, as llama.cpp ignores it: full attention.
+    func testPhi3SlidingWindowKeyIsIgnored() throws {
+        var writer = model("phi3", .f32).writer()
+        writer.set("phi3.attention.sliding_window", uint32: 4)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("phi3-sliding-\(UUID()).gguf").path
+        try writer.write(to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let model = try TransformerModel(path: path, threads: 1)
+        XCTAssertNil(model.config.slidingWindow)
+        let reference = Reference(config: model.config, file: model.file).logits(Self.prompt)
+        let r = compare(try fastLogits(model).batch, reference)
+        XCTAssertLessThan(r.maxError, 1e-3 * r.scale)
+    }
+
+    /// A phi3 file whose fused tensors do not have the rows its metadata implies, or that has a
+    /// fused Q/K/V bias, is refused with the tensor's name.
+    func testPhi3FusedTensorsOfTheWrongShapeAreRefused() throws {
+        let writer = model("phi3", .f32).writer()
+        func refused(_ change: ([GGUFWriter.Tensor]) -> [GGUFWriter.Tensor], _ expected: String) throws {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("phi3-bad-\(UUID()).gguf").path
+            try rebuilt(writer, change(writer.tensors)).write(to: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            XCTAssertThrowsError(try TransformerModel(path: path, threads: 1)) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)")
+            }
+        }
+        // ffn_up with only the up rows (a gate/up split file under the phi3 name).
+        try refused({ tensors in
+            tensors.map { t in
+                guard t.name == "blk.0.ffn_up.weight" else { return t }
+                return GGUFWriter.Tensor(name: t.name, dimensions: [256, 512], type: t.type, bytes: Array(t.bytes.prefix(256 * 512 * 4)))
+            }
+        }, "tensor 'blk.0.ffn_up.weight' has shape [256, 512], expected [256, 1024]")
+        try refused({ tensors in
+            tensors + [GGUFWriter.Tensor(name: "blk.1.attn_qkv.bias", dimensions: [512], type: .f32,
+                                         bytes: [UInt8](repeating: 0, count: 512 * 4))]
+        }, "'blk.1.attn_qkv.bias' (a fused Q/K/V bias) is not supported")
+    }
+
     func testLlama3RopeFactorsAndTiedOutput() throws {
         var spec = model("llama", .q8_0)
         spec.tiedOutput = true
@@ -348,7 +438,7 @@ final class RandomModelForwardTests: XCTestCase {
         let path = try spec.writeTemporary()
         defer { try? FileManager.default.removeItem(atPath: path) }
         XCTAssertThrowsError(try TransformerModel(path: path)) { error in
-            XCTAssertTrue("\(error)".contains("llama, qwen2, qwen3, gemma2, gemma3"), "\(error)")
+            XCTAssertTrue("\(error)".contains("llama, qwen2, qwen3, gemma2, gemma3, phi3"), "\(error)")
         }
         var writer = model("llama", .f16).writer()
         let i = writer.tensors.firstIndex { $0.name == "blk.0.attn_q.weight" }!

@@ -17,11 +17,18 @@ public struct WeightMatrix: @unchecked Sendable {
     /// `packingOn`: the matrix will be multiplied, so an f16 one gets its panels, packed on this
     /// pool, where this processor runs them.
     init(tensor: GGUFTensorInfo, file: GGUFFile, packingOn pool: ThreadPool?) {
+        self.init(tensor: tensor, file: file, rows: 0..<tensor.rowCount, packingOn: pool)
+    }
+
+    /// The rows `rowRange` of the tensor as a matrix of their own: one part of a fused tensor
+    /// (phi3's `attn_qkv` holds Q, K and V one after the other, its `ffn_up` the gate and the
+    /// up projection). Rows are stored whole, so a part is a contiguous view of the mapping.
+    init(tensor: GGUFTensorInfo, file: GGUFFile, rows rowRange: Range<Int>, packingOn pool: ThreadPool?) {
         type = tensor.type
         cols = tensor.rowLength
-        rows = tensor.rowCount
-        data = file.data(of: tensor).baseAddress!
+        rows = rowRange.count
         rowBytes = tensor.rowBytes
+        data = file.data(of: tensor).baseAddress! + rowRange.lowerBound * tensor.rowBytes
         if let pool, type == .f16, sf_f16_panels_preferred() != 0 {
             panels = F16Panels(data.assumingMemoryBound(to: UInt16.self), rows: rows, cols: cols, pool: pool)
             // Packing read every page of the matrix; without this the process would hold the

@@ -34,12 +34,25 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     /// Gemma 2's soft caps: scores become cap·tanh(score/cap); nil for none.
     public var attentionSoftcap: Float?
     public var finalLogitSoftcap: Float?
+    /// The context the model was trained with before its RoPE was stretched
+    /// (`rope.scaling.original_context_length`; the context length when absent). LongRoPE files
+    /// (phi3) carry two tables of frequency divisors, and, as llama.cpp chooses, the long one
+    /// applies when the context the model runs with is longer than this, the short one otherwise.
+    public var ropeOriginalContext: Int = 0
+    /// Factor of the rotated values' cosines and sines (`rope.scaling.attn_factor`, 1 when
+    /// absent): LongRoPE's √(1 + ln(scale) / ln(original context)) magnitude correction.
+    public var ropeAttentionFactor: Float = 1
     /// No `output.weight`: the output projection reuses the token embedding.
     public var tiedOutput: Bool
     public var parameterCount: Int
 
     /// Whether layer `layer` attends over the sliding window only.
     public func slides(layer: Int) -> Bool { slidingWindow != nil && layer < slidingLayers.count && slidingLayers[layer] }
+
+    /// Whether LongRoPE's long factors apply: seedflow runs every model with its whole context
+    /// (`contextLength`), and llama.cpp takes the long table when that context exceeds the
+    /// original one.
+    public var usesLongRopeFactors: Bool { contextLength > ropeOriginalContext }
 
     /// Width of the K and V rows of one token (all KV heads).
     public var kvDim: Int { headCountKV * headDim }
@@ -80,6 +93,8 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             throw ModelError.badConfig(path: file.path, problem: "rope scaling '\(scaling)' is not supported (supported: \(ModelConfig.supportedRopeScaling.joined(separator: ", ")))")
         }
         ropeLinearScale = scaling == "linear" ? Float(try file.double("\(arch).rope.scaling.factor") ?? 1) : 1
+        ropeOriginalContext = try optional("rope.scaling.original_context_length") ?? contextLength
+        ropeAttentionFactor = Float(try file.double("\(arch).rope.scaling.attn_factor") ?? 1)
         let embedding = file.tensor(named: "token_embd.weight")
         vocabularySize = try optional("vocab_size")
             ?? embedding.map { $0.rowCount }
@@ -107,6 +122,8 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         try check(ropeBase > 0 && ropeBase.isFinite, "rope.freq_base must be positive")
         try check(rmsEpsilon > 0 && rmsEpsilon.isFinite, "layer_norm_rms_epsilon must be positive")
         try check(ropeLinearScale > 0 && ropeLinearScale.isFinite, "rope.scaling.factor must be positive")
+        try check(ropeOriginalContext > 0, "rope.scaling.original_context_length \(ropeOriginalContext) must be positive")
+        try check(ropeAttentionFactor > 0 && ropeAttentionFactor.isFinite, "rope.scaling.attn_factor must be positive")
         try check(ropeBaseSliding > 0 && ropeBaseSliding.isFinite, "rope.freq_base_swa must be positive")
         try check(attentionScale > 0 && attentionScale.isFinite, "the attention scale must be positive")
         if let window = slidingWindow {

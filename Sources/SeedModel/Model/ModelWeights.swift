@@ -18,7 +18,9 @@ struct ModelWeights {
     let tokenEmbedding: WeightMatrix
     let output: WeightMatrix
     let outputNorm: UnsafeMutablePointer<Float>
-    /// Llama 3's per-frequency RoPE divisors (`rope_freqs.weight`, rope dimensions / 2 values).
+    /// Per-frequency RoPE divisors (rope dimensions / 2 values): Llama 3's `rope_freqs.weight`,
+    /// or LongRoPE's `rope_factors_long` / `rope_factors_short`, whichever the config's context
+    /// calls for (`ModelConfig.usesLongRopeFactors`).
     let ropeFrequencyFactors: UnsafeMutablePointer<Float>?
     let layers: [Layer]
     /// Bytes of weights one decoded token reads (every matrix except the embedding table).
@@ -29,7 +31,7 @@ struct ModelWeights {
     /// projections and the output, which is the token embedding when the output is tied.
     static func productTensorNames(_ c: ModelConfig) -> [String] {
         (0..<c.blockCount).flatMap { i in
-            ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
+            ["attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"].map { "blk.\(i).\($0).weight" }
         } + [c.tiedOutput ? "token_embd.weight" : "output.weight"]
     }
 
@@ -63,9 +65,20 @@ struct ModelWeights {
         func optionalVector(_ name: String, _ n: Int) throws -> UnsafeMutablePointer<Float>? {
             file.tensor(named: name) == nil ? nil : try vector(name, n)
         }
+        /// A fused tensor of `parts` (in rows, stored one after the other) as one matrix per part.
+        func fused(_ name: String, cols: Int, parts: [Int]) throws -> [WeightMatrix] {
+            let t = try tensor(name, [cols, parts.reduce(0, +)])
+            var first = 0
+            return parts.map { rows in
+                defer { first += rows }
+                return WeightMatrix(tensor: t, file: file, rows: first..<first + rows, packingOn: pool)
+            }
+        }
         do {
             let dim = c.embeddingLength
-            ropeFrequencyFactors = try optionalVector("rope_freqs.weight", c.ropeDimensions / 2)
+            let pairs = c.ropeDimensions / 2
+            ropeFrequencyFactors = try optionalVector("rope_freqs.weight", pairs)
+                ?? optionalVector(c.usesLongRopeFactors ? "rope_factors_long.weight" : "rope_factors_short.weight", pairs)
             // Looked up by row, never multiplied: no panels (a tied output matrix gets its own).
             tokenEmbedding = try matrix("token_embd.weight", cols: dim, rows: c.vocabularySize, forProducts: false)
             output = try matrix(c.tiedOutput ? "token_embd.weight" : "output.weight", cols: dim, rows: c.vocabularySize)
@@ -73,18 +86,31 @@ struct ModelWeights {
             var layers: [Layer] = []
             for i in 0..<c.blockCount {
                 let p = "blk.\(i)."
+                if file.tensor(named: p + "attn_qkv.bias") != nil {
+                    throw ModelError.badConfig(path: file.path, problem: "tensor '\(p)attn_qkv.bias' (a fused Q/K/V bias) is not supported; convert the model with separate attn_q/attn_k/attn_v biases")
+                }
+                // Q, K and V from one fused tensor where the file has it (phi3), else three.
+                let qkv = file.tensor(named: p + "attn_qkv.weight") != nil
+                    ? try fused(p + "attn_qkv.weight", cols: dim, parts: [c.queryDim, c.kvDim, c.kvDim])
+                    : [try matrix(p + "attn_q.weight", cols: dim, rows: c.queryDim),
+                       try matrix(p + "attn_k.weight", cols: dim, rows: c.kvDim),
+                       try matrix(p + "attn_v.weight", cols: dim, rows: c.kvDim)]
+                let gateUp = recipe.fusedGateUp
+                    ? try fused(p + "ffn_up.weight", cols: dim, parts: [c.feedForwardLength, c.feedForwardLength])
+                    : [try matrix(p + "ffn_gate.weight", cols: dim, rows: c.feedForwardLength),
+                       try matrix(p + "ffn_up.weight", cols: dim, rows: c.feedForwardLength)]
                 layers.append(Layer(
                     attentionNorm: try vector(p + "attn_norm.weight", dim),
-                    query: try matrix(p + "attn_q.weight", cols: dim, rows: c.queryDim),
-                    key: try matrix(p + "attn_k.weight", cols: dim, rows: c.kvDim),
-                    value: try matrix(p + "attn_v.weight", cols: dim, rows: c.kvDim),
+                    query: qkv[0],
+                    key: qkv[1],
+                    value: qkv[2],
                     attentionOutput: try matrix(p + "attn_output.weight", cols: c.queryDim, rows: dim),
                     queryBias: try optionalVector(p + "attn_q.bias", c.queryDim),
                     keyBias: try optionalVector(p + "attn_k.bias", c.kvDim),
                     valueBias: try optionalVector(p + "attn_v.bias", c.kvDim),
                     feedForwardNorm: try vector(p + "ffn_norm.weight", dim),
-                    gate: try matrix(p + "ffn_gate.weight", cols: dim, rows: c.feedForwardLength),
-                    up: try matrix(p + "ffn_up.weight", cols: dim, rows: c.feedForwardLength),
+                    gate: gateUp[0],
+                    up: gateUp[1],
                     down: try matrix(p + "ffn_down.weight", cols: c.feedForwardLength, rows: dim),
                     queryNorm: recipe.queryKeyNorms ? try vector(p + "attn_q_norm.weight", c.headDim) : nil,
                     keyNorm: recipe.queryKeyNorms ? try vector(p + "attn_k_norm.weight", c.headDim) : nil,

@@ -21,6 +21,12 @@ public struct RandomModel: Sendable {
     public var tiedOutput = false
     /// Llama 3 style `rope_freqs.weight` (rope dimensions / 2 divisors), or none.
     public var ropeFrequencyFactors: [Float]?
+    /// LongRoPE's two tables (`rope_factors_long.weight`, `rope_factors_short.weight`: rope
+    /// dimensions / 2 divisors each, phi3), or none.
+    public var ropeLongShortFactors: (long: [Float], short: [Float])?
+    /// `rope.scaling.original_context_length` and `rope.scaling.attn_factor`, or no key.
+    public var ropeOriginalContext: Int?
+    public var ropeAttentionFactor: Float?
     /// Random values for every layer (tests), or layer 0's tensors repeated in every layer
     /// (benchmarks: speed does not depend on the values, and drawing and encoding a billion of
     /// them costs minutes).
@@ -102,7 +108,11 @@ public struct RandomModel: Sendable {
         let borrowed = tokenizerSource.flatMap { try? $0.stringArray("tokenizer.ggml.tokens") }
         let vocab = borrowed ?? Self.vocabulary
         w.set("general.architecture", arch)
-        w.set("general.name", "random-\(arch)-\(dim)x\(blockCount)-\(weightType.name)")
+        // llama.cpp gives Phi-3's special tokens their attributes when the model's name contains
+        // "phi3", by looking up `<|endoftext|>`, which the built-in vocabulary lacks: the name
+        // of a random phi3 model avoids the word.
+        let nameArch = arch == "phi3" ? "phi_3" : arch
+        w.set("general.name", "random-\(nameArch)-\(dim)x\(blockCount)-\(weightType.name)")
         w.set("\(arch).embedding_length", uint32: dim)
         w.set("\(arch).block_count", uint32: blockCount)
         w.set("\(arch).attention.head_count", uint32: headCount)
@@ -114,6 +124,8 @@ public struct RandomModel: Sendable {
         if let window = slidingWindow { w.set("\(arch).attention.sliding_window", uint32: window) }
         if let period = slidingWindowPeriod { w.set("\(arch).attention.sliding_window_pattern", uint32: period) }
         if let base = ropeBaseSliding { w.set("\(arch).rope.freq_base_swa", float: base) }
+        if let original = ropeOriginalContext { w.set("\(arch).rope.scaling.original_context_length", uint32: original) }
+        if let factor = ropeAttentionFactor { w.set("\(arch).rope.scaling.attn_factor", float: factor) }
         if let source = tokenizerSource, borrowed != nil {
             for key in source.metadataKeys where key.hasPrefix("tokenizer.ggml.") {
                 if let value = source.value(key) { w.set(key, value) }
@@ -146,6 +158,11 @@ public struct RandomModel: Sendable {
             precondition(factors.count == headDim / 2, "rope_freqs needs one factor per rotated pair")
             w.addTensor("rope_freqs.weight", dimensions: [factors.count], values: factors)
         }
+        if let (long, short) = ropeLongShortFactors {
+            precondition(long.count == headDim / 2 && short.count == headDim / 2, "LongRoPE needs one factor per rotated pair")
+            w.addTensor("rope_factors_long.weight", dimensions: [long.count], values: long)
+            w.addTensor("rope_factors_short.weight", dimensions: [short.count], values: short)
+        }
         let firstLayer = w.tensors.count
         var layerZero: [GGUFWriter.Tensor] = []
         for layer in 0..<blockCount {
@@ -158,9 +175,13 @@ public struct RandomModel: Sendable {
                 continue
             }
             vector(p + "attn_norm.weight", dim, around: 1, spread: 0.2)
-            matrix(p + "attn_q.weight", cols: dim, rows: headCount * headDim)
-            matrix(p + "attn_k.weight", cols: dim, rows: headCountKV * headDim)
-            matrix(p + "attn_v.weight", cols: dim, rows: headCountKV * headDim)
+            if recipe?.fusedQKV == true {
+                matrix(p + "attn_qkv.weight", cols: dim, rows: (headCount + 2 * headCountKV) * headDim)
+            } else {
+                matrix(p + "attn_q.weight", cols: dim, rows: headCount * headDim)
+                matrix(p + "attn_k.weight", cols: dim, rows: headCountKV * headDim)
+                matrix(p + "attn_v.weight", cols: dim, rows: headCountKV * headDim)
+            }
             if arch == "qwen2" {
                 vector(p + "attn_q.bias", headCount * headDim, around: 0, spread: 0.5)
                 vector(p + "attn_k.bias", headCountKV * headDim, around: 0, spread: 0.5)
@@ -173,8 +194,12 @@ public struct RandomModel: Sendable {
             matrix(p + "attn_output.weight", cols: headCount * headDim, rows: dim)
             if recipe?.postNorms == true { vector(p + "post_attention_norm.weight", dim, around: 1, spread: 0.2) }
             vector(p + "ffn_norm.weight", dim, around: 1, spread: 0.2)
-            matrix(p + "ffn_gate.weight", cols: dim, rows: feedForwardLength)
-            matrix(p + "ffn_up.weight", cols: dim, rows: feedForwardLength)
+            if recipe?.fusedGateUp == true {
+                matrix(p + "ffn_up.weight", cols: dim, rows: 2 * feedForwardLength)
+            } else {
+                matrix(p + "ffn_gate.weight", cols: dim, rows: feedForwardLength)
+                matrix(p + "ffn_up.weight", cols: dim, rows: feedForwardLength)
+            }
             matrix(p + "ffn_down.weight", cols: feedForwardLength, rows: dim)
             if recipe?.postNorms == true { vector(p + "post_ffw_norm.weight", dim, around: 1, spread: 0.2) }
         }

@@ -486,6 +486,8 @@ final class Workspace {
 final class RopeTable: @unchecked Sendable {
     private let half: Int
     private let inverseFrequencies: [Float]
+    /// Factor of every cosine and sine (`ModelConfig.ropeAttentionFactor`).
+    private let magnitude: Double
     /// Where the partner of dimension i is: adjacent pairs (stride 2, offset 1) or halves (1, d/2).
     private let pairStride: Int
     private let pairOffset: Int
@@ -497,9 +499,11 @@ final class RopeTable: @unchecked Sendable {
     /// Rotates pairs of every head by position·base^(−2i/d) (divided by Llama 3's frequency
     /// factors and the linear scale where present); which dimensions pair up is the config's
     /// `ropeStyle` (GGUF llama: adjacent pairs, as the converter permutes Q and K rows; the
-    /// others: i with i + d/2).
+    /// others: i with i + d/2). Cosines and sines are multiplied by the config's
+    /// `ropeAttentionFactor` (LongRoPE), as llama.cpp's rope multiplies them.
     init(config: ModelConfig, base: Float, linearScale: Float, frequencyFactors: UnsafePointer<Float>?) {
         half = config.ropeDimensions / 2
+        magnitude = Double(config.ropeAttentionFactor)
         inverseFrequencies = (0..<half).map { i in
             let factor = Double(frequencyFactors?[i] ?? 1) * Double(linearScale)
             return Float(pow(Double(base), -Double(2 * i) / Double(config.ropeDimensions)) / factor)
@@ -507,18 +511,18 @@ final class RopeTable: @unchecked Sendable {
         (pairStride, pairOffset) = config.ropeStyle == .adjacentPairs ? (2, 1) : (1, half)
         tablePositions = min(config.contextLength, Self.maxTablePositions)
         table = .allocate(capacity: tablePositions * 2 * half)
-        for p in 0..<tablePositions { Self.fill(table + p * 2 * half, position: p, inverseFrequencies) }
+        for p in 0..<tablePositions { Self.fill(table + p * 2 * half, position: p, inverseFrequencies, magnitude) }
     }
 
     deinit { table.deallocate() }
 
-    private static func fill(_ out: UnsafeMutablePointer<Float>, position: Int, _ inverse: [Float]) {
+    private static func fill(_ out: UnsafeMutablePointer<Float>, position: Int, _ inverse: [Float], _ magnitude: Double) {
         let half = inverse.count
         for i in 0..<half {
             // Double for the angle: position × frequency loses digits in f32 at long contexts.
             let theta = Double(position) * Double(inverse[i])
-            out[i] = Float(cos(theta))
-            out[half + i] = Float(sin(theta))
+            out[i] = Float(cos(theta) * magnitude)
+            out[half + i] = Float(sin(theta) * magnitude)
         }
     }
 
@@ -539,7 +543,7 @@ final class RopeTable: @unchecked Sendable {
         }
         for i in 0..<half {
             let theta = Double(position) * Double(inverseFrequencies[i])
-            let c = Float(cos(theta)), s = Float(sin(theta))
+            let c = Float(cos(theta) * magnitude), s = Float(sin(theta) * magnitude)
             for h in 0..<heads {
                 let v = x + h * headDim
                 let j = pairStride * i

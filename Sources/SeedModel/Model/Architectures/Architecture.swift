@@ -41,14 +41,24 @@ public struct DecoderRecipe: Sendable, Equatable {
     /// the residual (Gemma 2 and 3: `post_attention_norm`, `post_ffw_norm`).
     public var postNorms = false
     public var activation: Activation = .silu
+    /// The gate and up projections are one tensor, `ffn_up` with 2 × feed_forward_length rows:
+    /// the gate's rows first, then the up projection's (phi3).
+    public var fusedGateUp = false
+    /// The architecture's files store Q, K and V as one tensor, `attn_qkv` (Q's rows, then K's,
+    /// then V's), as the random models of it are written. Files of any architecture may have
+    /// either form; the loader takes the fused one where a file has it, as llama.cpp does.
+    public var fusedQKV = false
 
     public init(ropeStyle: ModelConfig.RopeStyle, scaleEmbeddings: Bool = false, queryKeyNorms: Bool = false,
-                postNorms: Bool = false, activation: Activation = .silu) {
+                postNorms: Bool = false, activation: Activation = .silu, fusedGateUp: Bool = false,
+                fusedQKV: Bool = false) {
         self.ropeStyle = ropeStyle
         self.scaleEmbeddings = scaleEmbeddings
         self.queryKeyNorms = queryKeyNorms
         self.postNorms = postNorms
         self.activation = activation
+        self.fusedGateUp = fusedGateUp
+        self.fusedQKV = fusedQKV
     }
 }
 
@@ -60,6 +70,7 @@ public enum Architectures {
         Qwen3Architecture.self,
         Gemma2Architecture.self,
         Gemma3Architecture.self,
+        Phi3Architecture.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }
