@@ -153,7 +153,10 @@ final class ReportTests: XCTestCase {
         let page = directory + "/run.html"
         _ = try report([run.path, "-o", page])
         let html = try String(contentsOfFile: page, encoding: .utf8)
-        XCTAssertFalse(html.contains("http://") && html.contains("src=\"http"), "nothing is fetched")
+        // The one address in the page is the SVG namespace, which names elements and is never fetched.
+        let addresses = html.replacingOccurrences(of: "\"http://www.w3.org/2000/svg\"", with: "\"\"")
+        for scheme in ["http://", "https://", "//cdn", "src=\"//"] { XCTAssertFalse(addresses.contains(scheme), "nothing is fetched: \(scheme)") }
+        XCTAssertTrue(html.contains("default-src 'none'"), "the page's policy forbids fetching")
         XCTAssertFalse(html.contains("<link"), "no external style sheet")
 
         // Every input opened at once: every node of every tree is in the DOM, with the path and the finish check.
@@ -180,12 +183,25 @@ final class ReportTests: XCTestCase {
             }
         }
 
-        // The filter, driven through the fragment the page honours, shows exactly the inputs of that kind.
+        // The filter, driven through the fragment the page honours, shows exactly the inputs of that
+        // kind. The real run's lines made one of each kind at least (a real run of the demo
+        // models need not fail, nor leave a puzzle unsolved), so no filter compares empty lists.
+        var mixed = run.lines
+        mixed[0]["solved"] = false
+        mixed[0]["error"] = "the prompt has 9000 tokens but the target's context holds 8192"
+        mixed[1]["solved"] = false
+        mixed[1]["answer"] = nil
+        mixed[1]["note"] = "no state reached the goal in 3 steps"
+        if !mixed.contains(where: { status($0) == "solved" }) { mixed[2]["solved"] = true }
+        let mixedPath = try writeLines(mixed, "mixed.jsonl")
+        _ = try report([mixedPath])
         for filter in ["solved", "unsolved", "failed"] {
-            let (filtered, _) = try dom(page, "filter=" + filter)
+            let (filtered, _) = try dom(directory + "/mixed.html", "filter=" + filter)
             let rows = Self.values(of: "data-index", in: filtered, tagsStartingWith: "<tr class=\"row")
-            let expected = run.lines.filter { status($0) == filter }.compactMap { $0["index"] as? Int }.sorted().map(String.init)
+            let expected = mixed.filter { status($0) == filter }.compactMap { $0["index"] as? Int }.sorted().map(String.init)
+            XCTAssertFalse(expected.isEmpty, "filter=\(filter) has inputs to show")
             XCTAssertEqual(rows, expected, "filter=\(filter)")
+            XCTAssertEqual(Set(Self.values(of: "data-status", in: filtered, tagsStartingWith: "<tr class=\"row")), [filter])
         }
         // Text search: one puzzle's numbers pick that puzzle.
         let target = run.lines[2]
@@ -214,9 +230,12 @@ final class ReportTests: XCTestCase {
             line["finish"] = nil
             line["finished_at"] = nil
             if var provenance = line["provenance"] as? [String: Any] {
-                provenance["workflow_name"] = nil
-                provenance["workflow_file"] = nil
+                for key in ["workflow_name", "workflow_file", "server"] { provenance[key] = nil }
                 line["provenance"] = provenance
+            }
+            if var statistics = line["statistics"] as? [String: Any] {
+                for key in statistics.keys where key.hasPrefix("lookup_") { statistics[key] = nil }
+                line["statistics"] = statistics
             }
             line["tree"] = (line["tree"] as? [[String: Any]] ?? []).map { node in
                 var node = node
@@ -226,7 +245,10 @@ final class ReportTests: XCTestCase {
             return line
         }
         let path = try writeLines(old, "old.jsonl")
-        XCTAssertFalse(try String(contentsOfFile: path, encoding: .utf8).contains("expand_tokens"))
+        let oldText = try String(contentsOfFile: path, encoding: .utf8)
+        for key in ["expand_tokens", "lookup_", "\"server\"", "workflow_name", "workflow_file", "finished_at", "\"finish\""] {
+            XCTAssertFalse(oldText.contains(key), key)
+        }
         _ = try report([path])
         let page = directory + "/old.html"
         let (text, _) = try dom(page, "open=" + run.lines.map { "\($0["index"] as? Int ?? -1)" }.joined(separator: ","))
@@ -261,7 +283,7 @@ final class ReportTests: XCTestCase {
         let (text, _) = try dom(page, "open=\(index)")
         let compare = try Seedflow.run(["compare", run.path, pathB])
         XCTAssertEqual(compare.status, 0, compare.stderr)
-        for row in ["inputs", "solved", "generated tokens", "acceptance", "tokens / pass / call"] {
+        for row in ["inputs", "solved", "generated tokens", "acceptance", "tokens per target pass per call"] {
             XCTAssertTrue(compare.output.contains(row) && text.contains(">\(Self.escaped(row))<"), "row \(row)")
         }
         XCTAssertTrue(text.contains("Solved by A only (1)"), "the flipped input is A's alone")
@@ -386,6 +408,11 @@ final class ReportTests: XCTestCase {
         // A page is never written over a results file, nor over a file that is not a page.
         assertFails(try Seedflow.run(["report", run.path, "-o", run.path]), status: 2, mentioning: ["over the results file"])
         assertFails(try Seedflow.run(["report", run.path, "-o", text]), status: 1, mentioning: ["not an HTML page"])
+        // A page in a folder that does not exist: the folder is named, and how to make it.
+        let nowhere = directory + "/no/such/folder"
+        assertFails(try Seedflow.run(["report", run.path, "-o", nowhere + "/x.html"]), status: 1,
+                    mentioning: ["the folder \(nowhere) does not exist", "mkdir -p \(nowhere)"])
+        assertFails(try Seedflow.run(["report", run.path, "-o", text + "/x.html"]), status: 1, mentioning: ["notes.txt is a file, not a folder"])
         XCTAssertEqual(try String(contentsOfFile: text, encoding: .utf8), "just some notes\nsecond line\n")
         // An existing page is replaced.
         let page = directory + "/again.html"
@@ -411,6 +438,93 @@ final class ReportTests: XCTestCase {
             XCTAssertEqual(help.status, 0)
             XCTAssertTrue(help.output.contains("EXAMPLES"), help.output)
         }
+    }
+
+    /// The run's figure and the page's card carry the names `run` and `compare` print.
+    func testThePageNamesItsFiguresAsRunAndCompareDo() throws {
+        let run = try realRun()
+        XCTAssertTrue(run.runOutput.contains("tokens per target pass (all calls batched)"), run.runOutput)
+        let page = directory + "/names.html"
+        _ = try report([run.path, "-o", page])
+        let (text, _) = try dom(page)
+        XCTAssertTrue(text.contains("<div class=\"k\">tokens per target pass per call</div>"))
+        XCTAssertFalse(text.contains("tokens / pass / call"))
+    }
+
+    /// Numbers near a double's limit (a hand edit, or sums of them) draw as numbers; the page's
+    /// script must not stop on them.
+    func testHugeNumbersRender() throws {
+        let run = try realRun()
+        let huge = run.lines.map { line -> [String: Any] in
+            var line = line
+            if var statistics = line["statistics"] as? [String: Any] {
+                statistics["wall_s"] = 1e308
+                line["statistics"] = statistics
+            }
+            line["tree"] = (line["tree"] as? [[String: Any]] ?? []).map { node in
+                var node = node
+                if node["expand_s"] != nil { node["expand_s"] = 1e308 }
+                return node
+            }
+            return line
+        }
+        let path = try writeLines(huge, "huge.jsonl")
+        XCTAssertTrue(try String(contentsOfFile: path, encoding: .utf8).contains("e+308"))
+        _ = try report([path])
+        let (text, _) = try dom(directory + "/huge.html", "open=" + run.lines.map { "\($0["index"] as? Int ?? -1)" }.joined(separator: ","))
+        XCTAssertEqual(Self.values(of: "data-index", in: text, tagsStartingWith: "<tr class=\"row").count, run.lines.count)
+        XCTAssertTrue(text.contains("Tokens and time per tree level"), "the chart is drawn")
+    }
+
+    /// A tree that is not one (a node that is its own parent) is refused by `show` and `report`
+    /// with the file and line, instead of recursing without end.
+    func testACyclicTreeIsRefused() throws {
+        let run = try realRun()
+        var lines = run.lines
+        var tree = lines[1]["tree"] as? [[String: Any]] ?? []
+        tree[0]["parent"] = 0
+        lines[1]["tree"] = tree
+        let path = try writeLines(lines, "cycle.jsonl")
+        for command in ["show", "report"] {
+            assertFails(try Seedflow.run([command, path]), status: 3,
+                        mentioning: ["cycle.jsonl:2:", "first node (id 0) names parent 0", "Repair or remove that line"])
+        }
+        var looped = run.lines
+        var tree2 = looped[0]["tree"] as? [[String: Any]] ?? []
+        XCTAssertGreaterThan(tree2.count, 2)
+        tree2[1]["parent"] = tree2[2]["id"]
+        tree2[2]["parent"] = tree2[1]["id"]
+        looped[0]["tree"] = tree2
+        let loopPath = try writeLines(looped, "loop.jsonl")
+        assertFails(try Seedflow.run(["show", loopPath]), status: 3, mentioning: ["loop.jsonl:1:", "not an earlier node"])
+    }
+
+    /// When nothing checks the answers, the page and `show` say "finished", never "solved" or "passed".
+    func testAnswersNobodyCheckedShowAsFinished() throws {
+        let run = try realRun()
+        let free = run.lines.map { line -> [String: Any] in
+            var line = line
+            line["answers_checked"] = false
+            if var finish = line["finish"] as? [String: Any] {
+                finish["check"] = nil
+                line["finish"] = finish
+            }
+            return line
+        }
+        let path = try writeLines(free, "free.jsonl")
+        _ = try report([path])
+        let (text, _) = try dom(directory + "/free.html", "open=" + run.lines.map { "\($0["index"] as? Int ?? -1)" }.joined(separator: ","))
+        let drawn = text[..<(text.range(of: "<pre id=\"sf-errors\"")?.lowerBound ?? text.endIndex)]
+        XCTAssertTrue(drawn.contains("<div class=\"k\">finished</div>"), "the card says finished")
+        XCTAssertTrue(drawn.contains(">finished<"))
+        XCTAssertTrue(drawn.contains("none (nothing checks the answers)"))
+        for word in [">solved<", ">passed<", "<div class=\"k\">solved</div>", "solved "] {
+            XCTAssertFalse(drawn.contains(word), word)
+        }
+        let shown = try Seedflow.run(["show", path])
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        XCTAssertTrue(shown.output.contains("— finished (nothing checks the answers)"), shown.output)
+        XCTAssertFalse(shown.output.contains("— solved"), shown.output)
     }
 
     /// Text from the run can hold `</script>` and HTML: it must arrive as text, not as markup.

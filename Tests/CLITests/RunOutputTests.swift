@@ -155,6 +155,15 @@ final class RunOutputTests: XCTestCase {
         XCTAssertNil(run.output.range(of: #"(?m)^solved "#, options: .regularExpression), run.output)
         let json = try runGame24(directory + "/unchecked-json.jsonl", ["--json"], workflow: path)
         XCTAssertEqual(try json.jsonObject()["answers_checked"] as? Bool, false)
+        // Each result line says so, and `show` says "finished" rather than "solved".
+        let resultLines = try String(contentsOfFile: directory + "/unchecked.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertFalse(resultLines.isEmpty)
+        XCTAssertTrue(resultLines.allSatisfy { $0.contains("\"answers_checked\":false") }, resultLines.joined(separator: "\n"))
+        let shown = try Seedflow.run(["show", directory + "/unchecked.jsonl"])
+        XCTAssertEqual(shown.status, 0, shown.stderr)
+        XCTAssertFalse(shown.output.contains("— solved"), shown.output)
+        XCTAssertEqual(shown.output.components(separatedBy: " — finished (nothing checks the answers)\n").count
+                       + shown.output.components(separatedBy: " — not finished\n").count - 2, resultLines.count, shown.output)
 
         // The shipped game24 checks its answers: no warning.
         let checked = try Seedflow.run(["validate", "workflows/game24.yaml"])

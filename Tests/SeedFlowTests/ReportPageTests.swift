@@ -56,6 +56,82 @@ final class ReportPageTests: XCTestCase {
         XCTAssertFalse(page.contains("\"wallSeconds\":"))
     }
 
+    /// Numbers JSON cannot hold (a run's infinity, a NaN) reach the page as results lines write
+    /// them: the largest finite number and null, never as strings the script would do sums on.
+    func testNonFiniteNumbersAreNumbersInThePage() throws {
+        var r = record(costs: true)
+        r.statistics.wallSeconds = .infinity
+        r.tree[1].expandSeconds = .nan
+        r.tree[2].value = -.infinity
+        let page = try HTMLReport.render([ReportRun(path: "huge.jsonl", records: [r])])
+        let start = try XCTUnwrap(page.range(of: "<script id=\"sf-data\" type=\"application/json\">"))
+        let end = try XCTUnwrap(page.range(of: "</script>", range: start.upperBound..<page.endIndex))
+        let json = String(page[start.upperBound..<end.lowerBound])
+        for word in ["Infinity", "NaN"] { XCTAssertFalse(json.contains(word), word) }
+        let data = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let run = try XCTUnwrap((data["runs"] as? [[String: Any]])?.first)
+        XCTAssertEqual(run["inputSeconds"] as? Double, .greatestFiniteMagnitude)
+        let nodes = try XCTUnwrap((run["inputs"] as? [[String: Any]])?.first?["tree"] as? [[String: Any]])
+        XCTAssertTrue(nodes[1]["es"] is NSNull, "a NaN is null")
+        XCTAssertEqual(nodes[2]["v"] as? Double, -.greatestFiniteMagnitude)
+    }
+
+    /// A workflow without a goal or a check: the line says so, and "solved" becomes "finished"
+    /// in the terminal tree and in the page's data; lines without the key mean checked.
+    func testAnswersNobodyCheckedAreFinishedNotSolved() throws {
+        var r = record(costs: true)
+        r.finish?.check = nil
+        r.answersChecked = false
+        let line = String(decoding: try ResultsJSON.encode(r), as: UTF8.self)
+        XCTAssertTrue(line.contains("\"answers_checked\":false"), line)
+        XCTAssertFalse(String(decoding: try ResultsJSON.encode(record(costs: true)), as: UTF8.self).contains("answers_checked"),
+                       "written only when nothing checked the answers")
+        XCTAssertTrue(try JSONDecoder().decode(RunRecord.self, from: Data(line.utf8)).answersChecked == false)
+        let text = TreeText.render(r)
+        XCTAssertTrue(text.hasSuffix("answer: 4 * 6 — finished (nothing checks the answers)\n"), text)
+        XCTAssertFalse(text.contains("solved"), text)
+        let page = try HTMLReport.render([ReportRun(path: "free.jsonl", records: [r])])
+        XCTAssertTrue(page.contains("\"answersChecked\":false"))
+        XCTAssertTrue(page.contains("\"checked\":false"))
+        let checked = try HTMLReport.render([ReportRun(path: "a.jsonl", records: [record(costs: true)])])
+        XCTAssertTrue(checked.contains("\"answersChecked\":true"))
+        XCTAssertFalse(checked.contains("\"checked\":false"))
+    }
+
+    /// A tree that is not one (a hand edit) is refused when a file is read for showing, naming its
+    /// line, rather than sending `show` into endless recursion.
+    func testMalformedTreesAreRefusedWithTheirLine() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("seedflow-trees-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = record(costs: true)
+        func refused(_ change: (inout RunRecord) -> Void, mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+            var bad = good
+            bad.index = 4
+            change(&bad)
+            let path = folder.appendingPathComponent("t.jsonl").path
+            let text = [good, bad].map { String(decoding: try! ResultsJSON.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try ResultsFile.readForShowing(path: path), file: file, line: line) { error in
+                let message = "\(error)"
+                XCTAssertTrue(message.contains("t.jsonl:2:"), message, file: file, line: line)
+                for word in words { XCTAssertTrue(message.contains(word), "\(word) in \(message)", file: file, line: line) }
+            }
+        }
+        try refused({ $0.tree[0].parent = 0 }, mentioning: ["first node (id 0) names parent 0"])
+        try refused({ $0.tree[1].parent = 1 }, mentioning: ["node 1 names parent 1", "not an earlier node"])
+        try refused({ $0.tree[1].parent = 2 }, mentioning: ["node 1 names parent 2", "not an earlier node"])
+        try refused({ $0.tree[2].id = 1 }, mentioning: ["node id 1 twice"])
+        try refused({ $0.tree[2].parent = nil }, mentioning: ["node 2 of the tree has no parent"])
+        // A whole tree, and an empty one (an input that could not run), read.
+        var empty = good
+        empty.tree = []
+        let path = folder.appendingPathComponent("ok.jsonl").path
+        try ([good, empty].map { String(decoding: try ResultsJSON.encode($0), as: UTF8.self) }.joined(separator: "\n") + "\n")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try ResultsFile.readForShowing(path: path).records.count, 2)
+    }
+
     func testTheTerminalTree() {
         XCTAssertEqual(TreeText.render(record(costs: true)), """
             search tree of '4 6 \u{2028}' (input 3; kept states; → marks the path taken):

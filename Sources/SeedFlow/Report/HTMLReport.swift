@@ -13,10 +13,9 @@ public enum HTMLReport {
             data.comparison = ComparisonData(rows: c.rows().map { [$0.0, $0.1, $0.2] }, onlyA: c.onlyA, onlyB: c.onlyB,
                                              unmatched: c.unmatched)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let json = String(decoding: try encoder.encode(data), as: UTF8.self)
+        // As results lines are written: an infinity as the largest finite number, a NaN as null,
+        // so every number in the page is a number or null.
+        let json = String(decoding: try ResultsJSON.encode(data), as: UTF8.self)
         let title = runs.count == 2 ? "seedflow report: \(runs[0].path) vs \(runs[1].path)" : "seedflow report: \(runs[0].path)"
         return """
           <!DOCTYPE html>
@@ -109,6 +108,8 @@ private struct RunData: Encodable {
     var inputSeconds: Double
     /// Whether any node carries its calls' cost (lines written before that have none).
     var hasCosts: Bool
+    /// false when no line's answer was checked: "solved" then only means "finished".
+    var answersChecked: Bool
     var levels: [LevelData]
     var inputs: [InputData]
 
@@ -131,6 +132,7 @@ private struct RunData: Encodable {
         if timed.count == records.count, let start = timed.map(\.0).min(), let end = timed.map(\.1).max() {
             wallSeconds = end - start
         }
+        answersChecked = records.contains(where: \.checksAnswers)
         hasCosts = records.contains { $0.tree.contains { $0.expandTokens != nil || $0.evaluateTokens != nil } }
         var levels: [Int: LevelData] = [:]
         for record in records {
@@ -171,6 +173,8 @@ private struct InputData: Encodable {
     var input: String
     var answer: String?
     var solved: Bool
+    /// false (nil: not written) when nothing checked the answer.
+    var checked: Bool?
     var note: String?
     var error: String?
     var tokens: Int
@@ -189,6 +193,7 @@ private struct InputData: Encodable {
         input = r.input
         answer = r.answer
         solved = r.solved
+        checked = r.checksAnswers ? nil : false
         note = r.note
         error = r.error
         tokens = r.statistics.generatedTokens

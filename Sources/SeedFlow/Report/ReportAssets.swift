@@ -127,14 +127,21 @@ function add(el, c) {
   if (Array.isArray(c)) { c.forEach(function (x) { add(el, x); }); return; }
   el.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
 }
-function num(x, digits) { return x === null || x === undefined ? "—" : Number(x).toFixed(digits === undefined ? 2 : digits); }
-function int(x) { return x === null || x === undefined ? "—" : Math.round(x).toLocaleString("en-US"); }
-function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
-function secs(x) { return x === null || x === undefined ? "—" : x < 10 ? x.toFixed(2) + " s" : x.toFixed(1) + " s"; }
+// Numbers as the page shows them: anything that is not a finite number (null for a NaN, a hand
+// edit's string) is "—", never an exception.
+function finite(x) { if (x === null || x === undefined || x === "") return null; var n = Number(x); return isFinite(n) ? n : null; }
+function num(x, digits) { x = finite(x); return x === null ? "—" : x.toFixed(digits === undefined ? 2 : digits); }
+function int(x) { x = finite(x); return x === null ? "—" : Math.round(x).toLocaleString("en-US"); }
+function pct(x) { x = finite(x); return x === null ? "—" : (x * 100).toFixed(1) + "%"; }
+function secs(x) { x = finite(x); return x === null ? "—" : x < 10 ? x.toFixed(2) + " s" : x.toFixed(1) + " s"; }
+// A bar's share of the tallest, in [0, 1] (divided first: a huge number must not overflow).
+function share(x, max) { x = finite(x); return x === null || !(max > 0) ? 0 : Math.min(1, Math.max(0, x / max)); }
 function status(inp) { return inp.error ? "failed" : inp.solved ? "solved" : "unsolved"; }
+// Where nothing checks the answers ("checked": false), an answer only means the search finished.
+function label(s, checked) { return checked === false ? (s === "solved" ? "finished" : s === "unsolved" ? "unfinished" : s) : s; }
 function badge(inp) {
   var s = status(inp);
-  return h("span", { class: "badge " + (s === "solved" ? "b-ok" : s === "failed" ? "b-warn" : "b-bad"), text: s });
+  return h("span", { class: "badge " + (s === "solved" ? "b-ok" : s === "failed" ? "b-warn" : "b-bad"), text: label(s, inp.checked) });
 }
 
 // ---- state in the URL fragment: run, filter, q, sort, open ----
@@ -184,13 +191,13 @@ function totals(run) {
   var fromDrafts = run.acceptedTokens, fromTarget = Math.max(0, s.generated_tokens - fromDrafts);
   var wall = run.wallSeconds;
   var cards = h("div", { class: "cards" },
-    card("solved", s.solved + " / " + n, n ? pct(s.solved / n) + (s.failed ? " · " + s.failed + " failed" : "") : ""),
+    card(run.answersChecked ? "solved" : "finished", s.solved + " / " + n, n ? pct(s.solved / n) + (s.failed ? " · " + s.failed + " failed" : "") : ""),
     card("generated tokens", int(s.generated_tokens), int(run.promptTokens) + " prompt tokens"),
     card("wall time", wall === null || wall === undefined ? "—" : secs(wall),
       wall ? int(s.generated_tokens / wall) + " tokens/s" : "sum of input times " + secs(run.inputSeconds)),
     card("time per input", secs(s.mean_input_s), "mean; inputs run side by side"),
     card("acceptance", pct(s.acceptance), int(run.acceptedTokens) + " of " + int(run.draftedTokens) + " drafted"),
-    card("tokens / pass / call", num(s.tokens_per_call_pass), int(run.targetPasses) + " target passes, " + int(run.modelCalls) + " calls"));
+    card("tokens per target pass per call", num(s.tokens_per_call_pass), int(run.targetPasses) + " target passes, " + int(run.modelCalls) + " calls"));
   var total = fromDrafts + fromTarget || 1;
   var split = h("div", null, h("div", { class: "note", text: "tokens from the target: " + int(fromTarget) + " · accepted from drafts: " + int(fromDrafts) }),
     h("div", { class: "split", title: "target / drafts" },
@@ -210,20 +217,20 @@ function chart(run) {
     return h("div", { class: "note", text: "No per-level chart: the lines of this file were written before seedflow recorded each node's tokens and time." });
   }
   var L = run.levels, W = 520, H = 150, pad = 34, bw = (W - 2 * pad) / L.length;
-  var maxT = Math.max.apply(null, L.map(function (l) { return l.tokens; })) || 1;
-  var maxS = Math.max.apply(null, L.map(function (l) { return l.seconds; })) || 1;
+  var maxT = Math.max.apply(null, L.map(function (l) { return finite(l.tokens) || 0; })) || 1;
+  var maxS = Math.max.apply(null, L.map(function (l) { return finite(l.seconds) || 0; })) || 1;
   var s = svg("svg", { width: W, height: H + 30, viewBox: "0 0 " + W + " " + (H + 30), role: "img", "aria-label": "tokens and time per tree level" });
   s.appendChild(svg("line", { x1: pad, y1: H, x2: W - pad, y2: H, stroke: "#c9ced6" }));
   L.forEach(function (l, i) {
     var x = pad + i * bw, w = bw * 0.34;
-    var ht = (H - 20) * l.tokens / maxT, hs = (H - 20) * l.seconds / maxS;
+    var ht = (H - 20) * share(l.tokens, maxT), hs = (H - 20) * share(l.seconds, maxS);
     var r1 = svg("rect", { x: x + bw * 0.14, y: H - ht, width: w, height: ht, fill: "#2f6fde", rx: 2 });
-    r1.appendChild(svg("title", {}, "depth " + l.depth + ": " + l.tokens + " tokens"));
+    r1.appendChild(svg("title", {}, "depth " + l.depth + ": " + int(l.tokens) + " tokens"));
     var r2 = svg("rect", { x: x + bw * 0.52, y: H - hs, width: w, height: hs, fill: "#f4a340", rx: 2 });
-    r2.appendChild(svg("title", {}, "depth " + l.depth + ": " + l.seconds.toFixed(2) + " s (summed over " + l.inputs + " inputs)"));
+    r2.appendChild(svg("title", {}, "depth " + l.depth + ": " + num(l.seconds) + " s (summed over " + l.inputs + " inputs)"));
     s.appendChild(r1); s.appendChild(r2);
     s.appendChild(svg("text", { x: x + bw * 0.14 + w / 2, y: H - ht - 3, "text-anchor": "middle" }, int(l.tokens)));
-    s.appendChild(svg("text", { x: x + bw * 0.52 + w / 2, y: H - hs - 3, "text-anchor": "middle" }, l.seconds.toFixed(1) + "s"));
+    s.appendChild(svg("text", { x: x + bw * 0.52 + w / 2, y: H - hs - 3, "text-anchor": "middle" }, num(l.seconds, 1) + "s"));
     s.appendChild(svg("text", { x: x + bw / 2, y: H + 14, "text-anchor": "middle" }, "depth " + l.depth));
   });
   s.appendChild(svg("rect", { x: pad, y: H + 20, width: 9, height: 9, fill: "#2f6fde" }));
@@ -276,7 +283,7 @@ function drawToolbar() {
     RUNS.map(function (r, i) { return h("option", { value: i, selected: i === state.run, text: (i ? "B: " : "A: ") + r.path }); })));
   ["all", "solved", "unsolved", "failed"].forEach(function (f) {
     add(toolbarBox, h("button", { class: state.filter === f ? "on" : "", "data-filter": f, onclick: function () { state.filter = f; writeHash(); drawToolbar(); drawList(); } },
-      f + " " + counts[f]));
+      label(f, run.answersChecked ? undefined : false) + " " + counts[f]));
   });
   add(toolbarBox, h("input", { type: "search", id: "sf-search", placeholder: "search inputs, answers, notes", value: state.q,
     oninput: function (e) { state.q = e.target.value; writeHash(); drawList(); } }));
@@ -326,8 +333,12 @@ function drawTree(run, inp, runLabel) {
     }).map(function (x) { return x[0]; });
   });
   var chosen = inp.path.length ? inp.path[inp.path.length - 1] : null;
+  // Each node drawn once: seedflow refuses a file whose tree has a cycle, but a page is data too.
+  var drawn = {};
   function nodeEl(n) {
-    var children = kids[n.i] || [];
+    drawn[n.i] = true;
+    var children = (kids[n.i] || []).filter(function (c) { return !drawn[c.i]; });
+    children.forEach(function (c) { drawn[c.i] = true; });
     var root = n.d === 0;
     var cls = "node" + (onPath[n.i] || root ? " path" : "") + (!root && !n.k && !onPath[n.i] ? " pruned" : "");
     var tog = h("button", { class: "tog" + (children.length ? "" : " leaf"), title: "collapse / expand", text: "▾",
@@ -337,7 +348,7 @@ function drawTree(run, inp, runLabel) {
       root ? h("span", { class: "thought", text: inp.input }) : h("span", { class: "thought", text: n.t }),
       !root && n.s !== undefined ? h("span", { class: "state", text: "→ " + n.s }) : null,
       root ? h("span", { class: "badge b-muted", text: "input" }) : null,
-      !root && n.v !== undefined ? h("span", { class: "badge b-muted", text: "value " + (typeof n.v === "number" ? +n.v.toFixed(3) : n.v) }) : null,
+      !root && n.v !== undefined ? h("span", { class: "badge b-muted", text: "value " + (finite(n.v) === null ? "—" : +finite(n.v).toFixed(3)) }) : null,
       goal ? h("span", { class: "badge b-ok", text: "goal" }) : null,
       // Not kept: pruned by its value, or never valued (a sibling reached the goal first).
       !root ? (n.k ? h("span", { class: "badge b-ok", text: "kept" })
@@ -350,7 +361,7 @@ function drawTree(run, inp, runLabel) {
     if (children.length) li.appendChild(h("ul", { class: "tree" }, children.map(nodeEl)));
     return li;
   }
-  var rootNode = inp.tree.find(function (n) { return n.p === undefined || n.p === null; });
+  var rootNode = inp.tree.length && (inp.tree[0].p === undefined || inp.tree[0].p === null) ? inp.tree[0] : null;
   var f = inp.finish;
   var box = h("div", { class: "treebox", "data-input": inp.index, "data-run": runLabel },
     h("div", { class: "head" }, runLabel ? h("span", { class: "badge b-muted", text: "run " + runLabel }) : null,
@@ -360,11 +371,14 @@ function drawTree(run, inp, runLabel) {
     h("div", { class: "finish" },
       h("div", null, h("b", { text: "answer: " }), h("span", { class: "mono", text: inp.answer || "none" }), " ", badge(inp)),
       f ? [h("div", { class: "note", text: "finish call (" + int(f.tokens) + " tokens · " + num(f.s) + " s):" }), h("pre", { class: "finish-text", text: f.text }),
-        h("div", null, h("b", { text: "check: " }), f.check ? h("span", { class: "mono", text: f.check }) : "none (the workflow has no check)", " ",
-          h("span", { class: "badge " + (f.passed ? "b-ok" : "b-bad"), text: f.passed ? "passed" : "failed" }))]
+        // Passed or failed only where there was a check to pass.
+        h("div", null, h("b", { text: "check: " }), f.check ? [h("span", { class: "mono", text: f.check }), " ",
+          h("span", { class: "badge " + (f.passed ? "b-ok" : "b-bad"), text: f.passed ? "passed" : "failed" })]
+          : inp.checked === false ? "none (nothing checks the answers)" : "none (the workflow has no check)")]
         : inp.note ? null : h("div", { class: "note", text: "no finish call recorded" }),
       inp.note ? h("div", { class: "note", text: "note: " + inp.note }) : null),
-    rootNode ? h("ul", { class: "tree root" }, nodeEl(rootNode)) : h("div", { class: "note", text: "no tree recorded" }));
+    rootNode ? h("ul", { class: "tree root" }, nodeEl(rootNode))
+      : h("div", { class: "note", text: inp.tree.length ? "no root to draw the tree from: its first node names a parent" : "no tree recorded" }));
   return box;
 }
 function drawDetail() {

@@ -235,6 +235,10 @@ public final class ResultsFile {
         if parsed.records.isEmpty {
             throw ResultsError.unreadable(path: path, line: 1, reason: "the file holds no result line")
         }
+        // Showing walks each tree from its root: a tree that is not one (a hand edit) is refused.
+        for (record, line) in zip(parsed.records, parsed.lines) {
+            if let problem = record.treeProblem { throw ResultsError.unreadable(path: path, line: line, reason: problem) }
+        }
         return (parsed.records, parsed.tailProblem?.line)
     }
 

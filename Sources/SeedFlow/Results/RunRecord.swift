@@ -26,17 +26,25 @@ public struct RunRecord: Codable, Sendable, Equatable {
     /// When the input's result was made, in seconds since 1970 (nil in older lines): with
     /// `statistics.wall_s` it places the input on the run's timeline.
     public var finishedAt: Double?
+    /// false when nothing checked the answer (the workflow has no goal and no finish check), so
+    /// `solved` only means the search finished with an answer; nil (not written) when the answer
+    /// was checked, which older lines, written before this was recorded, also read as.
+    public var answersChecked: Bool?
 
     enum CodingKeys: String, CodingKey {
         case index, input, answer, solved
         case bestPath = "best_path"
         case tree, statistics, strategy, seed, provenance, note, error, finish
         case finishedAt = "finished_at"
+        case answersChecked = "answers_checked"
     }
+
+    /// Whether `solved` means a checked answer (true unless the line says nothing checked it).
+    public var checksAnswers: Bool { answersChecked != false }
 
     public init(index: Int, input: String, answer: String?, solved: Bool, bestPath: [String], tree: [TreeNodeRecord],
                 statistics: RunStatistics, strategy: String, seed: UInt64, provenance: Provenance?, note: String? = nil,
-                error: String? = nil, finish: FinishRecord? = nil, finishedAt: Double? = nil) {
+                error: String? = nil, finish: FinishRecord? = nil, finishedAt: Double? = nil, answersChecked: Bool? = nil) {
         self.index = index
         self.input = input
         self.answer = answer
@@ -51,6 +59,7 @@ public struct RunRecord: Codable, Sendable, Equatable {
         self.error = error
         self.finish = finish
         self.finishedAt = finishedAt
+        self.answersChecked = answersChecked
     }
 }
 

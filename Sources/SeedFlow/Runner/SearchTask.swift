@@ -622,6 +622,7 @@ final class SearchTask {
         return RunRecord(index: index, input: input, answer: answer, solved: solved,
                          bestPath: chosen.map { path(to: $0).map { nodes[$0].thought } } ?? [],
                          tree: tree, statistics: stats, strategy: strategy, seed: seed, provenance: provenance, note: note,
-                         error: error, finish: finish, finishedAt: Date().timeIntervalSince1970)
+                         error: error, finish: finish, finishedAt: Date().timeIntervalSince1970,
+                         answersChecked: workflow.checksAnswers ? nil : false)
     }
 }

@@ -58,8 +58,9 @@ struct ReportCommand: ParsableCommand {
     static func defaultOutput(for results: String) -> String {
         let url = URL(fileURLWithPath: results)
         let name = url.lastPathComponent
-        let stem = name.contains(".") && !name.hasPrefix(".") ? String(name[..<name.lastIndex(of: ".")!]) : name
-        let page = (stem.isEmpty ? name : stem) + ".html"
+        // A leading dot (.hidden) starts a name, not an extension.
+        let stem = name.lastIndex(of: ".").flatMap { $0 == name.startIndex ? nil : String(name[..<$0]) } ?? name
+        let page = stem + ".html"
         let folder = (results as NSString).deletingLastPathComponent
         return folder.isEmpty ? page : (folder as NSString).appendingPathComponent(page)
     }
@@ -81,7 +82,18 @@ struct ReportCommand: ParsableCommand {
                 throw CLIError.cannotWrite(path: output, reason: "it exists and is not an HTML page — remove it or give -o another path")
             }
         case .missing:
-            break
+            // Folders are not made: a mistyped path would leave the page somewhere unexpected.
+            let folder = (output as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                switch PathKind(folder) {
+                case .missing:
+                    throw CLIError.cannotWrite(path: output, reason: "the folder \(folder) does not exist — create it (mkdir -p \(folder)) or give -o a path in an existing folder")
+                case .file:
+                    throw CLIError.cannotWrite(path: output, reason: "\(folder) is a file, not a folder — give -o a path in a folder")
+                case .directory:
+                    break
+                }
+            }
         }
         let page = try HTMLReport.render(runs)
         do {
