@@ -323,29 +323,44 @@ final class RemoteServerTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 10)
     }
 
-    /// A stall after the start: the call times out, is retried, and its input fails with the reason.
+    /// A stall after the start, with a step's calls in flight and more waiting: the call times
+    /// out, is retried, and its input fails with the reason; the input's other calls fail with it
+    /// rather than each waiting out its own timeout on the stalled server, so the run ends within
+    /// about timeout × attempts per input.
     func testACallThatStallsTimesOutAndFailsItsInput() throws {
         let server = try server(slots: 2)
         let results = resultsPath()
+        let inputs = 2, timeout = 1.0, retries = 1
         let run = Process()
         run.executableURL = try Seedflow.binary
-        run.arguments = ["run", "workflows/game24.yaml", "--limit", "2", "--results", results, "--set", "models.target.url=\(server.url)",
-                         "--set", "models.target.timeout=1", "--set", "models.target.retries=1"]
+        run.arguments = ["run", "workflows/game24.yaml", "--limit", "\(inputs)", "--results", results, "--set", "models.target.url=\(server.url)",
+                         "--set", "models.target.timeout=\(Int(timeout))", "--set", "models.target.retries=\(retries)"]
         run.currentDirectoryURL = Seedflow.repoRoot
         run.standardOutput = FileHandle.nullDevice
         run.standardError = FileHandle.nullDevice
         try run.run()
-        usleep(1_500_000)  // past the probe
+        // Paused once the server has taken a third call: past the probe (a fixed sleep is not, on
+        // a loaded machine) and past an input's propose call, so that an evaluation step's calls
+        // are in flight and queued (the case where waiting calls used to run into the timeout one
+        // after another, far beyond one call's bound).
+        let launched = Date().addingTimeInterval(120)
+        while Date() < launched, run.isRunning, server.logText.components(separatedBy: "launch_slot_").count - 1 < 3 { usleep(20_000) }
+        XCTAssertTrue(run.isRunning, "the run ended before the server could be stalled")
         server.pause()
-        let deadline = Date().addingTimeInterval(30)
+        let paused = Date()
+        // Per input: its attempts, each cut at the timeout (+0.5 s watchdog, +0.1 s poll), and
+        // the backoff before each retry (at most 0.25 s for the first); the inputs may go one
+        // after another on the 2 slots. Twice that plus 5 s leaves room for a loaded machine.
+        let bound = Double(inputs) * (Double(retries + 1) * (timeout + 0.6) + Double(retries) * 0.25)
+        let deadline = paused.addingTimeInterval(2 * bound + 5)
         while run.isRunning && Date() < deadline { usleep(100_000) }
-        XCTAssertFalse(run.isRunning, "the run ends on its own")
+        XCTAssertFalse(run.isRunning, "the run ends on its own within \(2 * bound + 5) s of the stall")
         if run.isRunning { run.terminate() }
         run.waitUntilExit()
         XCTAssertEqual(run.terminationReason, .exit)
         XCTAssertEqual(run.terminationStatus, 4, "failed inputs make the run fail")
         let after = try records(results)
-        XCTAssertEqual(after.count, 2)
+        XCTAssertEqual(after.count, inputs)
         XCTAssertTrue(after.contains { ($0["error"] as? String)?.contains("no reply within 1 s") == true }, "\(after.map { $0["error"] ?? "-" })")
     }
 

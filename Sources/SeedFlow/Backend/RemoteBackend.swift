@@ -199,6 +199,26 @@ public final class RemoteBackend: GenerationBackend {
             }
         }
 
+        /// A call that failed for good ends its input (the runner drops the rest of its step), so
+        /// the input's other calls, waiting or in flight, fail at once with that reason instead of
+        /// each waiting out its own timeout and retries on a server that does not answer: an
+        /// input's time after a stall stays about one call's timeout × attempts plus backoff.
+        func failInput(of call: Call, _ why: String) throws {
+            let input = call.affinity
+            guard !input.isEmpty else { return }
+            var dropped = waiting.filter { $0.affinity == input }
+            waiting.removeAll { $0.affinity == input }
+            for (id, entry) in inFlight where entry.call.affinity == input {
+                entry.task.cancel()
+                inFlight[id] = nil
+                inFlightSamples -= entry.call.request.n
+                entry.server.outstanding -= 1
+                dropped.append(entry.call)
+            }
+            let reason = "not sent or cut short: another call of this input failed: \(why)"
+            try deliver(dropped.flatMap { $0.request.tags.map { TextCompletion.failed(tag: $0, reason) } })
+        }
+
         try dispatch()
         while !inFlight.isEmpty || !waiting.isEmpty {
             // Woken by a reply, or every tenth of a second to look for Ctrl-C and due retries.
@@ -238,6 +258,7 @@ public final class RemoteBackend: GenerationBackend {
                         totals.failedCalls += 1
                         let why = "\(problem) (\(call.attempts) attempts)"
                         try deliver(call.request.tags.map { TextCompletion.failed(tag: $0, why) })
+                        try failInput(of: call, why)
                     } else {
                         totals.retries += 1
                         let backoff = min(8.0, 0.25 * pow(2, Double(call.attempts - 1))) * Double.random(in: 0.5...1, using: &jitter)
@@ -247,6 +268,7 @@ public final class RemoteBackend: GenerationBackend {
                 case let .fatal(problem):
                     totals.failedCalls += 1
                     try deliver(call.request.tags.map { TextCompletion.failed(tag: $0, problem) })
+                    try failInput(of: call, problem)
                 }
             }
             try dispatch()
