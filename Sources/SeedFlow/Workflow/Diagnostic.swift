@@ -1,4 +1,5 @@
 import Foundation
+import SeedModel
 
 /// One problem in a workflow: where, what is wrong, and how to fix it.
 /// Printed as `file:line:col: what is wrong — how to fix`.
@@ -80,23 +81,7 @@ enum Spelling {
         return best.0
     }
 
-    /// Levenshtein distance over characters.
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
-    }
+    static func distance(_ a: String, _ b: String) -> Int { NearestName.editDistance(Array(a), Array(b)) }
 
     /// ` — did you mean 'x'?` style fix text, or the list of valid names when nothing is close.
     static func fix(for word: String, among candidates: [String], noun: String = "key") -> String {

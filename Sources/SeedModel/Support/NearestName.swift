@@ -14,8 +14,9 @@ public enum NearestName {
         return best.0
     }
 
-    /// Levenshtein distance with one rolling row.
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
+    /// Levenshtein distance with one rolling row: the one edit distance of every "did you mean"
+    /// hint (command-line options, workflow keys, architectures, pre-tokenizers).
+    public static func editDistance<Element: Equatable>(_ a: [Element], _ b: [Element]) -> Int {
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var row = Array(0...b.count)

@@ -106,21 +106,9 @@ struct PreTokenizer: Sendable, Equatable {
     /// close enough to be a likely misspelling.
     static func nearestName(to name: String) -> String? {
         let target = Array(name.lowercased().unicodeScalars)
-        let ranked = supportedNames.map { ($0, editDistance(target, Array($0.unicodeScalars))) }
+        let ranked = supportedNames.map { ($0, NearestName.editDistance(target, Array($0.unicodeScalars))) }
         guard let best = ranked.min(by: { $0.1 < $1.1 }), best.1 <= max(2, target.count / 2) else { return nil }
         return best.0
-    }
-
-    private static func editDistance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
-        var previous = Array(0...b.count)
-        for i in a.indices {
-            var current = [i + 1]
-            for j in b.indices {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (a[i] == b[j] ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 
     static func == (a: PreTokenizer, b: PreTokenizer) -> Bool {
