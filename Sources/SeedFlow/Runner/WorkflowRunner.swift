@@ -342,16 +342,16 @@ public final class WorkflowRunner {
         }
         // Only Ctrl-C ends a run with inputs left (errors are thrown).
         summary.interrupted = !queue.isEmpty || !running.isEmpty
-        let engineTotals = backendRan ? backend.statistics : BackendStatistics()
+        let totals = backendRan ? backend.statistics : BackendStatistics()
         summary.wallSeconds = elapsedSince(start)
         summary.droppedBytes = results.droppedBytes
-        summary.generatedTokens = engineTotals.generatedTokens
-        summary.modelCalls = engineTotals.requests
-        summary.acceptance = engineTotals.draftedTokens > 0 ? engineTotals.acceptanceRate : nil
-        summary.sources = engineTotals.draftSources.filter { $0.draftedTokens > 0 }.map { ($0.name, $0.acceptanceRate, $0.siblingShare) }
-        summary.tokensPerTargetPass = engineTotals.tokensPerTargetPass
-        summary.draftSeconds = engineTotals.draftSeconds
-        summary.verifySeconds = engineTotals.verifySeconds
+        summary.generatedTokens = totals.generatedTokens
+        summary.modelCalls = totals.requests
+        summary.acceptance = totals.draftedTokens > 0 ? totals.acceptanceRate : nil
+        summary.sources = totals.draftSources.filter { $0.draftedTokens > 0 }.map { ($0.name, $0.acceptanceRate, $0.siblingShare) }
+        summary.tokensPerTargetPass = totals.tokensPerTargetPass
+        summary.draftSeconds = totals.draftSeconds
+        summary.verifySeconds = totals.verifySeconds
         return summary
     }
 

@@ -365,6 +365,13 @@ private struct WordScanner {
         return afterLastNewline
     }
 
+    /// The end of a run of at most `maxDigits` numeric scalars starting at `start` (`\p{N}{1,n}`).
+    private func endOfDigits(from start: Int, maxDigits: Int) -> Int {
+        var i = start
+        while isNumber(i), i - start < maxDigits { i += 1 }
+        return i
+    }
+
     private mutating func splitGPT2() {
         var i = wordStart
         while i < end {
@@ -426,11 +433,7 @@ private struct WordScanner {
             }
             // `\p{N}{1,maxDigits}`
             if isNumber(i) {
-                var run = 0
-                while isNumber(i), run < maxDigits {
-                    i += 1
-                    run += 1
-                }
+                i = endOfDigits(from: i, maxDigits: maxDigits)
                 emit(upTo: i)
                 continue
             }
@@ -531,12 +534,9 @@ private struct WordScanner {
                 emit(upTo: i)
                 continue
             }
+            // `\p{N}{1,maxDigits}`
             if isNumber(i) {
-                var run = 0
-                while isNumber(i), run < maxDigits {
-                    i += 1
-                    run += 1
-                }
+                i = endOfDigits(from: i, maxDigits: maxDigits)
                 emit(upTo: i)
                 continue
             }
