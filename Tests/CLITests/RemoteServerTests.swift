@@ -201,7 +201,7 @@ final class RemoteServerTests: XCTestCase {
     /// samples went as one request with n (child tasks in the server's log) and that llama.cpp's
     /// own extra samplers were off.
     func testASampledRunSolvesAboutAsManyAsLocally() throws {
-        let server = try server(slots: 4)
+        let server = try server(slots: 4, extra: ["--metrics"])
         let local = resultsPath(), remote = resultsPath()
         let l = try Seedflow.run(["run", "workflows/game24.yaml", "--limit", "20", "--results", local])
         XCTAssertEqual(l.status, 0, l.stderr)
@@ -216,6 +216,15 @@ final class RemoteServerTests: XCTestCase {
         let p = Self.mcNemar(onlyLocal, onlyRemote)
         XCTAssertGreaterThan(p, 0.001, "solved locally \(a.filter { $0 }.count)/20, remotely \(b.filter { $0 }.count)/20 (only local \(onlyLocal), only remote \(onlyRemote))")
         XCTAssertGreaterThan(b.filter { $0 }.count, 0, "the remote run solves some puzzles")
+
+        // llama.cpp's usage counts the first choice of an `n` request only; the summary's count,
+        // with the others estimated, must be the server's own count to within a few per cent.
+        let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        let counted = try XCTUnwrap(summary["generated_tokens"] as? Int)
+        let metrics = String(decoding: try XCTUnwrap(LlamaServer.get("http://127.0.0.1:\(server.port)/metrics")).body, as: UTF8.self)
+        let predicted = try XCTUnwrap(metrics.split(separator: "\n").first { $0.hasPrefix("llamacpp:tokens_predicted_total ") }
+            .flatMap { Double($0.split(separator: " ")[1]) })
+        XCTAssertEqual(Double(counted), predicted, accuracy: predicted * 0.05, "generated tokens: the summary's against the server's")
 
         let log = server.logText
         XCTAssertTrue(log.contains("is_child = 1"), "samples of one prompt go as one request with n")

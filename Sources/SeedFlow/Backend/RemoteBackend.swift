@@ -1,8 +1,5 @@
 import CKernels
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import SeedEngine
 
 /// Servers speaking the OpenAI completions protocol (`/v1/completions`): llama.cpp's
@@ -18,6 +15,8 @@ public final class RemoteBackend: GenerationBackend {
         let base: URL
         /// Its slots (llama.cpp `/props` `total_slots`), when it says.
         var slots: Int?
+        /// A llama.cpp server (it answers `/props`): its usage counts the first choice only.
+        var isLlamaCpp = false
         var outstanding = 0
         var failures = 0
         /// Left out until then after a fault.
@@ -32,7 +31,7 @@ public final class RemoteBackend: GenerationBackend {
     public let maxConcurrency: Int
     private let servers: [Server]
     private let apiKey: String?
-    private let session: URLSession
+    private let transports = HTTPTransports()
     private var totals = BackendStatistics()
     /// Per-run random numbers for the backoff's jitter (not the sampling's).
     private var jitter = SystemRandomNumberGenerator()
@@ -52,23 +51,15 @@ public final class RemoteBackend: GenerationBackend {
             throw RemoteError.insecureKey(url: Self.display(plain))
         }
         servers = target.urls.map { Server(base: Self.apiBase($0)) }
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = target.timeoutSeconds
-        configuration.timeoutIntervalForResource = target.timeoutSeconds
-        configuration.httpMaximumConnectionsPerHost = 4096
-        configuration.urlCache = nil
-        configuration.httpShouldSetCookies = false
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        let session = URLSession(configuration: configuration)
-        self.session = session
 
         // Every server is asked at once, briefly: an unreachable one fails the run in a second.
         let key = apiKey
-        let probes = servers.map { server in Probe.start(server: server, session: session, key: key) }
+        let probes = servers.map { [transports] server in Probe.start(server: server, transports: transports, key: key) }
         var identities: [(Server, [Probe.Model])] = []
         for (server, probe) in zip(servers, probes) {
             let models = try probe.models(display: Self.display(server.base), key: key)
             server.slots = probe.slots()
+            server.isLlamaCpp = probe.isLlamaCpp
             identities.append((server, models))
         }
         let chosen = try Self.chooseModel(named: target.model, on: identities)
@@ -158,7 +149,7 @@ public final class RemoteBackend: GenerationBackend {
         totals = BackendStatistics()
         let inbox = Inbox()
         var waiting: [Call] = requests.flatMap(calls)
-        var inFlight: [Int: (call: Call, task: URLSessionDataTask, server: Server, sent: DispatchTime)] = [:]
+        var inFlight: [Int: (call: Call, task: any HTTPCall, server: Server, sent: DispatchTime)] = [:]
         var nextID = 0
         var inFlightSamples = 0
         var affinity: [Substring: Server] = [:]
@@ -173,12 +164,22 @@ public final class RemoteBackend: GenerationBackend {
         func dispatch() throws {
             let now = DispatchTime.now()
             var index = 0
-            while index < waiting.count {
-                let call = waiting[index]
-                let cost = call.request.n
-                if inFlightSamples > 0 && inFlightSamples + cost > maxConcurrency { break }
+            while index < waiting.count, inFlightSamples < maxConcurrency {
+                var call = waiting[index]
                 if call.notBefore > now { index += 1; continue }
-                waiting.remove(at: index)
+                // A call of more samples than slots are free goes in part: the free slots take its
+                // first samples now, the rest waits at the head. Holding the whole call back left
+                // slots idle (a third of them on game24's three-sample values).
+                let free = maxConcurrency - inFlightSamples
+                if call.request.n > free {
+                    var rest = call
+                    rest.request.tags.removeFirst(free)
+                    waiting[index] = rest
+                    call.request.tags.removeLast(call.request.n - free)
+                } else {
+                    waiting.remove(at: index)
+                }
+                let cost = call.request.n
                 let server = pick(affinity: affinity[call.affinity], now: now)
                 affinity[call.affinity] = server
                 let id = nextID
@@ -187,7 +188,6 @@ public final class RemoteBackend: GenerationBackend {
                 server.outstanding += 1
                 inFlight[id] = (call, task, server, .now())
                 inFlightSamples += cost
-                task.resume()
             }
         }
 
@@ -243,7 +243,8 @@ public final class RemoteBackend: GenerationBackend {
                 switch reply.outcome {
                 case let .done(choices, usage):
                     reply.server.failures = 0
-                    try deliver(completions(for: call.request, choices: choices, usage: usage, seconds: reply.seconds))
+                    try deliver(completions(for: call.request, choices: choices, usage: usage, seconds: reply.seconds,
+                                            usageCoversFirstOnly: reply.server.isLlamaCpp))
                 case let .retry(problem, retryAfter, serverFault):
                     call.attempts += 1
                     call.lastProblem = problem
@@ -296,18 +297,35 @@ public final class RemoteBackend: GenerationBackend {
         return servers.min(by: { $0.downUntil < $1.downUntil }) ?? servers[0]
     }
 
-    /// The request's samples from a reply's choices, in tag order.
-    private func completions(for request: TextRequest, choices: [Choice], usage: (prompt: Int, completion: Int), seconds: Double) -> [TextCompletion] {
+    /// The request's samples from a reply's choices, in tag order. llama.cpp's usage counts the
+    /// reply's first choice only (October 2026): there the others' counts are estimated, `max_tokens`
+    /// for a choice cut at the limit and otherwise from its length at the first choice's bytes per token.
+    private func completions(for request: TextRequest, choices: [Choice], usage: (prompt: Int, completion: Int), seconds: Double,
+                             usageCoversFirstOnly: Bool) -> [TextCompletion] {
         guard choices.count == request.n, Set(choices.map(\.index)) == Set(0..<request.n) else {
             return request.tags.map { .failed(tag: $0, "the server sent \(choices.count) choices for \(request.n) samples") }
         }
-        let sorted = choices.sorted { $0.index < $1.index }
-        totals.generatedTokens += usage.completion
+        var counts: [Int]
+        if usageCoversFirstOnly && request.n > 1, let first = choices.first {
+            let bytesPerToken = first.text.utf8.count > 0 && usage.completion > 0
+                ? Double(first.text.utf8.count) / Double(usage.completion) : 4
+            counts = choices.map { choice in
+                if choice.index == first.index { return usage.completion }
+                if choice.finishReason == .length { return request.maxTokens }
+                return max(1, Int((Double(choice.text.utf8.count) / bytesPerToken).rounded()))
+            }
+        } else {
+            // Usage covers all samples: shared out, the remainder to the first ones.
+            counts = choices.indices.map { i in usage.completion / request.n + (i < usage.completion % request.n ? 1 : 0) }
+        }
+        let order = choices.indices.sorted { choices[$0].index < choices[$1].index }
+        counts = order.map { counts[$0] }
+        let sorted = order.map { choices[$0] }
+        totals.generatedTokens += counts.reduce(0, +)
         totals.promptTokens += usage.prompt
         return zip(request.tags, sorted).enumerated().map { i, pair in
             var s = CompletionStatistics()
-            // Usage covers all samples: shared out, the remainder to the first ones.
-            s.generatedTokens = usage.completion / request.n + (i < usage.completion % request.n ? 1 : 0)
+            s.generatedTokens = counts[i]
             s.promptTokens = i == 0 ? usage.prompt : 0
             s.seconds = seconds
             return TextCompletion(tag: pair.0, text: pair.1.text, finishReason: pair.1.finishReason, statistics: s)
@@ -352,34 +370,29 @@ public final class RemoteBackend: GenerationBackend {
         return h
     }
 
-    private func send(_ request: TextRequest, to server: Server, id: Int, inbox: Inbox) throws -> URLSessionDataTask {
-        var http = URLRequest(url: server.base.appendingPathComponent("completions"))
-        http.httpMethod = "POST"
-        http.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let apiKey { http.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
-        http.httpBody = try body(request)
-        http.timeoutInterval = target.timeoutSeconds
+    private func send(_ request: TextRequest, to server: Server, id: Int, inbox: Inbox) throws -> any HTTPCall {
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        if let apiKey { headers.append(("Authorization", "Bearer \(apiKey)")) }
+        let exchange = HTTPExchange(url: server.base.appendingPathComponent("completions"), method: "POST", headers: headers,
+                                    body: try body(request), timeout: target.timeoutSeconds)
         let start = DispatchTime.now()
         let key = apiKey
         let timeout = target.timeoutSeconds
-        return session.dataTask(with: http) { data, response, error in
+        return transports.start(exchange) { result in
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-            let outcome = Self.outcome(data: data, response: response, error: error, timeout: timeout, key: key)
-            inbox.put(Reply(id: id, server: server, seconds: seconds, outcome: outcome))
+            inbox.put(Reply(id: id, server: server, seconds: seconds, outcome: Self.outcome(result, timeout: timeout, key: key)))
         }
     }
 
     /// What an HTTP exchange amounts to.
-    private static func outcome(data: Data?, response: URLResponse?, error: Error?, timeout: Double, key: String?) -> Outcome {
-        if let error {
-            let code = (error as? URLError)?.code
-            if code == .timedOut { return .retry("no reply within \(format(timeout)) s (models.target.timeout)", retryAfter: nil, serverFault: true) }
-            if code == .cancelled { return .fatal("cancelled") }
-            return .retry(scrub("cannot reach the server: \(error.localizedDescription)", key), retryAfter: nil, serverFault: true)
+    private static func outcome(_ result: HTTPOutcome, timeout: Double, key: String?) -> Outcome {
+        let status: Int, headers: [String: String], data: Data
+        switch result {
+        case .timedOut: return .retry("no reply within \(format(timeout)) s (models.target.timeout)", retryAfter: nil, serverFault: true)
+        case .cancelled: return .fatal("cancelled")
+        case let .failed(why): return .retry(scrub("cannot reach the server: \(why)", key), retryAfter: nil, serverFault: true)
+        case let .response(s, h, d): (status, headers, data) = (s, h, d)
         }
-        guard let http = response as? HTTPURLResponse else { return .retry("the server's reply is not HTTP", retryAfter: nil, serverFault: true) }
-        let data = data ?? Data()
-        let status = http.statusCode
         let message = scrub(errorMessage(data), key)
         switch status {
         case 200..<300:
@@ -398,7 +411,7 @@ public final class RemoteBackend: GenerationBackend {
             let usage = object["usage"] as? [String: Any]
             return .done(choices, usage: ((usage?["prompt_tokens"] as? Int) ?? 0, (usage?["completion_tokens"] as? Int) ?? 0))
         case 408, 429, 503:
-            let after = http.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init)
+            let after = headers["retry-after"].flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             return .retry("HTTP \(status) \(message)", retryAfter: after, serverFault: status != 429)
         case 500...:
             return .retry("HTTP \(status) \(message)", retryAfter: nil, serverFault: true)

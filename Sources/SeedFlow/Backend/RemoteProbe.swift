@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The first look at a server, before a run: the models it serves (`/v1/models`) and, from a
 /// llama.cpp server, its slots and model file (`/props`). Both are asked at once and briefly, so
@@ -19,47 +16,43 @@ final class Probe: @unchecked Sendable {
 
     private let done = DispatchGroup()
     private let lock = NSLock()
-    private var modelsReply: (Data?, URLResponse?, Error?) = (nil, nil, nil)
-    private var propsReply: (Data?, URLResponse?, Error?) = (nil, nil, nil)
+    private var modelsReply: HTTPOutcome = .timedOut
+    private var propsReply: HTTPOutcome = .timedOut
 
-    static func start(server: RemoteBackend.Server, session: URLSession, key: String?) -> Probe {
+    static func start(server: RemoteBackend.Server, transports: HTTPTransports, key: String?) -> Probe {
         let probe = Probe()
-        func get(_ url: URL, _ store: @escaping @Sendable (Data?, URLResponse?, Error?) -> Void) {
-            var request = URLRequest(url: url)
-            request.timeoutInterval = timeout
-            if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+        func get(_ url: URL, _ store: @escaping @Sendable (HTTPOutcome) -> Void) {
+            var headers: [(name: String, value: String)] = []
+            if let key { headers.append(("Authorization", "Bearer \(key)")) }
             probe.done.enter()
-            session.dataTask(with: request) { data, response, error in
-                store(data, response, error)
+            _ = transports.start(HTTPExchange(url: url, headers: headers, timeout: timeout)) { outcome in
+                store(outcome)
                 probe.done.leave()
-            }.resume()
+            }
         }
-        get(server.base.appendingPathComponent("models")) { d, r, e in probe.lock.withLock { probe.modelsReply = (d, r, e) } }
+        get(server.base.appendingPathComponent("models")) { o in probe.lock.withLock { probe.modelsReply = o } }
         // llama.cpp answers /props at its root, beside /v1.
-        get(server.base.deletingLastPathComponent().appendingPathComponent("props")) { d, r, e in probe.lock.withLock { probe.propsReply = (d, r, e) } }
+        get(server.base.deletingLastPathComponent().appendingPathComponent("props")) { o in probe.lock.withLock { probe.propsReply = o } }
         return probe
     }
 
     /// The models the server lists; throws what makes it unusable, in words.
     func models(display: String, key: String?) throws -> [Model] {
         _ = done.wait(timeout: .now() + Self.timeout + 1)
-        let (data, response, error) = lock.withLock { modelsReply }
-        if let error {
-            if (error as? URLError)?.code == .timedOut {
-                throw RemoteError.unreachable(server: display, why: "no answer within \(Self.timeout) s")
-            }
-            throw RemoteError.unreachable(server: display, why: RemoteBackend.scrub(error.localizedDescription, key))
-        }
-        guard let http = response as? HTTPURLResponse else {
+        let status: Int, body: Data
+        switch lock.withLock({ modelsReply }) {
+        case .timedOut, .cancelled:
             throw RemoteError.unreachable(server: display, why: "no answer within \(Self.timeout) s")
+        case let .failed(why):
+            throw RemoteError.unreachable(server: display, why: RemoteBackend.scrub(why, key))
+        case let .response(s, _, d): (status, body) = (s, d)
         }
-        let body = data ?? Data()
-        if http.statusCode == 401 || http.statusCode == 403 {
-            throw RemoteError.unauthorized(server: display, status: http.statusCode, keyGiven: key != nil)
+        if status == 401 || status == 403 {
+            throw RemoteError.unauthorized(server: display, status: status, keyGiven: key != nil)
         }
-        guard http.statusCode == 200, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+        guard status == 200, let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
               let list = object["data"] as? [[String: Any]] else {
-            throw RemoteError.notOpenAI(server: display, detail: "GET /models answered HTTP \(http.statusCode) \(RemoteBackend.scrub(RemoteBackend.errorMessage(body), key))")
+            throw RemoteError.notOpenAI(server: display, detail: "GET /models answered HTTP \(status) \(RemoteBackend.scrub(RemoteBackend.errorMessage(body), key))")
         }
         let path = props()?["model_path"] as? String
         return list.compactMap { entry in
@@ -77,10 +70,12 @@ final class Probe: @unchecked Sendable {
 
     /// llama.cpp's `/props`, when the server has it.
     private func props() -> [String: Any]? {
-        let (data, response, _) = lock.withLock { propsReply }
-        guard (response as? HTTPURLResponse)?.statusCode == 200, let data else { return nil }
+        guard case let .response(200, _, data) = lock.withLock({ propsReply }) else { return nil }
         return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
+
+    /// Whether the server answered `/props` as llama.cpp's does.
+    var isLlamaCpp: Bool { props()?["total_slots"] != nil }
 
     /// The server's slots (llama.cpp `/props` `total_slots`), or nil.
     func slots() -> Int? {

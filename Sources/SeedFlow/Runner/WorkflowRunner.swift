@@ -79,6 +79,11 @@ public struct RunSummary: Sendable {
     /// A run stopped before its first result removed the results file it had created (one that
     /// was there before, resumed or to be overwritten, stays as it was).
     public var removedResults = false
+    /// The servers that decoded, for a remote target (the engine rows then do not apply).
+    public var servers: [String]?
+    /// Remote calls sent again after a fault, and those that failed after their retries.
+    public var retries = 0
+    public var failedCalls = 0
     /// Engine time split: drafting, verifying (target passes), and the rest.
     public var draftSeconds: Double
     public var verifySeconds: Double
@@ -114,10 +119,21 @@ public struct RunSummary: Sendable {
             ("model calls", "\(modelCalls)"),
             ("generated tokens", "\(generatedTokens)"),
             ("wall time", String(format: "%.1f s (%.0f tokens/s)", wallSeconds, wallSeconds > 0 ? Double(generatedTokens) / wallSeconds : 0)),
-            ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
-            ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
-            // Not `compare`'s figure, which is per call: this one counts every call in the pass.
-            ("tokens per target pass (all calls batched)", String(format: "%.2f", tokensPerTargetPass)),
+        ]
+        if let servers {
+            rows += [
+                ("target", "on " + servers.joined(separator: ", ") + " (the server decodes, and speculates if it was started so)"),
+                ("retried / failed calls", "\(retries) / \(failedCalls)"),
+            ]
+        } else {
+            rows += [
+                ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
+                ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
+                // Not `compare`'s figure, which is per call: this one counts every call in the pass.
+                ("tokens per target pass (all calls batched)", String(format: "%.2f", tokensPerTargetPass)),
+            ]
+        }
+        rows += [
             // A run stopped before its first result removed the file it created.
             ("results", removedResults ? "none written (stopped before the first result)" : resultsPath),
         ]
@@ -352,6 +368,9 @@ public final class WorkflowRunner {
         summary.tokensPerTargetPass = totals.tokensPerTargetPass
         summary.draftSeconds = totals.draftSeconds
         summary.verifySeconds = totals.verifySeconds
+        summary.retries = totals.retries
+        summary.failedCalls = totals.failedCalls
+        if case let .server(server)? = try? backend.provenanceModels() { summary.servers = server.urls }
         return summary
     }
 
