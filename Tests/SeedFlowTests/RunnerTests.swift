@@ -183,6 +183,11 @@ final class RunnerTests: XCTestCase {
             XCTAssertNotNil(lookupRow.siblingShare, drafts)
             XCTAssertTrue(summary.render().contains("lookup "), summary.render())
             XCTAssertTrue(summary.render().contains("of its proposals from sibling calls"), summary.render())
+            // Per call kind: the kinds that lookup drafted for, their totals the records' totals.
+            XCTAssertEqual(summary.lookupByCall.values.reduce(0) { $0 + $1.drafted }, lookupDrafted, drafts)
+            XCTAssertTrue(Set(summary.lookupByCall.keys).isSubset(of: ["propose", "evaluate", "answer"]), "\(summary.lookupByCall.keys)")
+            XCTAssertNotNil(summary.lookupByCall["propose"], drafts)
+            XCTAssertNotNil(summary.render().split(separator: "\n").first { $0.hasPrefix("lookup acceptance by call") && $0.contains(" propose ") }, summary.render())
         }
     }
 

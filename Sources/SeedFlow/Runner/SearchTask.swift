@@ -167,6 +167,18 @@ final class SearchTask {
                     maxTokens: sampling.maxTokens, stopStrings: sampling.stop, group: group)
     }
 
+    /// The kind of call a tag names: "propose" (a generation), "evaluate" (a value or a vote) or
+    /// "answer" (the finish call), in the order `callKinds` lists them.
+    static func callKind(of tag: String) -> String {
+        let part = tag.split(separator: "/").dropFirst().first { !$0.hasPrefix("d") } ?? ""
+        switch part {
+        case "gen": return "propose"
+        case "value", "vote": return "evaluate"
+        default: return "answer"
+        }
+    }
+    static let callKinds = ["propose", "evaluate", "answer"]
+
     /// The lookup group of a call: one tree level of this input (the proposals that make the
     /// level and their evaluations draft from each other's text).
     private func group(level: Int) -> String { "\(index)/level\(level)" }

@@ -73,6 +73,8 @@ public struct RunSummary: Sendable {
     /// Per draft source that drafted: its name, acceptance, and for `lookup` the share of its
     /// proposals copied from another call of the group.
     public var sources: [(name: String, acceptance: Double, siblingShare: Double?)] = []
+    /// `lookup`'s drafted and accepted tokens per call kind (propose, evaluate, answer).
+    public var lookupByCall: [String: (drafted: Int, accepted: Int)] = [:]
     public var tokensPerTargetPass: Double
     public var strategy: DecodingStrategy
     public var interrupted: Bool
@@ -129,6 +131,13 @@ public struct RunSummary: Sendable {
             rows += [
                 ("time in target / drafts", String(format: "%.1f s / %.1f s", verifySeconds, draftSeconds)),
                 ("acceptance", acceptance.map { String(format: "%.1f%%", $0 * 100) + bySource } ?? "— (no drafting)"),
+            ]
+            if !lookupByCall.isEmpty {
+                rows.append(("lookup acceptance by call", SearchTask.callKinds.compactMap { kind in
+                    lookupByCall[kind].map { "\(kind) " + String(format: "%.1f%%", 100 * Double($0.accepted) / Double(max(1, $0.drafted))) }
+                }.joined(separator: ", ")))
+            }
+            rows += [
                 // Not `compare`'s figure, which is per call: this one counts every call in the pass.
                 ("tokens per target pass (all calls batched)", String(format: "%.2f", tokensPerTargetPass)),
             ]
@@ -329,6 +338,11 @@ public final class WorkflowRunner {
                         preconditionFailure("a completion no running input asked for: \(completion.tag)")
                     }
                     steps[index]?.back[completion.tag] = completion
+                    if completion.statistics.lookupDraftedTokens > 0 {
+                        let kind = SearchTask.callKind(of: completion.tag)
+                        summary.lookupByCall[kind, default: (0, 0)].drafted += completion.statistics.lookupDraftedTokens
+                        summary.lookupByCall[kind, default: (0, 0)].accepted += completion.statistics.lookupAcceptedTokens
+                    }
                     var next: [TextRequest] = []
                     if let step = steps[index], step.back.count == step.tags.count {
                         // The step's completions in the order of its calls, whatever order they finished in.

@@ -137,6 +137,10 @@ struct RunCommand: ParsableCommand {
                 ("generated_tokens", .int(summary.generatedTokens)),
                 ("wall_s", .double(summary.wallSeconds)),
                 ("acceptance", summary.acceptance.map(JSONValue.double) ?? .null),
+                ("lookup_acceptance_by_call", .object(summary.lookupByCall.keys.sorted().map { kind in
+                    let t = summary.lookupByCall[kind] ?? (0, 0)
+                    return (kind, .double(Double(t.accepted) / Double(max(1, t.drafted))))
+                })),
                 ("tokens_per_target_pass", .double(summary.tokensPerTargetPass)),
                 ("draft_s", .double(summary.draftSeconds)),
                 ("verify_s", .double(summary.verifySeconds)),
