@@ -58,6 +58,39 @@ final class GGUFWriterTests: XCTestCase {
         XCTAssertTrue(file.tensors.isEmpty)
     }
 
+    /// `stringArray` and `numberArray` decode arrays straight from the mapping: they must agree
+    /// with `value`, and refuse an array of the other kind by naming the key.
+    func testTypedArrayAccessorsAgreeWithValue() throws {
+        var writer = GGUFWriter()
+        let strings = ["a", "", "Grüße, 世界 — a string well past fifteen bytes", "Ġ\u{0}nul"]
+        writer.set("strs", strings: strings)
+        writer.set("i32s", .array(.int32, [.int32(.min), .int32(0), .int32(7)]))
+        writer.set("f32s", .array(.float32, [.float32(-0.5), .float32(.infinity)]))
+        writer.set("bools", .array(.bool, [.bool(true), .bool(false)]))
+        writer.set("u64s", .array(.uint64, [.uint64(1 << 40)]))
+        writer.set("empty.u8", .array(.uint8, []))
+        writer.set("nested", .array(.array, [.array(.int16, [.int16(3)])]))
+        writer.set("scalar", .uint32(5))
+        let file = try roundTrip(writer)
+
+        XCTAssertEqual(try file.stringArray("strs"), strings)
+        XCTAssertEqual(file.value("strs"), .array(.string, strings.map(GGUFValue.string)))
+        XCTAssertEqual(try file.numberArray("i32s"), [Double(Int32.min), 0, 7])
+        XCTAssertEqual(try file.numberArray("f32s"), [-0.5, .infinity])
+        XCTAssertEqual(try file.numberArray("bools"), [1, 0])
+        XCTAssertEqual(try file.numberArray("u64s"), [Double(1 << 40)])
+        XCTAssertEqual(try file.numberArray("empty.u8"), [])
+        XCTAssertEqual(try file.stringArray("empty.u8"), [])
+        XCTAssertNil(try file.stringArray("absent"))
+        XCTAssertNil(try file.numberArray("absent"))
+        for (key, call) in [("i32s", { _ = try file.stringArray("i32s") }), ("strs", { _ = try file.numberArray("strs") }),
+                            ("nested", { _ = try file.numberArray("nested") }), ("scalar", { _ = try file.stringArray("scalar") })] {
+            XCTAssertThrowsError(try call(), key) { error in
+                XCTAssertTrue("\(error)".contains("'\(key)'"), "\(error)")
+            }
+        }
+    }
+
     func testNaNMetadataKeepsItsBits() throws {
         let payload = Float(bitPattern: 0x7fc0_1234)
         var writer = GGUFWriter()

@@ -23,13 +23,15 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     public var rowBytes: Int { type.byteCount(elements: rowLength) }
 }
 
-/// A GGUF file (versions 2 and 3), memory-mapped read-only. Metadata is parsed up front; tensor
-/// data stays in the mapping and is handed out as views, so a model costs no copy to load.
+/// A GGUF file (versions 2 and 3), memory-mapped read-only. Metadata is parsed and checked up
+/// front; arrays of plain values (a vocabulary's tokens, scores, types and merges) stay in the
+/// mapping and are decoded when asked for, and tensor data is handed out as views, so a model
+/// costs no copy to load.
 /// A class because it owns the mapping.
 public final class GGUFFile: @unchecked Sendable {
     public let path: String
     public let version: UInt32
-    public let metadata: [String: GGUFValue]
+    private let entries: [String: GGUFMetadataEntry]
     /// Metadata keys in file order (for display and for writing back).
     public let metadataKeys: [String]
     public let tensors: [GGUFTensorInfo]
@@ -71,7 +73,7 @@ public final class GGUFFile: @unchecked Sendable {
             var parser = GGUFParser(bytes: bytes, path: path)
             let header = try parser.parse()
             version = header.version
-            metadata = header.metadata
+            entries = header.metadata
             metadataKeys = header.metadataKeys
             tensors = header.tensors
             alignment = header.alignment
@@ -110,28 +112,51 @@ public final class GGUFFile: @unchecked Sendable {
 
     // MARK: typed metadata access
 
-    public func value(_ key: String) -> GGUFValue? { metadata[key] }
+    /// Every metadata value, arrays decoded (for display and for writing back; a model reads
+    /// its keys one by one).
+    public var metadata: [String: GGUFValue] {
+        var all: [String: GGUFValue] = [:]
+        for key in entries.keys { all[key] = value(key) }
+        return all
+    }
+
+    public func value(_ key: String) -> GGUFValue? {
+        switch entries[key] {
+        case nil: return nil
+        case let .value(v)?: return v
+        case let .array(_, _, offset)?:
+            // Checked when the file was opened: decoding it again cannot fail.
+            var parser = parser(at: offset)
+            return try? parser.readValue(.array, key: key, depth: 0)
+        }
+    }
+
+    private func parser(at offset: Int) -> GGUFParser {
+        var parser = GGUFParser(bytes: UnsafeRawBufferPointer(start: base, count: fileSize), path: path)
+        parser.offset = offset
+        return parser
+    }
 
     public func requiredInt(_ key: String) throws -> Int {
-        guard let v = metadata[key] else { throw GGUFError.missingKey(path: path, key: key) }
+        guard let v = value(key) else { throw GGUFError.missingKey(path: path, key: key) }
         guard let i = v.intValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an integer") }
         return i
     }
 
     public func int(_ key: String) throws -> Int? {
-        guard let v = metadata[key] else { return nil }
+        guard let v = value(key) else { return nil }
         guard let i = v.intValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an integer") }
         return i
     }
 
     public func double(_ key: String) throws -> Double? {
-        guard let v = metadata[key] else { return nil }
+        guard let v = value(key) else { return nil }
         guard let d = v.doubleValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "a number") }
         return d
     }
 
     public func string(_ key: String) throws -> String? {
-        guard let v = metadata[key] else { return nil }
+        guard let v = value(key) else { return nil }
         guard let s = v.stringValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "a string") }
         return s
     }
@@ -142,14 +167,21 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     public func bool(_ key: String) throws -> Bool? {
-        guard let v = metadata[key] else { return nil }
+        guard let v = value(key) else { return nil }
         if let b = v.boolValue { return b }
         if let i = v.intValue { return i != 0 }
         throw GGUFError.wrongKeyType(path: path, key: key, expected: "a boolean")
     }
 
     public func stringArray(_ key: String) throws -> [String]? {
-        guard let v = metadata[key] else { return nil }
+        if case let .array(type, count, offset)? = entries[key], type == .string {
+            var parser = parser(at: offset + GGUFParser.arrayHeaderBytes)
+            var out: [String] = []
+            out.reserveCapacity(count)
+            for _ in 0..<count { out.append(try parser.readString("the value of '\(key)'")) }
+            return out
+        }
+        guard let v = value(key) else { return nil }
         guard let items = v.arrayValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of strings") }
         var out: [String] = []
         out.reserveCapacity(items.count)
@@ -161,7 +193,19 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     public func numberArray(_ key: String) throws -> [Double]? {
-        guard let v = metadata[key] else { return nil }
+        if case let .array(type, count, offset)? = entries[key], type != .string {
+            var parser = parser(at: offset + GGUFParser.arrayHeaderBytes)
+            var out: [Double] = []
+            out.reserveCapacity(count)
+            for _ in 0..<count {
+                guard let d = try parser.readValue(type, key: key, depth: 1).doubleValue else {
+                    throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of numbers")
+                }
+                out.append(d)
+            }
+            return out
+        }
+        guard let v = value(key) else { return nil }
         guard let items = v.arrayValue else { throw GGUFError.wrongKeyType(path: path, key: key, expected: "an array of numbers") }
         var out: [Double] = []
         out.reserveCapacity(items.count)
@@ -187,7 +231,7 @@ struct GGUFParser {
 
     struct Header {
         var version: UInt32
-        var metadata: [String: GGUFValue]
+        var metadata: [String: GGUFMetadataEntry]
         var metadataKeys: [String]
         var tensors: [GGUFTensorInfo]
         var alignment: Int
@@ -207,7 +251,7 @@ struct GGUFParser {
         try checkCount(kvCount, minimumBytes: 13, what: "metadata entries")
         try checkCount(tensorCount, minimumBytes: 24, what: "tensors")
 
-        var metadata: [String: GGUFValue] = [:]
+        var metadata: [String: GGUFMetadataEntry] = [:]
         var keys: [String] = []
         keys.reserveCapacity(Int(kvCount))
         for _ in 0..<Int(kvCount) {
@@ -216,13 +260,14 @@ struct GGUFParser {
             guard let type = GGUFValueType(rawValue: rawType) else {
                 throw GGUFError.badValueType(path: path, key: key, type: rawType)
             }
-            let value = try readValue(type, key: key, depth: 0)
-            if metadata.updateValue(value, forKey: key) == nil { keys.append(key) }
+            let entry = try type == .array ? skipPlainArray(key: key) ?? .value(readValue(type, key: key, depth: 0))
+                                           : .value(readValue(type, key: key, depth: 0))
+            if metadata.updateValue(entry, forKey: key) == nil { keys.append(key) }
         }
 
         var alignment = 32
-        if let a = metadata["general.alignment"] {
-            guard let v = a.intValue, v > 0, v <= 1 << 20, v & (v - 1) == 0 else {
+        if let entry = metadata["general.alignment"] {
+            guard case let .value(a) = entry, let v = a.intValue, v > 0, v <= 1 << 20, v & (v - 1) == 0 else {
                 throw GGUFError.wrongKeyType(path: path, key: "general.alignment", expected: "a power of two")
             }
             alignment = v
@@ -316,7 +361,11 @@ struct GGUFParser {
     /// key or name that the next error message quotes.
     static let maxNameLength: UInt64 = 65535
 
-    private mutating func readString(_ what: @autoclosure () -> String, maxLength: UInt64 = 1 << 40) throws -> String {
+    mutating func readString(_ what: @autoclosure () -> String, maxLength: UInt64 = 1 << 40) throws -> String {
+        String(decoding: try readStringBytes(what(), maxLength: maxLength), as: UTF8.self)
+    }
+
+    private mutating func readStringBytes(_ what: @autoclosure () -> String, maxLength: UInt64 = 1 << 40) throws -> UnsafeRawBufferPointer {
         let length: UInt64 = try read(what())
         guard length <= UInt64(bytes.count - offset), length <= maxLength else {
             if length > maxLength {
@@ -325,12 +374,38 @@ struct GGUFParser {
             throw GGUFError.truncated(path: path, offset: bytes.count, reading: what())
         }
         let n = Int(length)
-        let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), as: UTF8.self)
-        offset += n
-        return s
+        defer { offset += n }
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n])
     }
 
-    private mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
+    /// Bytes before an array's first element: its element type (4) and length (8).
+    static let arrayHeaderBytes = 12
+
+    /// Checks an array of plain values (numbers, booleans or strings) from its element type on,
+    /// as `readValue` would, and steps over it without decoding it; nil, with nothing read, for
+    /// an array of arrays.
+    mutating func skipPlainArray(key: String) throws -> GGUFMetadataEntry? {
+        let start = offset
+        let rawType: UInt32 = try read("the element type of '\(key)'")
+        guard let elementType = GGUFValueType(rawValue: rawType) else {
+            throw GGUFError.badValueType(path: path, key: key, type: rawType)
+        }
+        if elementType == .array {
+            offset = start
+            return nil
+        }
+        let count: UInt64 = try read("the length of '\(key)'")
+        try checkCount(count, minimumBytes: elementType.minimumEncodedSize, what: "entries in the array '\(key)'")
+        if elementType == .string {
+            for _ in 0..<Int(count) { _ = try readStringBytes("the value of '\(key)'") }
+        } else {
+            // A fixed size, and checkCount saw that they all fit.
+            offset += Int(count) * elementType.minimumEncodedSize
+        }
+        return .array(elementType: elementType, count: Int(count), offset: start)
+    }
+
+    mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
         let what = "the value of '\(key)'"
         switch type {
         case .uint8: return .uint8(try read(what))
@@ -363,6 +438,13 @@ struct GGUFParser {
             return .array(elementType, items)
         }
     }
+}
+
+/// A metadata value as the file keeps it: decoded, or an array of plain values left in the mapping.
+enum GGUFMetadataEntry {
+    case value(GGUFValue)
+    /// `offset`: where the array's element type is stored; its elements follow the length.
+    case array(elementType: GGUFValueType, count: Int, offset: Int)
 }
 
 extension GGUFValueType {
