@@ -20,6 +20,11 @@ struct DraftLengthPolicy {
         var remaining: Int
         /// Index of its draft model, nil while it has no draft instance.
         var draftModel: Int?
+        /// The most tokens it can draft this round, and their acceptance, where known for this
+        /// request alone (a `lookup` proposal: its length and its match length's rate); it then
+        /// drafts min(k, limit) tokens, all of them.
+        var tokenLimit: Int? = nil
+        var acceptance: Double? = nil
     }
 
     /// Per-token acceptance rate of each draft model.
@@ -35,6 +40,8 @@ struct DraftLengthPolicy {
     var overheadPerToken: Double
     /// Which k `best` weighs.
     var choice = Choice.anyLength
+    /// Every draft accepted (`draftingCouldPay`'s bound), per-request rates included.
+    var optimistic = false
     /// Sources 0..<instanceSources are draft models with instances: when a request drafting
     /// from one finishes, its instance passes to the oldest request without a draft. (`lookup`
     /// has no instances: it drafts for every request with a match.)
@@ -70,7 +77,16 @@ struct DraftLengthPolicy {
             var perRound = 1.0
             let remaining = Double(max(1, r.remaining))
             work += remaining
-            if let m = r.draftModel, k > 0 {
+            if let m = r.draftModel, k > 0, let limit = r.tokenLimit {
+                // A proposal of known length: all of it is drafted, each token at its own rate.
+                let alpha = optimistic ? 1 : (r.acceptance ?? acceptance[m])
+                var accepted = 1.0
+                for _ in 0..<min(k, limit) {
+                    accepted *= alpha
+                    perRound += accepted
+                }
+                verifyTokens += Double(min(k, limit))
+            } else if let m = r.draftModel, k > 0 {
                 perRound = advance[m]
                 verifyTokens += drafted[m]
                 perModel[m] += 1
@@ -133,6 +149,7 @@ struct DraftLengthPolicy {
         var perfect = self
         perfect.acceptance = acceptance.map { _ in 1 }
         perfect.continuation = continuation.map { _ in 1 }
+        perfect.optimistic = true
         return perfect.estimatedSeconds(k: maxDraftTokens, requests: requests, pending: pending)
             < estimatedSeconds(k: 0, requests: requests, pending: pending)
     }

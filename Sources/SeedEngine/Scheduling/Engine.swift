@@ -399,7 +399,14 @@ public final class Engine {
             let policy = draftLengthPolicy()
             let pending = active.reduce(0) { $0 + ($1.tokens.count - $1.targetCount) }
             func requests(_ plan: [Int?]) -> [DraftLengthPolicy.Request] {
-                zip(active, plan).map { DraftLengthPolicy.Request(remaining: $0.remainingBudget, draftModel: $1) }
+                zip(active, plan).map { r, source in
+                    // A lookup proposal's length is known this round: the policy weighs it, not
+                    // lookup's average length, and its match length's acceptance.
+                    source == lookupIndex
+                        ? DraftLengthPolicy.Request(remaining: r.remainingBudget, draftModel: source, tokenLimit: r.lookupProposal.count,
+                                                    acceptance: lookupAcceptance[r.lookupMatchLength].rate)
+                        : DraftLengthPolicy.Request(remaining: r.remainingBudget, draftModel: source)
+                }
             }
             var variants = [plan]
             if lookupSource != nil && !drafts.isEmpty {
