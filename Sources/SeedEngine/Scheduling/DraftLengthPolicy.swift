@@ -79,13 +79,10 @@ struct DraftLengthPolicy {
             work += remaining
             if let m = r.draftModel, k > 0, let limit = r.tokenLimit {
                 // A proposal of known length: all of it is drafted, each token at its own rate.
-                let alpha = optimistic ? 1 : (r.acceptance ?? acceptance[m])
-                var accepted = 1.0
-                for _ in 0..<min(k, limit) {
-                    accepted *= alpha
-                    perRound += accepted
-                }
-                verifyTokens += Double(min(k, limit))
+                let expected = Self.expected(tokens: min(k, limit), acceptance: optimistic ? 1 : (r.acceptance ?? acceptance[m]),
+                                             continuation: 1)
+                perRound = expected.advance
+                verifyTokens += expected.drafted
             } else if let m = r.draftModel, k > 0 {
                 perRound = advance[m]
                 verifyTokens += drafted[m]
@@ -123,6 +120,19 @@ struct DraftLengthPolicy {
         }
         let tokens = Int(verifyTokens.rounded())
         return rounds * (draftTime + targetCost(tokens) + overheadPerToken * Double(tokens))
+    }
+
+    /// Tokens a request advances in a round drafting up to `tokens` tokens, 1 + Σᵢ cⁱ⁻¹αⁱ, and the
+    /// tokens it is expected to draft, Σᵢ cⁱ⁻¹ (i = 1...tokens).
+    static func expected(tokens: Int, acceptance a: Double, continuation c: Double) -> (advance: Double, drafted: Double) {
+        var advance = 1.0, drafted = 0.0, reach = 1.0, accepted = 1.0
+        for _ in 0..<max(0, tokens) {
+            drafted += reach
+            accepted *= a
+            advance += reach * accepted
+            reach *= c
+        }
+        return (advance, drafted)
     }
 
     /// Which k `best` weighs.

@@ -441,17 +441,9 @@ public final class Engine {
         }
     }
 
-    /// Tokens a request is expected to advance in a round drafting `tokens` tokens from `source`
-    /// (1 + Σᵢ cⁱ⁻¹αⁱ, as `DraftLengthPolicy` counts them).
+    /// Tokens a request is expected to advance in a round drafting `tokens` tokens from `source`.
     private func expectedAdvance(source: Int, tokens: Int, continuation c: Double, acceptance a: Double? = nil) -> Double {
-        let alpha = a ?? acceptance[source].rate
-        var advance = 1.0, reach = 1.0, accepted = 1.0
-        for _ in 0..<tokens {
-            accepted *= alpha
-            advance += reach * accepted
-            reach *= c
-        }
-        return advance
+        DraftLengthPolicy.expected(tokens: tokens, acceptance: a ?? acceptance[source].rate, continuation: c).advance
     }
 
     /// `auto`'s estimates for this round (see `DraftLengthPolicy`), from the measured pass

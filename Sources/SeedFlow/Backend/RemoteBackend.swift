@@ -227,8 +227,9 @@ public final class RemoteBackend: GenerationBackend {
                 cancelAll()
                 throw GenerationInterrupted()
             }
-            // URLSession's own timeout does not always fire on Linux: a call past its time is
-            // cancelled here and counts as timed out (its late reply, if any, is ignored).
+            // A backstop for a transport whose own timeout does not fire (URLSession's on Linux,
+            // for HTTPS): a call past its time is cancelled here and counts as timed out (its
+            // late reply, if any, is ignored).
             let late = DispatchTime.now() - (target.timeoutSeconds + 0.5)
             for (id, entry) in inFlight where entry.sent < late {
                 entry.task.cancel()

@@ -68,11 +68,12 @@ final class Probe: @unchecked Sendable {
         }
     }
 
-    /// llama.cpp's `/props`, when the server has it.
-    private func props() -> [String: Any]? {
+    /// llama.cpp's `/props`, when the server has it (parsed once, after the probe's wait).
+    private lazy var parsedProps: [String: Any]? = {
         guard case let .response(200, _, data) = lock.withLock({ propsReply }) else { return nil }
         return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    }
+    }()
+    private func props() -> [String: Any]? { parsedProps }
 
     /// Whether the server answered `/props` as llama.cpp's does.
     var isLlamaCpp: Bool { props()?["total_slots"] != nil }

@@ -254,6 +254,8 @@ final class SocketTransport: HTTPTransport, @unchecked Sendable {
         let deadline: UInt64
         let call: Call
         var buffer: [UInt8] = []
+        /// Where each recv lands before it joins `buffer` (one allocation per exchange).
+        var chunk = [UInt8](repeating: 0, count: 16 << 10)
         var start = 0
         /// Bytes received so far.
         var total = 0
@@ -272,7 +274,6 @@ final class SocketTransport: HTTPTransport, @unchecked Sendable {
         mutating func fill() throws -> Bool {
             if closed { return false }
             if start > 0 && start == buffer.count { buffer.removeAll(keepingCapacity: true); start = 0 }
-            var chunk = [UInt8](repeating: 0, count: 16 << 10)
             while true {
                 let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 if call.cancelled { throw Failure(outcome: .cancelled) }
