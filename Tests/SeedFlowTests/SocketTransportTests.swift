@@ -173,6 +173,19 @@ final class SocketTransportTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(start), 3)
     }
 
+    func testMalformedFramingIsRefusedWithTheReason() throws {
+        let server = try ScriptedServer { n in
+            n == 0 ? ("HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n{}", true)
+                   : ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", true)
+        }
+        defer { server.stop() }
+        let transport = SocketTransport()
+        guard case let .failed(length) = run(transport, exchange(server.port)) else { return XCTFail("a bad Content-Length fails") }
+        XCTAssertTrue(length.contains("Content-Length 'lots'"), length)
+        guard case let .failed(chunk) = run(transport, exchange(server.port)) else { return XCTFail("a bad chunk size fails") }
+        XCTAssertTrue(chunk.contains("chunk size 'zz'"), chunk)
+    }
+
     func testARefusedConnectionAndABrokenReplySayWhy() throws {
         let server = try ScriptedServer { n in
             n == 0 ? ("HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nshort", true) : ("SMTP ready\r\n\r\n", true)
