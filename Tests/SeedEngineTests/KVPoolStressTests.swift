@@ -31,12 +31,10 @@ struct FakeKV {
     }
 
     /// Rows of slot `position`: (pointer, row number) for every layer's key and value.
-    private func rows(_ table: KVBlockTable, _ position: Int) -> [(UnsafeMutablePointer<Float>, Int)] {
-        let block = table.blocks[position / layout.blockTokens]
-        let slot = position % layout.blockTokens
-        return (0..<layout.layers).flatMap { layer in
-            [(block + layout.keyOffset(layer: layer, slot: slot), 2 * layer),
-             (block + layout.valueOffset(layer: layer, slot: slot), 2 * layer + 1)]
+    private func rows(_ table: KVBlockTable, _ position: Int, layers: [Int]? = nil) -> [(UnsafeMutablePointer<Float>, Int)] {
+        (layers ?? Array(0..<layout.layers)).flatMap { layer in
+            [(table.key(position: position, layer: layer), 2 * layer),
+             (table.value(position: position, layer: layer), 2 * layer + 1)]
         }
     }
 
@@ -50,14 +48,22 @@ struct FakeKV {
         }
     }
 
-    /// The first position whose stored values are not those of `tokens`' prefix, if any.
-    func firstMismatch(_ table: KVBlockTable, tokens: [Int]) -> Int? {
+    /// The first position whose stored values are not those of `tokens`' prefix, if any. The
+    /// `window` layers' rows before `windowStart` must read as NaN instead: the pool gave their
+    /// pages back, and its tables show such pages as NaN.
+    func firstMismatch(_ table: KVBlockTable, tokens: [Int], window: KVWindow? = nil, windowStart: Int = 0) -> Int? {
         let hashes = Self.prefixHashes(tokens)
+        let sliding = (0..<layout.layers).filter { window?.layers[$0] ?? false }
+        let global = (0..<layout.layers).filter { !(window?.layers[$0] ?? false) }
         for p in tokens.indices {
-            for (row, number) in rows(table, p) {
+            let gone = p < windowStart
+            for (row, number) in rows(table, p, layers: gone ? global : nil) {
                 for i in 0..<layout.kvDim where row[i] != value(hashes[p], row: number, component: i) {
                     return p
                 }
+            }
+            if gone {
+                for (row, _) in rows(table, p, layers: sliding) where !(0..<layout.kvDim).allSatisfy({ row[$0].isNaN }) { return p }
             }
         }
         return nil
@@ -71,7 +77,7 @@ final class KVPoolStressTests: XCTestCase {
 
     private func blockPointers(_ pool: KVPool, _ id: SequenceID) throws -> [UnsafeMutablePointer<Float>] {
         let table = try pool.blockTable(id)
-        return (0..<table.blockCount).map { table.blocks[$0] }
+        return (0..<table.blockCount * table.layers).map { table.pages[$0] }
     }
 
     /// Appends, "computes" (writes the fake values) and commits.
@@ -85,9 +91,10 @@ final class KVPoolStressTests: XCTestCase {
         return all
     }
 
-    private func assertValues(_ pool: KVPool, _ id: SequenceID, _ what: String,
+    private func assertValues(_ pool: KVPool, _ id: SequenceID, _ what: String, windowStart: Int = 0,
                               file: StaticString = #filePath, line: UInt = #line) throws {
-        let mismatch = FakeKV(layout: layout).firstMismatch(try pool.blockTable(id), tokens: try pool.tokens(id))
+        let mismatch = FakeKV(layout: layout).firstMismatch(try pool.blockTable(id), tokens: try pool.tokens(id),
+                                                            window: pool.window, windowStart: windowStart)
         XCTAssertNil(mismatch, "\(what): position \(mismatch ?? -1) holds another prefix's values",
                      file: file, line: line)
     }
@@ -95,7 +102,18 @@ final class KVPoolStressTests: XCTestCase {
     // MARK: 3. randomized operations
 
     func testRandomOperationsKeepInvariantsAndData() throws {
-        let pool = KVPool(layout: layout, blockCount: 64)
+        try randomOperations(window: nil)
+    }
+
+    /// The same with the first layer sliding over a window of 6 tokens: sequences settle now and
+    /// then, their blocks' sliding pages go back once no holder's window reaches them, and the
+    /// pages that remain hold the right values.
+    func testRandomOperationsWithASlidingLayerKeepInvariantsAndData() throws {
+        try randomOperations(window: KVWindow(tokens: 6, layers: [true, false]))
+    }
+
+    private func randomOperations(window: KVWindow?) throws {
+        let pool = KVPool(layout: layout, blockCount: 64, window: window)
         let fake = FakeKV(layout: layout)
         var rng = RandomStream(seed: 7, tag: "stress")
         // A few shared prompt headers over a small alphabet, so that prefixes repeat: prefix-cache
@@ -103,6 +121,15 @@ final class KVPoolStressTests: XCTestCase {
         let headers = (0..<3).map { _ in (0..<14).map { _ in Int.random(in: 0..<6, using: &rng) } }
         var ids: [SequenceID] = []
         var model: [SequenceID: [Int]] = [:]
+        // Per sequence, the length it last settled at (the lowest it may be trimmed to), and the
+        // first position whose sliding pages it still has.
+        var floor: [SequenceID: Int] = [:]
+        var windowStart: [SequenceID: Int] = [:]
+        func settled(_ id: SequenceID, at count: Int) {
+            floor[id] = count
+            guard let window else { return }
+            windowStart[id] = max(0, count - window.tokens + 1) / layout.blockTokens * layout.blockTokens
+        }
         var counts: [String: Int] = [:]
         let maxSequences = 16
 
@@ -162,16 +189,18 @@ final class KVPoolStressTests: XCTestCase {
                 XCTAssertEqual(try pool.tokens(id), Array(prompt[0..<reused]))
                 ids.append(id)
                 model[id] = Array(prompt[0..<reused])
+                settled(id, at: window == nil ? 0 : reused)
                 if reused > 0 { counts["prefixHit", default: 0] += 1 }
                 // The reused blocks must hold exactly this prefix's values.
-                try assertValues(pool, id, "step \(step) prefix hit")
+                try assertValues(pool, id, "step \(step) prefix hit", windowStart: windowStart[id] ?? 0)
                 try tryAppend(id, Array(prompt[reused...]), commit: true)
             } else if op < 50, let id = victim {
                 label = "append"
                 // Long sequences mostly roll back instead, so the pool keeps turning over.
                 if model[id]!.count > 64 {
-                    try pool.trim(id, to: model[id]!.count / 2)
-                    model[id]!.removeLast(model[id]!.count - model[id]!.count / 2)
+                    let to = max(floor[id]!, model[id]!.count / 2)
+                    try pool.trim(id, to: to)
+                    model[id]!.removeLast(model[id]!.count - to)
                 } else {
                     try tryAppend(id, randomTokens(Int.random(in: 1...6, using: &rng)),
                                   commit: Int.random(in: 0..<4, using: &rng) != 0)
@@ -185,15 +214,25 @@ final class KVPoolStressTests: XCTestCase {
                 let child = try pool.fork(id)
                 ids.append(child)
                 model[child] = model[id]
+                floor[child] = floor[id]
+                windowStart[child] = windowStart[id]
                 counts["fork", default: 0] += 1
-            } else if op < 88, let id = victim {
+            } else if op < 82, let id = victim {
                 label = "trim"
                 let count = model[id]!.count
-                let to = Int.random(in: 0..<4, using: &rng) == 0 ? Int.random(in: 0...count, using: &rng)
-                    : max(0, count - Int.random(in: 0...5, using: &rng))
+                let to = Int.random(in: 0..<4, using: &rng) == 0 ? Int.random(in: floor[id]!...count, using: &rng)
+                    : max(floor[id]!, count - Int.random(in: 0...5, using: &rng))
                 try pool.trim(id, to: to)
                 model[id]!.removeLast(count - to)
                 counts["trim", default: 0] += 1
+            } else if op < 88, let id = victim {
+                label = "settle"
+                try pool.settle(id)
+                if window != nil { settled(id, at: model[id]!.count) }
+                counts["settle", default: 0] += 1
+                if floor[id]! > 0 {
+                    XCTAssertThrowsError(try pool.trim(id, to: floor[id]! - 1), "a trim below the settled length")
+                }
             } else if let id = victim {
                 label = "release"
                 pool.release(id)
@@ -208,7 +247,8 @@ final class KVPoolStressTests: XCTestCase {
             XCTAssertEqual(pool.sequenceCount, ids.count)
             for id in ids {
                 XCTAssertEqual(try pool.tokens(id), model[id]!, "step \(step) (\(label)): tokens of \(id)")
-                let mismatch = fake.firstMismatch(try pool.blockTable(id), tokens: model[id]!)
+                let mismatch = fake.firstMismatch(try pool.blockTable(id), tokens: model[id]!, window: window,
+                                                  windowStart: windowStart[id] ?? 0)
                 if let mismatch {
                     XCTFail("step \(step) (\(label)): \(id) position \(mismatch) holds another prefix's values")
                     return
@@ -223,6 +263,7 @@ final class KVPoolStressTests: XCTestCase {
         }
         XCTAssertGreaterThan(metrics.copiesOnWrite, 10)
         XCTAssertGreaterThan(metrics.evictions, 10)
+        if window != nil { XCTAssertGreaterThan(metrics.windowPagesReleased, 10) }
 
         for id in ids { pool.release(id) }
         XCTAssertNil(pool.checkInvariants())

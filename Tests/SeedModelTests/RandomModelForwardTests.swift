@@ -333,18 +333,19 @@ final class RandomModelForwardTests: XCTestCase {
         let blockTokens = 2, blocks = (Self.prompt.count + 1) / blockTokens
         let layout = KVLayout(config: model.config, blockTokens: blockTokens)
         let memory = UnsafeMutablePointer<Float>.allocate(capacity: blocks * layout.blockFloats)
-        let table = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: blocks)
+        let table = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: blocks * layout.layers)
         defer { memory.deallocate(); table.deallocate() }
-        for b in 0..<blocks { table[b] = memory + b * layout.blockFloats }
+        for p in 0..<blocks * layout.layers { table[p] = memory + p * layout.pageFloats }
         let owner = NSObject()
-        let cache = KVBlockTable(blocks: table, blockCount: blocks, blockTokens: blockTokens, owner: owner)
+        let cache = KVBlockTable(pages: table, layers: layout.layers, kvDim: layout.kvDim, blockCount: blocks,
+                                 blockTokens: blockTokens, owner: owner)
         for (position, token) in Self.prompt.enumerated() {
             let logits = try model.forward([ForwardInput(tokens: [token], startPosition: position, cache: cache, logits: .last)])
             let got = Array(logits[0])
             XCTAssertEqual(got, contiguous[position], "position \(position)")
             // The next position sees keys from position + 2 − 4 on.
             let dead = max(0, position + 2 - 4) / blockTokens
-            for b in 0..<dead { table[b].update(repeating: .nan, count: layout.blockFloats) }
+            for b in 0..<dead { table[b * layout.layers].update(repeating: .nan, count: layout.blockFloats) }
         }
     }
 

@@ -79,39 +79,86 @@ public struct KVPoolMetrics: Sendable, Codable, Equatable {
     public internal(set) var tokensReused = 0
     public internal(set) var copiesOnWrite = 0
     public internal(set) var evictions = 0
+    /// Sliding layers' pages given back because no window reached their block any more.
+    public internal(set) var windowPagesReleased = 0
 }
 
-/// The keys and values of every sequence of one model, in fixed blocks of `blockTokens` tokens
-/// allocated once at start-up. Sequences hold block tables; blocks are reference-counted so that
-/// forks share them, a partial block is copied only when a sharer writes to it, and full blocks
-/// are indexed by the hash of (parent block's key, their tokens) so that a new sequence whose
-/// prompt starts the same way reuses them. Blocks no sequence holds stay cached until the pool
-/// needs room, then go least recently used first; the cache also gives up its oldest block
-/// instead of the pool touching never-used memory once it holds more blocks than sequences do
-/// (`cacheBeforeFreshMemory`). No allocation per token.
-/// A class because it owns the memory.
+/// The sliding-window layers of a model, for a pool that gives back their pages once no window
+/// reaches a block: every query at position p of such a layer sees positions p − tokens + 1 … p.
+public struct KVWindow: Sendable, Equatable {
+    public let tokens: Int
+    /// Per layer, whether it slides.
+    public let layers: [Bool]
+
+    public init(tokens: Int, layers: [Bool]) {
+        self.tokens = tokens
+        self.layers = layers
+    }
+
+    /// The window of `config`'s sliding layers, or nil when none slides.
+    public init?(config: ModelConfig) {
+        guard let window = config.slidingWindow else { return nil }
+        let layers = (0..<config.blockCount).map { config.slides(layer: $0) }
+        guard layers.contains(true) else { return nil }
+        self.init(tokens: window, layers: layers)
+    }
+}
+
+/// The keys and values of every sequence of one model, in blocks of `blockTokens` tokens whose
+/// memory (one page per layer) is allocated once at start-up. Sequences hold block tables;
+/// blocks are reference-counted so that forks share them, a partial block is copied only when a
+/// sharer writes to it, and full blocks are indexed by the hash of (parent block's key, their
+/// tokens) so that a new sequence whose prompt starts the same way reuses them. Blocks no
+/// sequence holds stay cached until the pool needs room, then go least recently used first; the
+/// cache also gives up its oldest block instead of the pool touching never-used memory once it
+/// holds more blocks than sequences do (`cacheBeforeFreshMemory`).
+///
+/// With a `KVWindow`, a block's sliding layers' pages go back to the pool once every sequence
+/// holding it has settled (`settle`) past the point where any window still reaches it; its
+/// global layers' pages stay as long as the block does. A model of five sliding layers to one
+/// global one then holds about a sixth of its cache per token beyond the window. No allocation
+/// per token. A class because it owns the memory.
 public final class KVPool: @unchecked Sendable {
     public let layout: KVLayout
+    /// Whole blocks (every layer's page) the memory holds.
     public let blockCount: Int
+    public let window: KVWindow?
     private let memory: BlockMemory
     private var storage: UnsafeMutablePointer<Float> { memory.base }
+    private let pageCount: Int
+    /// Layers whose pages a block keeps for its whole life, and those it gives back.
+    private let globalLayers: [Int]
+    private let windowLayers: [Int]
 
-    // Per block.
+    // Per block id (there are more ids than whole blocks when pages can be given back).
+    private let idCount: Int
     private var refCount: [Int32]
+    /// Sequences holding the block that may still read its sliding layers' pages.
+    private var windowHolders: [Int32]
+    /// Pages of each block, `pageOf[id * layers + layer]`, -1 where given back.
+    private var pageOf: [Int32]
     private var blockKey: [UInt64]
     private var isIndexed: [Bool]
-    private var blockTokens: [Int32]  // blockCount × layout.blockTokens: the tokens of indexed blocks
+    private var blockTokens: [Int32]  // idCount × layout.blockTokens: the tokens of indexed blocks
     private var parentKey: [UInt64]
-    // Free blocks (a stack) and cached-but-unheld blocks (an LRU list, oldest at the head).
-    private var freeList: [Int32]
+    // Free ids and pages (stacks) and cached-but-unheld blocks (an LRU list, oldest at the head).
+    private var freeIDs: [Int32]
+    private var freePages: [Int32]
+    /// Pages held by cached blocks: free for the taking, by eviction.
+    private var cachedPages = 0
     private var lruPrev: [Int32]
     private var lruNext: [Int32]
     private var lruHead: Int32 = -1
     private var lruTail: Int32 = -1
     private var prefixIndex: [UInt64: Int32] = [:]
-    /// Blocks below this index have been handed out at least once, so their memory is resident.
-    /// The free list gives never-used blocks in index order, below every block released to it.
-    public private(set) var touchedBlocks = 0
+    /// Pages below this index have been handed out at least once, so their memory is resident.
+    /// The free stack gives never-used pages in index order, below every page released to it.
+    public private(set) var touchedPages = 0
+    /// Whole blocks' worth of touched memory.
+    public var touchedBlocks: Int { (touchedPages + layout.layers - 1) / layout.layers }
+    /// A page of NaNs that tables show for given-back pages: reading one spoils the logits
+    /// instead of silently reading another block's keys.
+    private let poison: UnsafeMutablePointer<Float>
 
     /// The cache may hold this many blocks, or as many as sequences hold if that is more, before a
     /// new block is taken from it rather than from never-used memory. Without a bound every
@@ -147,12 +194,16 @@ public final class KVPool: @unchecked Sendable {
         var tokens: [Int] = []
         /// Tokens whose keys and values the forward pass has written (≤ tokens.count).
         var computed = 0
+        /// Leading blocks this sequence no longer reads through a window (it is not among their
+        /// `windowHolders`), and the length it may not be trimmed below since it settled.
+        var windowPassed = 0
+        var floor = 0
         var table: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
         var tableCapacity: Int
 
         init(memory: BlockMemory) {
             self.memory = memory
-            tableCapacity = 8
+            tableCapacity = 64
             table = .allocate(capacity: tableCapacity)
         }
 
@@ -162,33 +213,53 @@ public final class KVPool: @unchecked Sendable {
     private var nextSequence = 0
     public private(set) var metrics = KVPoolMetrics()
 
-    public init(layout: KVLayout, blockCount: Int) {
+    public init(layout: KVLayout, blockCount: Int, window: KVWindow? = nil) {
         precondition(blockCount > 0 && layout.blockTokens > 0)
+        let window = window.flatMap { $0.layers.count == layout.layers && $0.layers.contains(true) ? $0 : nil }
         self.layout = layout
         self.blockCount = blockCount
-        memory = BlockMemory(floats: blockCount * layout.blockFloats)
+        self.window = window
+        let layers = layout.layers
+        globalLayers = (0..<layers).filter { !(window?.layers[$0] ?? false) }
+        windowLayers = (0..<layers).filter { window?.layers[$0] ?? false }
+        pageCount = blockCount * layers
+        // Once their window pages are gone, blocks cost only their global pages: that many more
+        // can be held (a model whose every layer slides keeps a page per block anyway, for ids).
+        idCount = windowLayers.isEmpty ? blockCount : pageCount / max(1, globalLayers.count)
+        memory = BlockMemory(floats: pageCount * layout.pageFloats)
+        poison = .allocate(capacity: layout.pageFloats)
+        poison.initialize(repeating: .nan, count: layout.pageFloats)
         // Left uninitialised: a slot is always written before it is read, and untouched pages of a
         // large budget never become resident.
-        refCount = Array(repeating: 0, count: blockCount)
-        blockKey = Array(repeating: 0, count: blockCount)
-        parentKey = Array(repeating: 0, count: blockCount)
-        isIndexed = Array(repeating: false, count: blockCount)
-        blockTokens = Array(repeating: 0, count: blockCount * layout.blockTokens)
-        freeList = (0..<Int32(blockCount)).reversed()
-        lruPrev = Array(repeating: -1, count: blockCount)
-        lruNext = Array(repeating: -1, count: blockCount)
+        refCount = Array(repeating: 0, count: idCount)
+        windowHolders = Array(repeating: 0, count: idCount)
+        pageOf = Array(repeating: -1, count: idCount * layers)
+        blockKey = Array(repeating: 0, count: idCount)
+        parentKey = Array(repeating: 0, count: idCount)
+        isIndexed = Array(repeating: false, count: idCount)
+        blockTokens = Array(repeating: 0, count: idCount * layout.blockTokens)
+        freeIDs = (0..<Int32(idCount)).reversed()
+        freePages = (0..<Int32(pageCount)).reversed()
+        lruPrev = Array(repeating: -1, count: idCount)
+        lruNext = Array(repeating: -1, count: idCount)
         metrics.blocksTotal = blockCount
     }
 
-    /// A pool for `config` holding `memoryBytes` of keys and values (at least one block).
+    deinit { poison.deallocate() }
+
+    /// A pool for `config` holding `memoryBytes` of keys and values (at least one block); its
+    /// sliding layers' pages are given back when no window reaches them.
     public convenience init(config: ModelConfig, memoryBytes: Int, blockTokens: Int = 16) {
         let layout = KVLayout(config: config, blockTokens: blockTokens)
         let bytesPerBlock = layout.blockFloats * MemoryLayout<Float>.size
-        self.init(layout: layout, blockCount: max(1, memoryBytes / bytesPerBlock))
+        self.init(layout: layout, blockCount: max(1, memoryBytes / bytesPerBlock), window: KVWindow(config: config))
     }
 
     public var bytes: Int { blockCount * layout.blockFloats * MemoryLayout<Float>.size }
-    public var freeBlocks: Int { freeList.count + metrics.blocksCached }
+    /// Whole blocks that can be handed out now, from free memory and by evicting cached blocks.
+    public var freeBlocks: Int { min((freePages.count + cachedPages) / layout.layers, freeIDs.count + metrics.blocksCached) }
+    /// Pages in use by held and cached blocks.
+    public var pagesInUse: Int { pageCount - freePages.count }
 
     public func blocksNeeded(tokens: Int) -> Int { (tokens + layout.blockTokens - 1) / layout.blockTokens }
 
@@ -215,6 +286,20 @@ public final class KVPool: @unchecked Sendable {
             key = next
             reused += b
         }
+        if let window {
+            // The first token computed, at position `reused`, reads the sliding layers' pages of
+            // the blocks its window reaches: reuse only as far as those pages are all still there.
+            while reused > 0 {
+                let first = firstWindowBlock(count: reused, window: window)
+                if (first..<seq.blocks.count).allSatisfy({ hasWindowPages(seq.blocks[$0]) }) { break }
+                release(seq.blocks.removeLast())
+                seq.tokens.removeLast(b)
+                reused -= b
+            }
+            seq.windowPassed = firstWindowBlock(count: reused, window: window)
+            for i in seq.windowPassed..<seq.blocks.count { windowHolders[Int(seq.blocks[i])] += 1 }
+            seq.floor = reused
+        }
         seq.computed = reused
         metrics.prefixHits += reused / b
         metrics.tokensReused += reused
@@ -229,7 +314,12 @@ public final class KVPool: @unchecked Sendable {
         child.blocks = p.blocks
         child.tokens = p.tokens
         child.computed = p.computed
+        child.windowPassed = p.windowPassed
+        child.floor = p.floor
         for block in p.blocks { retain(block) }
+        if window != nil {
+            for i in child.windowPassed..<child.blocks.count { windowHolders[Int(child.blocks[i])] += 1 }
+        }
         let id = SequenceID(rawValue: nextSequence)
         nextSequence += 1
         sequences[id.rawValue] = child
@@ -254,11 +344,12 @@ public final class KVPool: @unchecked Sendable {
         }
         if partialShared {
             // Copy on write: another sequence still reads this block's first slots.
-            let old = seq.blocks[start / b]
+            let index = start / b
+            let old = seq.blocks[index]
             let fresh = takeBlock()
             copyBlock(from: old, to: fresh, slots: start % b)
-            release(old)
-            seq.blocks[start / b] = fresh
+            dropBlock(old, of: seq, at: index)
+            seq.blocks[index] = fresh
             metrics.copiesOnWrite += 1
         } else if start % b != 0, isIndexed[Int(seq.blocks[start / b])] {
             // A full block trimmed into (see `trim`) is still in the prefix index under its old
@@ -296,15 +387,16 @@ public final class KVPool: @unchecked Sendable {
     }
 
     /// Drops every token from position `count` on (speculative rollback), freeing blocks no one
-    /// else holds.
+    /// else holds. A sequence cannot be trimmed below the length it last settled at.
     public func trim(_ id: SequenceID, to count: Int) throws {
         let seq = try sequence(id)
-        guard count >= 0, count <= seq.tokens.count else {
+        guard count >= seq.floor, count <= seq.tokens.count else {
             throw KVPoolError.invalidTrim(id, to: count, count: seq.tokens.count)
         }
         let keep = blocksNeeded(tokens: count)
         while seq.blocks.count > keep {
-            release(seq.blocks.removeLast())
+            let index = seq.blocks.count - 1
+            dropBlock(seq.blocks.removeLast(), of: seq, at: index)
         }
         seq.tokens.removeLast(seq.tokens.count - count)
         seq.computed = min(seq.computed, count)
@@ -315,9 +407,27 @@ public final class KVPool: @unchecked Sendable {
         syncTable(seq)
     }
 
+    /// Says that the sequence will not be trimmed below its current length: every later query
+    /// is at a later position, so the blocks that lie wholly before the window of its current
+    /// end no longer need their sliding layers' pages for it. Pages no holder needs go back to
+    /// the pool. Does nothing for a pool without a window.
+    public func settle(_ id: SequenceID) throws {
+        let seq = try sequence(id)
+        guard let window else { return }
+        let count = seq.tokens.count
+        seq.floor = max(seq.floor, count)
+        let passed = min(firstWindowBlock(count: count, window: window), seq.blocks.count)
+        guard seq.windowPassed < passed else { return }
+        while seq.windowPassed < passed {
+            leaveWindow(seq.blocks[seq.windowPassed])
+            seq.windowPassed += 1
+        }
+        syncTable(seq)
+    }
+
     public func release(_ id: SequenceID) {
         guard let seq = sequences.removeValue(forKey: id.rawValue) else { return }
-        for block in seq.blocks { release(block) }
+        for (index, block) in seq.blocks.enumerated() { dropBlock(block, of: seq, at: index) }
     }
 
     public func tokenCount(_ id: SequenceID) throws -> Int { try sequence(id).tokens.count }
@@ -330,17 +440,22 @@ public final class KVPool: @unchecked Sendable {
     // MARK: invariants (for tests)
 
     /// Checks the bookkeeping: every block is free, cached or held exactly as often as sequences
-    /// hold it; nothing is in two places. Returns a description of the first violation.
+    /// hold it; every page is free or in exactly one block; window pages are where a holder
+    /// needs them; nothing is in two places. Returns a description of the first violation.
     public func checkInvariants() -> String? {
-        var held = [Int32](repeating: 0, count: blockCount)
+        var held = [Int32](repeating: 0, count: idCount)
+        var windowHeld = [Int32](repeating: 0, count: idCount)
         for seq in sequences.values {
-            for block in seq.blocks { held[Int(block)] += 1 }
+            for (i, block) in seq.blocks.enumerated() {
+                held[Int(block)] += 1
+                if window != nil && i >= seq.windowPassed { windowHeld[Int(block)] += 1 }
+            }
             if seq.blocks.count != blocksNeeded(tokens: seq.tokens.count) {
                 return "a sequence of \(seq.tokens.count) tokens holds \(seq.blocks.count) blocks"
             }
         }
         var inFree = Set<Int32>()
-        for block in freeList {
+        for block in freeIDs {
             if !inFree.insert(block).inserted { return "block \(block) twice in the free list" }
         }
         var inLRU = Set<Int32>()
@@ -349,19 +464,35 @@ public final class KVPool: @unchecked Sendable {
             if !inLRU.insert(cursor).inserted { return "LRU list has a cycle at \(cursor)" }
             cursor = lruNext[Int(cursor)]
         }
+        var pageOwners = [Int](repeating: 0, count: pageCount)
+        for page in freePages { pageOwners[Int(page)] += 1 }
         var used = 0
-        for block in 0..<blockCount {
+        var pagesOfCached = 0
+        for block in 0..<idCount {
             let b = Int32(block)
             if held[block] != refCount[block] { return "block \(block): refcount \(refCount[block]) but held \(held[block]) times" }
+            if windowHeld[block] != windowHolders[block] {
+                return "block \(block): \(windowHolders[block]) window holders but \(windowHeld[block]) sequences read it through a window"
+            }
             let places = (inFree.contains(b) ? 1 : 0) + (inLRU.contains(b) ? 1 : 0) + (held[block] > 0 ? 1 : 0)
             if places != 1 { return "block \(block) is in \(places) places (free/cached/held)" }
             if inLRU.contains(b) && !isIndexed[block] { return "block \(block) cached but not indexed" }
             if inFree.contains(b) && isIndexed[block] { return "block \(block) free but indexed" }
+            for layer in 0..<layout.layers {
+                let page = pageOf[block * layout.layers + layer]
+                if page >= 0 { pageOwners[Int(page)] += 1 }
+                if inFree.contains(b) && page >= 0 { return "free block \(block) keeps a page" }
+                if !inFree.contains(b) && page < 0 && globalLayers.contains(layer) { return "block \(block) lacks its layer \(layer) page" }
+                if inLRU.contains(b) && page >= 0 { pagesOfCached += 1 }
+            }
+            if windowHolders[block] > 0 && !hasWindowPages(b) { return "block \(block) read through a window lacks its window pages" }
             if held[block] > 0 { used += 1 }
         }
+        if let page = pageOwners.firstIndex(where: { $0 != 1 }) { return "page \(page) is in \(pageOwners[page]) places" }
+        if pagesOfCached != cachedPages { return "cached blocks hold \(pagesOfCached) pages, counted \(cachedPages)" }
         if used != metrics.blocksUsed { return "metrics say \(metrics.blocksUsed) used, counted \(used)" }
         if inLRU.count != metrics.blocksCached { return "metrics say \(metrics.blocksCached) cached, counted \(inLRU.count)" }
-        if inFree.count + inLRU.count + used != blockCount { return "free + cached + used != total" }
+        if inFree.count + inLRU.count + used != idCount { return "free + cached + used != total" }
         return nil
     }
 
@@ -373,40 +504,91 @@ public final class KVPool: @unchecked Sendable {
     }
 
     private func table(_ seq: Sequence) -> KVBlockTable {
-        KVBlockTable(blocks: seq.table, blockCount: seq.blocks.count, blockTokens: layout.blockTokens, owner: seq)
+        KVBlockTable(pages: seq.table, layers: layout.layers, kvDim: layout.kvDim, blockCount: seq.blocks.count,
+                     blockTokens: layout.blockTokens, owner: seq)
     }
 
     private func syncTable(_ seq: Sequence) {
-        if seq.blocks.count > seq.tableCapacity {
+        let layers = layout.layers
+        let entries = seq.blocks.count * layers
+        if entries > seq.tableCapacity {
             seq.table.deallocate()
-            seq.tableCapacity = max(seq.blocks.count, seq.tableCapacity * 2)
+            seq.tableCapacity = max(entries, seq.tableCapacity * 2)
             seq.table = .allocate(capacity: seq.tableCapacity)
         }
+        let pageFloats = layout.pageFloats
         for (i, block) in seq.blocks.enumerated() {
-            seq.table[i] = storage + Int(block) * layout.blockFloats
+            let base = Int(block) * layers
+            for layer in 0..<layers {
+                let page = pageOf[base + layer]
+                seq.table[i * layers + layer] = page >= 0 ? storage + Int(page) * pageFloats : poison
+            }
+        }
+        // A block this sequence has passed may still have its window pages for another holder;
+        // its table shows them as poison all the same, so that it never reads them.
+        for i in 0..<min(seq.windowPassed, seq.blocks.count) {
+            for layer in windowLayers { seq.table[i * layers + layer] = poison }
         }
     }
 
+    /// The first block the window of a query at position `count` (the next token) reaches.
+    private func firstWindowBlock(count: Int, window: KVWindow) -> Int {
+        max(0, count - window.tokens + 1) / layout.blockTokens
+    }
+
+    private func hasWindowPages(_ block: Int32) -> Bool {
+        guard let layer = windowLayers.first else { return true }
+        return pageOf[Int(block) * layout.layers + layer] >= 0
+    }
+
+    /// A block with every layer's page, held once.
     private func takeBlock() -> Int32 {
-        let block: Int32
-        let cacheFull = metrics.blocksCached > max(metrics.blocksUsed, Self.cacheBeforeFreshMemory)
-        if let free = freeList.last, Int(free) < touchedBlocks || !cacheFull {
-            block = free
-            freeList.removeLast()
-            touchedBlocks = max(touchedBlocks, Int(free) + 1)
-        } else {
-            // Evict the least recently used cached block.
-            block = lruHead
-            precondition(block >= 0, "takeBlock called without a free block")
-            lruRemove(block)
-            unindex(block)
-            metrics.blocksCached -= 1
-            metrics.evictions += 1
+        let layers = layout.layers
+        // Fresh memory is touched only while the cache is small; otherwise (or when ids or
+        // pages run out) the least recently used cached block goes first.
+        while true {
+            let enough = freePages.count >= layers && !freeIDs.isEmpty
+            let cacheFull = metrics.blocksCached > max(metrics.blocksUsed, Self.cacheBeforeFreshMemory)
+            let touched = enough && Int(freePages[freePages.count - layers]) < touchedPages
+            if enough && (touched || !cacheFull) { break }
+            precondition(lruHead >= 0 || enough, "takeBlock called without a free block")
+            if lruHead < 0 { break }
+            evict(lruHead)
+        }
+        guard let block = freeIDs.popLast() else { preconditionFailure("takeBlock called without a free block id") }
+        for layer in 0..<layers {
+            guard let page = freePages.popLast() else { preconditionFailure("takeBlock called without free pages") }
+            pageOf[Int(block) * layers + layer] = page
+            touchedPages = max(touchedPages, Int(page) + 1)
         }
         refCount[Int(block)] = 1
+        windowHolders[Int(block)] = window == nil ? 0 : 1
         metrics.blocksUsed += 1
         metrics.peakBlocksUsed = max(metrics.peakBlocksUsed, metrics.blocksUsed)
         return block
+    }
+
+    private func evict(_ block: Int32) {
+        lruRemove(block)
+        unindex(block)
+        metrics.blocksCached -= 1
+        metrics.evictions += 1
+        cachedPages -= pageCount(of: block)
+        freeAllPages(block)
+        freeIDs.append(block)
+    }
+
+    private func pageCount(of block: Int32) -> Int {
+        let base = Int(block) * layout.layers
+        return (0..<layout.layers).reduce(0) { $0 + (pageOf[base + $1] >= 0 ? 1 : 0) }
+    }
+
+    private func freeAllPages(_ block: Int32) {
+        let base = Int(block) * layout.layers
+        for layer in 0..<layout.layers where pageOf[base + layer] >= 0 {
+            freePages.append(pageOf[base + layer])
+            pageOf[base + layer] = -1
+        }
     }
 
     private func retain(_ block: Int32) {
@@ -414,10 +596,35 @@ public final class KVPool: @unchecked Sendable {
             // Back from the cache.
             lruRemove(block)
             metrics.blocksCached -= 1
+            cachedPages -= pageCount(of: block)
             metrics.blocksUsed += 1
             metrics.peakBlocksUsed = max(metrics.peakBlocksUsed, metrics.blocksUsed)
         }
         refCount[Int(block)] += 1
+    }
+
+    /// A sequence lets go of its block at `index` (released, trimmed off or copied away from).
+    private func dropBlock(_ block: Int32, of seq: Sequence, at index: Int) {
+        if window != nil && index >= seq.windowPassed {
+            // The last holder of an indexed block leaves it to the cache whole, so that a prompt
+            // reusing it finds the window pages its next token reads.
+            leaveWindow(block, keepPages: refCount[Int(block)] == 1 && isIndexed[Int(block)])
+        }
+        release(block)
+    }
+
+    /// One holder no longer reads the block's sliding layers; when it was the last, the pages
+    /// go back to the pool (unless `keepPages`).
+    private func leaveWindow(_ block: Int32, keepPages: Bool = false) {
+        let i = Int(block)
+        windowHolders[i] -= 1
+        guard windowHolders[i] == 0, !keepPages else { return }
+        let base = i * layout.layers
+        for layer in windowLayers where pageOf[base + layer] >= 0 {
+            freePages.append(pageOf[base + layer])
+            pageOf[base + layer] = -1
+            metrics.windowPagesReleased += 1
+        }
     }
 
     private func release(_ block: Int32) {
@@ -427,19 +634,22 @@ public final class KVPool: @unchecked Sendable {
         if isIndexed[Int(block)] {
             lruAppend(block)
             metrics.blocksCached += 1
+            cachedPages += pageCount(of: block)
         } else {
-            freeList.append(block)
+            freeAllPages(block)
+            freeIDs.append(block)
         }
     }
 
     private func copyBlock(from source: Int32, to destination: Int32, slots: Int) {
-        let src = storage + Int(source) * layout.blockFloats
-        let dst = storage + Int(destination) * layout.blockFloats
-        for layer in 0..<layout.layers {
-            let k = layout.keyOffset(layer: layer, slot: 0)
-            let v = layout.valueOffset(layer: layer, slot: 0)
-            (dst + k).update(from: src + k, count: slots * layout.kvDim)
-            (dst + v).update(from: src + v, count: slots * layout.kvDim)
+        let layers = layout.layers
+        for layer in 0..<layers {
+            let from = pageOf[Int(source) * layers + layer], to = pageOf[Int(destination) * layers + layer]
+            guard from >= 0, to >= 0 else { continue }  // a window page no one reads any more
+            let src = storage + Int(from) * layout.pageFloats
+            let dst = storage + Int(to) * layout.pageFloats
+            (dst + layout.keyOffset(slot: 0)).update(from: src + layout.keyOffset(slot: 0), count: slots * layout.kvDim)
+            (dst + layout.valueOffset(slot: 0)).update(from: src + layout.valueOffset(slot: 0), count: slots * layout.kvDim)
         }
     }
 

@@ -530,6 +530,10 @@ public final class Engine {
                 try draftPools[m].trim(seq, to: keep)
                 r.draftCount = keep
             }
+            // Committed tokens are never rolled back, so a sliding-window model's pages that no
+            // window reaches from here on can go back to the pool.
+            try targetPool.settle(r.targetSequence!)
+            if let (m, seq) = r.draft { try draftPools[m].settle(seq) }
         }
     }
 }

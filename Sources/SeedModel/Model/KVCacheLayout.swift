@@ -1,8 +1,10 @@
 /// Where the keys and values of a sequence's tokens live: a table of blocks, each holding
-/// `blockTokens` token slots for every layer. Inside a block the layout is
-/// `[layer][key | value][slot][kvDim]` floats, so one layer's keys for consecutive positions are
-/// contiguous within a block. A contiguous cache is the one-block case; the paged pool hands out
-/// many blocks and shares them between sequences.
+/// `blockTokens` token slots, and each block one page per layer. A page is laid out
+/// `[key | value][slot][kvDim]` floats, so one layer's keys for consecutive positions are
+/// contiguous within a block. Pages are separate so that a pool can give back the pages of the
+/// sliding-window layers of a block no window reaches any more while its global layers' pages
+/// stay. A contiguous cache is the one-block case; the paged pool hands out many blocks and
+/// shares them between sequences.
 public struct KVLayout: Sendable, Equatable {
     public let layers: Int
     public let kvDim: Int
@@ -18,28 +20,37 @@ public struct KVLayout: Sendable, Equatable {
         self.init(layers: config.blockCount, kvDim: config.kvDim, blockTokens: blockTokens)
     }
 
-    /// Floats in one block.
-    public var blockFloats: Int { layers * 2 * blockTokens * kvDim }
+    /// Floats in one layer's page of a block, and in a whole block (every layer's page).
+    public var pageFloats: Int { 2 * blockTokens * kvDim }
+    public var blockFloats: Int { layers * pageFloats }
     public var bytesPerToken: Int { layers * 2 * kvDim * MemoryLayout<Float>.size }
 
+    /// Offsets within a page.
     @inline(__always)
-    public func keyOffset(layer: Int, slot: Int) -> Int { ((layer * 2) * blockTokens + slot) * kvDim }
+    public func keyOffset(slot: Int) -> Int { slot * kvDim }
     @inline(__always)
-    public func valueOffset(layer: Int, slot: Int) -> Int { ((layer * 2 + 1) * blockTokens + slot) * kvDim }
+    public func valueOffset(slot: Int) -> Int { (blockTokens + slot) * kvDim }
 }
 
-/// One sequence's view of its cache for a forward pass: the base address of each of its blocks,
-/// in position order. Valid while the owner of the blocks keeps them.
+/// One sequence's view of its cache for a forward pass: for each of its blocks, in position
+/// order, the base address of each layer's page (`pages[block * layers + layer]`). Valid while the
+/// owner of the blocks keeps them. A page a pool has given back (a sliding layer's page of a
+/// block before every window) reads as NaN, so a pass that read it would show.
 public struct KVBlockTable: @unchecked Sendable {
-    public var blocks: UnsafePointer<UnsafeMutablePointer<Float>>
+    public var pages: UnsafePointer<UnsafeMutablePointer<Float>>
+    public var layers: Int
+    public var kvDim: Int
     public var blockCount: Int
     public var blockTokens: Int
     /// The object that owns the blocks, kept alive as long as the table is: a table must never
     /// outlive its memory, whatever the optimizer does with the owner's last use.
     public let owner: AnyObject
 
-    public init(blocks: UnsafePointer<UnsafeMutablePointer<Float>>, blockCount: Int, blockTokens: Int, owner: AnyObject) {
-        self.blocks = blocks
+    public init(pages: UnsafePointer<UnsafeMutablePointer<Float>>, layers: Int, kvDim: Int, blockCount: Int,
+                blockTokens: Int, owner: AnyObject) {
+        self.pages = pages
+        self.layers = layers
+        self.kvDim = kvDim
         self.blockCount = blockCount
         self.blockTokens = blockTokens
         self.owner = owner
@@ -47,6 +58,18 @@ public struct KVBlockTable: @unchecked Sendable {
 
     /// Positions this table has room for.
     public var capacity: Int { blockCount * blockTokens }
+
+    @inline(__always)
+    public func page(block: Int, layer: Int) -> UnsafeMutablePointer<Float> { pages[block * layers + layer] }
+    /// The key and value rows of one layer at one position.
+    @inline(__always)
+    public func key(position: Int, layer: Int) -> UnsafeMutablePointer<Float> {
+        page(block: position / blockTokens, layer: layer) + (position % blockTokens) * kvDim
+    }
+    @inline(__always)
+    public func value(position: Int, layer: Int) -> UnsafeMutablePointer<Float> {
+        page(block: position / blockTokens, layer: layer) + (blockTokens + position % blockTokens) * kvDim
+    }
 }
 
 /// A contiguous cache for one sequence: a single block as long as the context. The simple case;
@@ -54,7 +77,7 @@ public struct KVBlockTable: @unchecked Sendable {
 public final class ContiguousKVCache: @unchecked Sendable {
     public let layout: KVLayout
     private let storage: UnsafeMutablePointer<Float>
-    private let table: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    private let table: UnsafeMutablePointer<UnsafeMutablePointer<Float>>  // one page per layer
     /// Tokens whose keys and values are stored (positions 0..<count).
     public var count = 0
 
@@ -63,8 +86,8 @@ public final class ContiguousKVCache: @unchecked Sendable {
         // Left uninitialised: a position is always written before it is read, and the pages of
         // positions never reached stay out of resident memory.
         storage = .allocate(capacity: layout.blockFloats)
-        table = .allocate(capacity: 1)
-        table.initialize(to: storage)
+        table = .allocate(capacity: layout.layers)
+        for layer in 0..<layout.layers { (table + layer).initialize(to: storage + layer * layout.pageFloats) }
     }
 
     deinit {
@@ -73,5 +96,7 @@ public final class ContiguousKVCache: @unchecked Sendable {
     }
 
     public var capacity: Int { layout.blockTokens }
-    public var blockTable: KVBlockTable { KVBlockTable(blocks: table, blockCount: 1, blockTokens: layout.blockTokens, owner: self) }
+    public var blockTable: KVBlockTable {
+        KVBlockTable(pages: table, layers: layout.layers, kvDim: layout.kvDim, blockCount: 1, blockTokens: layout.blockTokens, owner: self)
+    }
 }

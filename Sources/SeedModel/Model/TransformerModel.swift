@@ -268,11 +268,8 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
                 }
                 table.rotate(q, heads: cfg.headCount, headDim: hd, position: position)
                 table.rotate(k, heads: cfg.headCountKV, headDim: hd, position: position)
-                let layout = KVLayout(config: cfg, blockTokens: inputs[e].cache.blockTokens)
-                let block = inputs[e].cache.blocks[position / layout.blockTokens]
-                let slot = position % layout.blockTokens
-                (block + layout.keyOffset(layer: layer, slot: slot)).update(from: ws.k + t * kvDim, count: kvDim)
-                (block + layout.valueOffset(layer: layer, slot: slot)).update(from: ws.v + t * kvDim, count: kvDim)
+                inputs[e].cache.key(position: position, layer: layer).update(from: ws.k + t * kvDim, count: kvDim)
+                inputs[e].cache.value(position: position, layer: layer).update(from: ws.v + t * kvDim, count: kvDim)
             }
         }
 
@@ -300,11 +297,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             // Fields read in place, as above: no copy of the input per task.
             let rows = min(rowsPerTask, inputs[e].tokens.count - firstRow)
             let startPosition = inputs[e].startPosition
-            let blocks = inputs[e].cache.blocks
+            // This layer's page of each block: pages[b * layers + layer].
+            let layers = inputs[e].cache.layers
+            let blocks = inputs[e].cache.pages + layer
             let blockTokens = inputs[e].cache.blockTokens
-            let layout = KVLayout(config: cfg, blockTokens: blockTokens)
-            let keyBase = layout.keyOffset(layer: layer, slot: 0) + kvHead * hd
-            let valueBase = layout.valueOffset(layer: layer, slot: 0) + kvHead * hd
+            let keyBase = kvHead * hd
+            let valueBase = blockTokens * kvDim + kvHead * hd
             // Vector m is query row m / groups, head kvHead·groups + m % groups; row r sees the
             // keys up to its own position, startPosition + firstRow + r.
             let vectors = rows * groups
@@ -319,7 +317,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             // target, 2–3 % on the benchmark one; asking for a whole sequence at once was not faster.
             func prefetch(_ base: Int, block: Int) {
                 let first = block * blockTokens
-                if first < longest { sf_prefetch_rows(blocks[block] + base, kvDim, min(blockTokens, longest - first), hd) }
+                if first < longest { sf_prefetch_rows(blocks[block * layers] + base, kvDim, min(blockTokens, longest - first), hd) }
             }
             // Keys of a block that row 0 sees, counted from the block's start (later rows see more).
             let firstVisible = startPosition + firstRow + 1
@@ -332,7 +330,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             for blockStart in blockStarts {
                 let b = blockStart / blockTokens
                 if blockStart + blockTokens < longest { prefetch(keyBase, block: b + 1) } else { prefetch(valueBase, block: firstBlock) }
-                sf_attention_scores_rows(queries, cfg.queryDim, groups, rows, blocks[b] + keyBase, kvDim,
+                sf_attention_scores_rows(queries, cfg.queryDim, groups, rows, blocks[b * layers] + keyBase, kvDim,
                                          firstVisible - blockStart, min(blockTokens, longest - blockStart),
                                          hd, scale, scores + blockStart, scoreStride)
             }
@@ -350,7 +348,7 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             for blockStart in blockStarts {
                 let b = blockStart / blockTokens
                 prefetch(valueBase, block: b + 1)
-                sf_attention_accumulate_rows(scores + blockStart, scoreStride, groups, rows, blocks[b] + valueBase, kvDim,
+                sf_attention_accumulate_rows(scores + blockStart, scoreStride, groups, rows, blocks[b * layers] + valueBase, kvDim,
                                              firstVisible - blockStart, min(blockTokens, longest - blockStart),
                                              hd, outputs, cfg.queryDim)
             }
