@@ -56,8 +56,8 @@ final class SlidingWindowPoolTests: XCTestCase {
                     bound += blocks + 2 * min(blocks, Self.window / Self.blockTokens + 1)
                 }
                 let pool = engine.targetPool
-                if pool.pagesInUse - pool.metrics.blocksCached * 3 > bound {
-                    failures.append("round \(rounds): \(pool.pagesInUse) pages in use, \(pool.metrics.blocksCached) blocks cached, bound \(bound)")
+                if pool.pagesInUse - pool.cachedPages > bound {
+                    failures.append("round \(rounds): \(pool.pagesInUse) pages in use, \(pool.cachedPages) of them cached, bound \(bound)")
                 }
             }
             let requests = Self.prompts.enumerated().map { i, p in

@@ -145,7 +145,7 @@ public final class KVPool: @unchecked Sendable {
     private var freeIDs: [Int32]
     private var freePages: [Int32]
     /// Pages held by cached blocks: free for the taking, by eviction.
-    private var cachedPages = 0
+    public private(set) var cachedPages = 0
     private var lruPrev: [Int32]
     private var lruNext: [Int32]
     private var lruHead: Int32 = -1
@@ -156,8 +156,9 @@ public final class KVPool: @unchecked Sendable {
     public private(set) var touchedPages = 0
     /// Whole blocks' worth of touched memory.
     public var touchedBlocks: Int { (touchedPages + layout.layers - 1) / layout.layers }
-    /// A page of NaNs that tables show for given-back pages: reading one spoils the logits
-    /// instead of silently reading another block's keys.
+    /// A page of NaNs (after the last page, in the same memory, so that it lives as long as any
+    /// table) that tables show for given-back pages: reading one spoils the logits instead of
+    /// silently reading another block's keys.
     private let poison: UnsafeMutablePointer<Float>
 
     /// The cache may hold this many blocks, or as many as sequences hold if that is more, before a
@@ -226,9 +227,9 @@ public final class KVPool: @unchecked Sendable {
         // Once their window pages are gone, blocks cost only their global pages: that many more
         // can be held (a model whose every layer slides keeps a page per block anyway, for ids).
         idCount = windowLayers.isEmpty ? blockCount : pageCount / max(1, globalLayers.count)
-        memory = BlockMemory(floats: pageCount * layout.pageFloats)
-        poison = .allocate(capacity: layout.pageFloats)
-        poison.initialize(repeating: .nan, count: layout.pageFloats)
+        memory = BlockMemory(floats: (pageCount + 1) * layout.pageFloats)
+        poison = memory.base + pageCount * layout.pageFloats
+        poison.update(repeating: .nan, count: layout.pageFloats)
         // Left uninitialised: a slot is always written before it is read, and untouched pages of a
         // large budget never become resident.
         refCount = Array(repeating: 0, count: idCount)
@@ -244,8 +245,6 @@ public final class KVPool: @unchecked Sendable {
         lruNext = Array(repeating: -1, count: idCount)
         metrics.blocksTotal = blockCount
     }
-
-    deinit { poison.deallocate() }
 
     /// A pool for `config` holding `memoryBytes` of keys and values (at least one block); its
     /// sliding layers' pages are given back when no window reaches them.
@@ -298,6 +297,9 @@ public final class KVPool: @unchecked Sendable {
             }
             seq.windowPassed = firstWindowBlock(count: reused, window: window)
             for i in seq.windowPassed..<seq.blocks.count { windowHolders[Int(seq.blocks[i])] += 1 }
+            // Cached blocks before the window may still have the pages of a window that reached
+            // them once; no holder reads them now.
+            for i in 0..<seq.windowPassed where windowHolders[Int(seq.blocks[i])] == 0 { freeWindowPages(seq.blocks[i]) }
             seq.floor = reused
         }
         seq.computed = reused
@@ -361,7 +363,8 @@ public final class KVPool: @unchecked Sendable {
             seq.blocks.append(takeBlock())
         }
         seq.tokens.append(contentsOf: tokens)
-        syncTable(seq)
+        // Blocks before the one written into are unchanged (a copy on write replaces that one).
+        syncTable(seq, from: start / b)
         return table(seq)
     }
 
@@ -404,7 +407,7 @@ public final class KVPool: @unchecked Sendable {
         // tokens until someone writes to it, and `append` (the only writer) copies it or unindexes
         // it first. Unindexing here was not enough: a block shared at trim time stayed indexed and
         // was rewritten in place once the other holders released it.
-        syncTable(seq)
+        // The table's entries for the blocks kept are unchanged.
     }
 
     /// Says that the sequence will not be trimmed below its current length: every later query
@@ -414,15 +417,16 @@ public final class KVPool: @unchecked Sendable {
     public func settle(_ id: SequenceID) throws {
         let seq = try sequence(id)
         guard let window else { return }
-        let count = seq.tokens.count
-        seq.floor = max(seq.floor, count)
-        let passed = min(firstWindowBlock(count: count, window: window), seq.blocks.count)
-        guard seq.windowPassed < passed else { return }
+        seq.floor = max(seq.floor, seq.tokens.count)
+        // Queries still to come are at computed positions and later.
+        let passed = min(firstWindowBlock(count: seq.computed, window: window), seq.blocks.count)
+        let layers = layout.layers
         while seq.windowPassed < passed {
-            leaveWindow(seq.blocks[seq.windowPassed])
+            let i = seq.windowPassed
+            leaveWindow(seq.blocks[i])
+            for layer in windowLayers { seq.table[i * layers + layer] = poison }
             seq.windowPassed += 1
         }
-        syncTable(seq)
     }
 
     public func release(_ id: SequenceID) {
@@ -486,6 +490,9 @@ public final class KVPool: @unchecked Sendable {
                 if inLRU.contains(b) && page >= 0 { pagesOfCached += 1 }
             }
             if windowHolders[block] > 0 && !hasWindowPages(b) { return "block \(block) read through a window lacks its window pages" }
+            if window != nil && held[block] > 0 && windowHolders[block] == 0 && windowLayers.contains(where: { pageOf[block * layout.layers + $0] >= 0 }) {
+                return "held block \(block) keeps window pages no holder reads"
+            }
             if held[block] > 0 { used += 1 }
         }
         if let page = pageOwners.firstIndex(where: { $0 != 1 }) { return "page \(page) is in \(pageOwners[page]) places" }
@@ -508,17 +515,21 @@ public final class KVPool: @unchecked Sendable {
                      blockTokens: layout.blockTokens, owner: seq)
     }
 
-    private func syncTable(_ seq: Sequence) {
+    /// Writes the table's entries for the sequence's blocks from `first` on (all of them when the
+    /// table has to grow): every append rewriting every block cost blocks × layers per token.
+    private func syncTable(_ seq: Sequence, from first: Int = 0) {
         let layers = layout.layers
         let entries = seq.blocks.count * layers
+        var first = first
         if entries > seq.tableCapacity {
             seq.table.deallocate()
             seq.tableCapacity = max(entries, seq.tableCapacity * 2)
             seq.table = .allocate(capacity: seq.tableCapacity)
+            first = 0
         }
         let pageFloats = layout.pageFloats
-        for (i, block) in seq.blocks.enumerated() {
-            let base = Int(block) * layers
+        for i in min(first, seq.blocks.count)..<seq.blocks.count {
+            let base = Int(seq.blocks[i]) * layers
             for layer in 0..<layers {
                 let page = pageOf[base + layer]
                 seq.table[i * layers + layer] = page >= 0 ? storage + Int(page) * pageFloats : poison
@@ -526,7 +537,8 @@ public final class KVPool: @unchecked Sendable {
         }
         // A block this sequence has passed may still have its window pages for another holder;
         // its table shows them as poison all the same, so that it never reads them.
-        for i in 0..<min(seq.windowPassed, seq.blocks.count) {
+        let passed = min(seq.windowPassed, seq.blocks.count)
+        for i in min(first, passed)..<passed {
             for layer in windowLayers { seq.table[i * layers + layer] = poison }
         }
     }
@@ -606,9 +618,9 @@ public final class KVPool: @unchecked Sendable {
     /// A sequence lets go of its block at `index` (released, trimmed off or copied away from).
     private func dropBlock(_ block: Int32, of seq: Sequence, at index: Int) {
         if window != nil && index >= seq.windowPassed {
-            // The last holder of an indexed block leaves it to the cache whole, so that a prompt
-            // reusing it finds the window pages its next token reads.
-            leaveWindow(block, keepPages: refCount[Int(block)] == 1 && isIndexed[Int(block)])
+            // The last holder leaves the block whole: to the cache, so that a prompt reusing it
+            // finds the window pages its next token reads, or back to the pool with every page.
+            leaveWindow(block, keepPages: refCount[Int(block)] == 1)
         }
         release(block)
     }
@@ -619,7 +631,12 @@ public final class KVPool: @unchecked Sendable {
         let i = Int(block)
         windowHolders[i] -= 1
         guard windowHolders[i] == 0, !keepPages else { return }
-        let base = i * layout.layers
+        freeWindowPages(block)
+    }
+
+    /// Gives back a living block's sliding layers' pages (counted in `windowPagesReleased`).
+    private func freeWindowPages(_ block: Int32) {
+        let base = Int(block) * layout.layers
         for layer in windowLayers where pageOf[base + layer] >= 0 {
             freePages.append(pageOf[base + layer])
             pageOf[base + layer] = -1
