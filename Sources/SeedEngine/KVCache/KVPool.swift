@@ -66,6 +66,8 @@ public func formatBytes(_ bytes: Int) -> String {
 
 /// Counters of a pool, as a value.
 public struct KVPoolMetrics: Sendable, Codable, Equatable {
+    /// Whole blocks (every layer's page) the memory holds. Blocks that gave back their sliding
+    /// layers' pages cost less, so with a `KVWindow` more blocks than this can be in use.
     public internal(set) var blocksTotal = 0
     public internal(set) var blocksUsed = 0
     /// Blocks held by no sequence but kept for the prefix cache (evictable).
