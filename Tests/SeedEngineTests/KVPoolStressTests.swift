@@ -77,7 +77,7 @@ final class KVPoolStressTests: XCTestCase {
 
     private func blockPointers(_ pool: KVPool, _ id: SequenceID) throws -> [UnsafeMutablePointer<Float>] {
         let table = try pool.blockTable(id)
-        return (0..<table.blockCount * table.layers).map { table.pages[$0] }
+        return (0..<table.blockCount * table.layout.layers).map { table.pages[$0] }
     }
 
     /// Appends, "computes" (writes the fake values) and commits.

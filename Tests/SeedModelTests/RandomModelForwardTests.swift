@@ -337,8 +337,7 @@ final class RandomModelForwardTests: XCTestCase {
         defer { memory.deallocate(); table.deallocate() }
         for p in 0..<blocks * layout.layers { table[p] = memory + p * layout.pageFloats }
         let owner = NSObject()
-        let cache = KVBlockTable(pages: table, layers: layout.layers, kvDim: layout.kvDim, blockCount: blocks,
-                                 blockTokens: blockTokens, owner: owner)
+        let cache = KVBlockTable(pages: table, layout: layout, blockCount: blocks, owner: owner)
         for (position, token) in Self.prompt.enumerated() {
             let logits = try model.forward([ForwardInput(tokens: [token], startPosition: position, cache: cache, logits: .last)])
             let got = Array(logits[0])

@@ -128,8 +128,8 @@ public final class KVPool: @unchecked Sendable {
     private let memory: BlockMemory
     private var storage: UnsafeMutablePointer<Float> { memory.base }
     private let pageCount: Int
-    /// Layers whose pages a block keeps for its whole life, and those it gives back.
-    private let globalLayers: [Int]
+    /// Layers whose pages a block gives back when no window reaches it; the others' pages it keeps
+    /// for its whole life.
     private let windowLayers: [Int]
 
     // Per block id (there are more ids than whole blocks when pages can be given back).
@@ -223,12 +223,11 @@ public final class KVPool: @unchecked Sendable {
         self.blockCount = blockCount
         self.window = window
         let layers = layout.layers
-        globalLayers = (0..<layers).filter { !(window?.layers[$0] ?? false) }
         windowLayers = (0..<layers).filter { window?.layers[$0] ?? false }
         pageCount = blockCount * layers
         // Once their window pages are gone, blocks cost only their global pages: that many more
         // can be held (a model whose every layer slides keeps a page per block anyway, for ids).
-        idCount = windowLayers.isEmpty ? blockCount : pageCount / max(1, globalLayers.count)
+        idCount = windowLayers.isEmpty ? blockCount : pageCount / max(1, layers - windowLayers.count)
         memory = BlockMemory(floats: (pageCount + 1) * layout.pageFloats)
         poison = memory.base + pageCount * layout.pageFloats
         poison.update(repeating: .nan, count: layout.pageFloats)
@@ -488,7 +487,7 @@ public final class KVPool: @unchecked Sendable {
                 let page = pageOf[block * layout.layers + layer]
                 if page >= 0 { pageOwners[Int(page)] += 1 }
                 if inFree.contains(b) && page >= 0 { return "free block \(block) keeps a page" }
-                if !inFree.contains(b) && page < 0 && globalLayers.contains(layer) { return "block \(block) lacks its layer \(layer) page" }
+                if !inFree.contains(b) && page < 0 && !windowLayers.contains(layer) { return "block \(block) lacks its layer \(layer) page" }
                 if inLRU.contains(b) && page >= 0 { pagesOfCached += 1 }
             }
             if windowHolders[block] > 0 && !hasWindowPages(b) { return "block \(block) read through a window lacks its window pages" }
@@ -513,8 +512,7 @@ public final class KVPool: @unchecked Sendable {
     }
 
     private func table(_ seq: Sequence) -> KVBlockTable {
-        KVBlockTable(pages: seq.table, layers: layout.layers, kvDim: layout.kvDim, blockCount: seq.blocks.count,
-                     blockTokens: layout.blockTokens, owner: seq)
+        KVBlockTable(pages: seq.table, layout: layout, blockCount: seq.blocks.count, owner: seq)
     }
 
     /// Writes the table's entries for the sequence's blocks from `first` on (all of them when the
@@ -564,9 +562,7 @@ public final class KVPool: @unchecked Sendable {
             let enough = freePages.count >= layers && !freeIDs.isEmpty
             let cacheFull = metrics.blocksCached > max(metrics.blocksUsed, Self.cacheBeforeFreshMemory)
             let touched = enough && Int(freePages[freePages.count - layers]) < touchedPages
-            if enough && (touched || !cacheFull) { break }
-            precondition(lruHead >= 0 || enough, "takeBlock called without a free block")
-            if lruHead < 0 { break }
+            if enough && (touched || !cacheFull) || lruHead < 0 { break }
             evict(lruHead)
         }
         guard let block = freeIDs.popLast() else { preconditionFailure("takeBlock called without a free block id") }
@@ -588,7 +584,7 @@ public final class KVPool: @unchecked Sendable {
         metrics.blocksCached -= 1
         metrics.evictions += 1
         cachedPages -= pageCount(of: block)
-        freeAllPages(block)
+        givePagesBack(block, layers: 0..<layout.layers)
         freeIDs.append(block)
     }
 
@@ -597,12 +593,17 @@ public final class KVPool: @unchecked Sendable {
         return (0..<layout.layers).reduce(0) { $0 + (pageOf[base + $1] >= 0 ? 1 : 0) }
     }
 
-    private func freeAllPages(_ block: Int32) {
+    /// Returns the block's pages of `layers` (those it still has) to the free stack; how many.
+    @discardableResult
+    private func givePagesBack(_ block: Int32, layers: some Swift.Sequence<Int>) -> Int {
         let base = Int(block) * layout.layers
-        for layer in 0..<layout.layers where pageOf[base + layer] >= 0 {
+        var given = 0
+        for layer in layers where pageOf[base + layer] >= 0 {
             freePages.append(pageOf[base + layer])
             pageOf[base + layer] = -1
+            given += 1
         }
+        return given
     }
 
     private func retain(_ block: Int32) {
@@ -638,12 +639,7 @@ public final class KVPool: @unchecked Sendable {
 
     /// Gives back a living block's sliding layers' pages (counted in `windowPagesReleased`).
     private func freeWindowPages(_ block: Int32) {
-        let base = Int(block) * layout.layers
-        for layer in windowLayers where pageOf[base + layer] >= 0 {
-            freePages.append(pageOf[base + layer])
-            pageOf[base + layer] = -1
-            metrics.windowPagesReleased += 1
-        }
+        metrics.windowPagesReleased += givePagesBack(block, layers: windowLayers)
     }
 
     private func release(_ block: Int32) {
@@ -655,7 +651,7 @@ public final class KVPool: @unchecked Sendable {
             metrics.blocksCached += 1
             cachedPages += pageCount(of: block)
         } else {
-            freeAllPages(block)
+            givePagesBack(block, layers: 0..<layout.layers)
             freeIDs.append(block)
         }
     }

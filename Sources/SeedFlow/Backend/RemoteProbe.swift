@@ -54,7 +54,7 @@ final class Probe: @unchecked Sendable {
               let list = object["data"] as? [[String: Any]] else {
             throw RemoteError.notOpenAI(server: display, detail: "GET /models answered HTTP \(status) \(RemoteBackend.scrub(RemoteBackend.errorMessage(body), key))")
         }
-        let path = props()?["model_path"] as? String
+        let path = props?["model_path"] as? String
         return list.compactMap { entry in
             guard let id = entry["id"] as? String else { return nil }
             var parts = [id]
@@ -69,18 +69,17 @@ final class Probe: @unchecked Sendable {
     }
 
     /// llama.cpp's `/props`, when the server has it (parsed once, after the probe's wait).
-    private lazy var parsedProps: [String: Any]? = {
+    private lazy var props: [String: Any]? = {
         guard case let .response(200, _, data) = lock.withLock({ propsReply }) else { return nil }
         return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
     }()
-    private func props() -> [String: Any]? { parsedProps }
 
     /// Whether the server answered `/props` as llama.cpp's does.
-    var isLlamaCpp: Bool { props()?["total_slots"] != nil }
+    var isLlamaCpp: Bool { props?["total_slots"] != nil }
 
     /// The server's slots (llama.cpp `/props` `total_slots`), or nil.
     func slots() -> Int? {
-        (props()?["total_slots"] as? NSNumber).map(\.intValue).flatMap { $0 > 0 ? $0 : nil }
+        (props?["total_slots"] as? NSNumber).map(\.intValue).flatMap { $0 > 0 ? $0 : nil }
     }
 }
 

@@ -38,37 +38,34 @@ public struct KVLayout: Sendable, Equatable {
 /// block before every window) reads as NaN, so a pass that read it would show.
 public struct KVBlockTable: @unchecked Sendable {
     public var pages: UnsafePointer<UnsafeMutablePointer<Float>>
-    public var layers: Int
-    public var kvDim: Int
+    /// The layout of each block and its pages.
+    public var layout: KVLayout
     public var blockCount: Int
-    public var blockTokens: Int
     /// The object that owns the blocks, kept alive as long as the table is: a table must never
     /// outlive its memory, whatever the optimizer does with the owner's last use.
     public let owner: AnyObject
 
-    public init(pages: UnsafePointer<UnsafeMutablePointer<Float>>, layers: Int, kvDim: Int, blockCount: Int,
-                blockTokens: Int, owner: AnyObject) {
+    public init(pages: UnsafePointer<UnsafeMutablePointer<Float>>, layout: KVLayout, blockCount: Int, owner: AnyObject) {
         self.pages = pages
-        self.layers = layers
-        self.kvDim = kvDim
+        self.layout = layout
         self.blockCount = blockCount
-        self.blockTokens = blockTokens
         self.owner = owner
     }
 
+    public var blockTokens: Int { layout.blockTokens }
     /// Positions this table has room for.
-    public var capacity: Int { blockCount * blockTokens }
+    public var capacity: Int { blockCount * layout.blockTokens }
 
     @inline(__always)
-    public func page(block: Int, layer: Int) -> UnsafeMutablePointer<Float> { pages[block * layers + layer] }
+    public func page(block: Int, layer: Int) -> UnsafeMutablePointer<Float> { pages[block * layout.layers + layer] }
     /// The key and value rows of one layer at one position.
     @inline(__always)
     public func key(position: Int, layer: Int) -> UnsafeMutablePointer<Float> {
-        page(block: position / blockTokens, layer: layer) + (position % blockTokens) * kvDim
+        page(block: position / layout.blockTokens, layer: layer) + layout.keyOffset(slot: position % layout.blockTokens)
     }
     @inline(__always)
     public func value(position: Int, layer: Int) -> UnsafeMutablePointer<Float> {
-        page(block: position / blockTokens, layer: layer) + (blockTokens + position % blockTokens) * kvDim
+        page(block: position / layout.blockTokens, layer: layer) + layout.valueOffset(slot: position % layout.blockTokens)
     }
 }
 
@@ -97,6 +94,6 @@ public final class ContiguousKVCache: @unchecked Sendable {
 
     public var capacity: Int { layout.blockTokens }
     public var blockTable: KVBlockTable {
-        KVBlockTable(pages: table, layers: layout.layers, kvDim: layout.kvDim, blockCount: 1, blockTokens: layout.blockTokens, owner: self)
+        KVBlockTable(pages: table, layout: layout, blockCount: 1, owner: self)
     }
 }

@@ -298,11 +298,12 @@ public final class TransformerModel: LanguageModel, @unchecked Sendable {
             let rows = min(rowsPerTask, inputs[e].tokens.count - firstRow)
             let startPosition = inputs[e].startPosition
             // This layer's page of each block: pages[b * layers + layer].
-            let layers = inputs[e].cache.layers
+            let layout = inputs[e].cache.layout
+            let layers = layout.layers
             let blocks = inputs[e].cache.pages + layer
-            let blockTokens = inputs[e].cache.blockTokens
-            let keyBase = kvHead * hd
-            let valueBase = blockTokens * kvDim + kvHead * hd
+            let blockTokens = layout.blockTokens
+            let keyBase = layout.keyOffset(slot: 0) + kvHead * hd
+            let valueBase = layout.valueOffset(slot: 0) + kvHead * hd
             // Vector m is query row m / groups, head kvHead·groups + m % groups; row r sees the
             // keys up to its own position, startPosition + firstRow + r.
             let vectors = rows * groups
