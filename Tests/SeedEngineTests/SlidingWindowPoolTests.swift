@@ -90,7 +90,10 @@ final class SlidingWindowPoolTests: XCTestCase {
         try pool.settle(a)
         // Position 40's window starts at 33: blocks 0–7 (positions 0–31) gave their sliding pages.
         XCTAssertEqual(pool.metrics.windowPagesReleased, 8 * 2)
-        XCTAssertThrowsError(try pool.trim(a, to: 39), "no rollback below the settled length")
+        XCTAssertThrowsError(try pool.trim(a, to: 39), "no rollback below the settled length") { error in
+            XCTAssertEqual(error as? KVPoolError, .trimBelowSettled(a, to: 39, settled: 40))
+            XCTAssertTrue("\(error)".contains("settled at 40"), "\(error)")
+        }
         // A second sequence holding all of a's blocks: it keeps them readable where its own window
         // needs them (fork shares a's state, passed blocks included).
         let b = try pool.fork(a)

@@ -14,6 +14,9 @@ public enum KVPoolError: Error, Equatable, Sendable, CustomStringConvertible, Lo
     case requestTooLarge(tokens: Int, bytesNeeded: Int, poolBytes: Int)
     case unknownSequence(SequenceID)
     case invalidTrim(SequenceID, to: Int, count: Int)
+    /// A trim below the length the sequence settled at: sliding-window pages it would read
+    /// again may already be gone.
+    case trimBelowSettled(SequenceID, to: Int, settled: Int)
 
     public var description: String {
         switch self {
@@ -25,6 +28,8 @@ public enum KVPoolError: Error, Equatable, Sendable, CustomStringConvertible, Lo
             return "unknown KV sequence \(id)"
         case let .invalidTrim(id, to, count):
             return "cannot trim \(id) to \(to) tokens: it holds \(count)"
+        case let .trimBelowSettled(id, to, settled):
+            return "cannot trim \(id) to \(to) tokens: it settled at \(settled), and the sliding-window pages before that may be gone (settle only what will not be rolled back)"
         }
     }
 
@@ -394,9 +399,10 @@ public final class KVPool: @unchecked Sendable {
     /// else holds. A sequence cannot be trimmed below the length it last settled at.
     public func trim(_ id: SequenceID, to count: Int) throws {
         let seq = try sequence(id)
-        guard count >= seq.floor, count <= seq.tokens.count else {
+        guard count >= 0, count <= seq.tokens.count else {
             throw KVPoolError.invalidTrim(id, to: count, count: seq.tokens.count)
         }
+        guard count >= seq.floor else { throw KVPoolError.trimBelowSettled(id, to: count, settled: seq.floor) }
         let keep = blocksNeeded(tokens: count)
         while seq.blocks.count > keep {
             let index = seq.blocks.count - 1
