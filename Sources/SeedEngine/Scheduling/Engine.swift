@@ -350,6 +350,8 @@ public final class Engine {
         let context = target.config.contextLength
         let lookupStart = DispatchTime.now()
         let lookupIndex = drafts.count
+        // `auto` over `lookup` alone chooses each proposal's length itself (`ProposalSelection`).
+        let selects = configuration.strategy == .auto && drafts.isEmpty && lookupSource != nil
         for r in active {
             r.source = nil
             r.k = 0
@@ -369,7 +371,7 @@ public final class Engine {
                 lookupSource.find(for: r, limit: room)
                 // With drafts cut at unsure tokens (a confidence above 0), a lookup proposal
                 // ends where reaching its next token becomes unlikely.
-                if configuration.draftConfidence > 0 && !r.lookupProposal.isEmpty {
+                if configuration.draftConfidence > 0 && !selects && !r.lookupProposal.isEmpty {
                     let alpha = lookupAcceptance[r.lookupMatchLength].rate
                     var keep = 0, reach = 1.0
                     while keep < r.lookupProposal.count && reach * alpha >= Self.lookupReach {
@@ -415,6 +417,24 @@ public final class Engine {
             }
             var bestTime = policy.estimatedSeconds(k: 0, requests: requests(plan), pending: pending)
             k = 0
+            if selects {
+                let reach = active.map { r in
+                    let alpha = lookupAcceptance[r.lookupMatchLength].rate
+                    return r.lookupProposal.indices.map { pow(alpha, Double($0 + 1)) }
+                }
+                let selection = ProposalSelection(passCost: { [targetCost] in targetCost.cost(tokens: $0) },
+                                                  overheadPerToken: overheadPerToken)
+                let counts = selection.lengths(reach: reach, pending: pending, requests: active.count)
+                if counts.contains(where: { $0 > 0 }) {
+                    probes.drafted(round: round)
+                    for (r, n) in zip(active, counts) where n > 0 {
+                        r.source = lookupIndex
+                        r.k = n
+                    }
+                    return
+                }
+                variants = []
+            }
             for variant in variants where variant.contains(where: { $0 != nil }) {
                 let candidates = requests(variant)
                 let length = policy.best(requests: candidates, pending: pending, maxDraftTokens: maxDraftTokens)
