@@ -27,10 +27,17 @@ final class ProposalSelectionTests: XCTestCase {
     }
 
     /// On a compute-bound target a drafted token costs what a committed one saves: nothing short
-    /// of a certain token pays, and the margin leaves even those out.
+    /// of a certain token pays.
     func testAComputeBoundTargetDraftsNothing() {
         let counts = computeBound.lengths(reach: Array(repeating: reach(0.9, 6), count: 120), pending: 120, requests: 120)
         XCTAssertEqual(counts, Array(repeating: 0, count: 120))
+    }
+
+    /// A gain within the margin (1 % of a plain round) is not taken: a token worth 10.3 µs
+    /// (chance 0.03 of 1.03 ms / 3) against its 10 µs gains 0.3 µs, less than the 10.3 µs margin.
+    func testAGainWithinTheMarginIsNotTaken() {
+        XCTAssertEqual(memoryBound.lengths(reach: [[0.03]], pending: 3, requests: 3), [0])
+        XCTAssertEqual(memoryBound.lengths(reach: [[0.1]], pending: 3, requests: 3), [1])
     }
 
     /// Per-token bookkeeping is a cost of every verified token: when it is dear only sure tokens pay.
@@ -45,7 +52,7 @@ final class ProposalSelectionTests: XCTestCase {
     }
 
     /// The surest tokens go first, so a request with a longer match (a higher acceptance) gets
-    /// more of its proposal verified, and each request's count is a prefix of its proposal.
+    /// more of its proposal verified.
     func testSurerProposalsGetMoreTokens() {
         let dear = ProposalSelection(passCost: memoryBound.passCost, overheadPerToken: 1e-4)
         let counts = dear.lengths(reach: [reach(0.9, 6), reach(0.5, 6)], pending: 2, requests: 2)
@@ -66,14 +73,34 @@ final class ProposalSelectionTests: XCTestCase {
     }
 
     /// Pass costs jump where the kernels start a new sweep of rows: the round verifies the count
-    /// with the best gain, not just every token that pays on its own.
+    /// with the best gain, not just every token that pays on its own, nor only those before the jump.
     func testAJumpInPassCostIsWeighed() {
-        // Up to 8 tokens a pass costs 1 ms; from 9 on, 2 ms.
+        // Up to 8 tokens a pass costs 1 ms; from 9 on, 2 ms. 2 requests (2 pending), tokens at
+        // chance 0.3 are worth 0.15 ms each. Six fit under the step (0.9 ms gained).
         let stepped = ProposalSelection(passCost: { $0 <= 8 ? 1e-3 : 2e-3 }, overheadPerToken: 0)
-        // 2 requests (2 pending), 12 tokens at chance 0.3: worth 0.15 ms each. Six fit under the
-        // step (0.9 ms gained); all twelve gain 1.8 − 1 = 0.8 ms.
-        let counts = stepped.lengths(reach: [Array(repeating: 0.3, count: 6), Array(repeating: 0.3, count: 6)], pending: 2, requests: 2)
-        XCTAssertEqual(counts.reduce(0, +), 6)
+        func total(_ perRequest: Int) -> Int {
+            stepped.lengths(reach: [Array(repeating: 0.3, count: perRequest), Array(repeating: 0.3, count: perRequest)],
+                            pending: 2, requests: 2).reduce(0, +)
+        }
+        // Twelve tokens gain 1.8 − 1 = 0.8 ms: stop under the step.
+        XCTAssertEqual(total(6), 6)
+        // Twenty gain 3.0 − 1 = 2.0 ms: past it, although the seventh token alone does not pay.
+        XCTAssertEqual(total(10), 20)
+    }
+
+    /// The per-count estimates come from rounds over different contexts: here 27 tokens were
+    /// measured at 109 ms in a round of long contexts and 28–60 at 64–100 ms in others, so their
+    /// difference makes drafted tokens look free. Priced by the calibration curve's growth (a
+    /// compute-bound 2.5 ms a token) on top of this round's 109 ms, 14 tokens expected to
+    /// commit 8.3 tokens worth 4 ms each (34 ms) add about 54 ms, and none is drafted.
+    func testDraftedTokensArePricedByTheCurvesGrowth() {
+        let table: (Int) -> Double = { $0 == 27 ? 0.109 : 0.064 + 0.001 * Double(max(0, $0 - 28)) }
+        let reach = Array(repeating: [0.7, 0.49], count: 7) + Array(repeating: [Double](), count: 20)
+        let byTable = ProposalSelection(passCost: table, overheadPerToken: 0)
+        XCTAssertGreaterThan(byTable.lengths(reach: reach, pending: 27, requests: 27).reduce(0, +), 0,
+                             "the table alone makes the tokens look free")
+        let byCurve = ProposalSelection(passCost: table, overheadPerToken: 0, passShape: { 3e-3 + 2.5e-3 * Double($0) })
+        XCTAssertEqual(byCurve.lengths(reach: reach, pending: 27, requests: 27), Array(repeating: 0, count: 27))
     }
 
     func testNothingToChooseFrom() {

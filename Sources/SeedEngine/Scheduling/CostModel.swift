@@ -77,6 +77,14 @@ struct PassCostModel {
         return curve > 0 ? curve * ratio : Self.interpolate(observed, tokens)
     }
 
+    /// The calibration curve alone, 0 before calibration: how a pass's cost grows with its
+    /// tokens, apart from the contexts that real passes of each size happened to attend over.
+    func calibratedCost(tokens: Int) -> Double {
+        guard tokens > 0 else { return 0 }
+        if tokens > Self.exactLimit { return calibratedCost(tokens: Self.exactLimit) * Double(tokens) / Double(Self.exactLimit) }
+        return Self.interpolate(calibrated, tokens)
+    }
+
     /// table[t] where it is set, else linear between the nearest set counts on either side; in
     /// proportion to the tokens past the largest; the smallest's below it; 0 for an empty table.
     private static func interpolate(_ table: [Double], _ t: Int) -> Double {

@@ -423,7 +423,8 @@ public final class Engine {
                     return r.lookupProposal.indices.map { pow(alpha, Double($0 + 1)) }
                 }
                 let selection = ProposalSelection(passCost: { [targetCost] in targetCost.cost(tokens: $0) },
-                                                  overheadPerToken: overheadPerToken)
+                                                  overheadPerToken: overheadPerToken,
+                                                  passShape: { [targetCost] in targetCost.calibratedCost(tokens: $0) })
                 let counts = selection.lengths(reach: reach, pending: pending, requests: active.count)
                 if counts.contains(where: { $0 > 0 }) {
                     probes.drafted(round: round)

@@ -19,6 +19,12 @@ struct ProposalSelection {
     var passCost: (_ tokens: Int) -> Double
     /// Seconds of a round's own work per verified token.
     var overheadPerToken: Double
+    /// How a pass's cost grows with its tokens (0 where unknown). The drafted tokens are priced
+    /// by its relative growth on top of this round's pass: `passCost` keeps one estimate per token
+    /// count, each from whichever rounds had that count, and rounds over long and short contexts
+    /// differ so much (on SmolLM2 a 27-token pass at 109 ms beside 64 ms for 28) that the
+    /// difference of two counts' estimates can even make drafted tokens look free.
+    var passShape: ((_ tokens: Int) -> Double)? = nil
     /// A gain smaller than this share of a plain decoding round is not worth the estimate's error.
     static let margin = 0.01
 
@@ -29,20 +35,26 @@ struct ProposalSelection {
         var counts = [Int](repeating: 0, count: reach.count)
         guard requests > 0 else { return counts }
         var tokens: [(chance: Double, request: Int, position: Int)] = []
+        tokens.reserveCapacity(reach.reduce(0) { $0 + $1.count })
         for (i, proposal) in reach.enumerated() {
             for (j, p) in proposal.enumerated() { tokens.append((p, i, j)) }
         }
         guard !tokens.isEmpty else { return counts }
         tokens.sort { $0.chance != $1.chance ? $0.chance > $1.chance : $0.position < $1.position }
-        let base = passCost(pending) + overheadPerToken * Double(pending)
+        let pass = passCost(pending)
+        let shapeBase = passShape?(pending) ?? 0
+        /// Seconds that `m` drafted tokens add to the pass.
+        func added(_ m: Int) -> Double {
+            if let passShape, shapeBase > 0 { return pass * (passShape(pending + m) / shapeBase - 1) }
+            return passCost(pending + m) - pass
+        }
         // A plain decoding round's cost per request: what the pass costs with prompt tokens in it
         // (a request's first round) says nothing of what a committed token saves.
         let tokenValue = (passCost(requests) + overheadPerToken * Double(requests)) / Double(requests)
         var bestGain = Self.margin * tokenValue * Double(requests), best = 0, expected = 0.0
         for m in 1...tokens.count {
             expected += tokens[m - 1].chance
-            let added = passCost(pending + m) + overheadPerToken * Double(pending + m) - base
-            let gain = tokenValue * expected - added
+            let gain = tokenValue * expected - added(m) - overheadPerToken * Double(m)
             if gain > bestGain {
                 bestGain = gain
                 best = m
