@@ -70,19 +70,24 @@ struct PassCostModel {
 
     /// Estimated seconds for a pass of `tokens` tokens.
     func cost(tokens: Int) -> Double {
-        guard tokens > 0 else { return 0 }
-        if tokens > Self.exactLimit { return cost(tokens: Self.exactLimit) * Double(tokens) / Double(Self.exactLimit) }
-        if observed[tokens] > 0 { return observed[tokens] }
-        let curve = Self.interpolate(calibrated, tokens)
-        return curve > 0 ? curve * ratio : Self.interpolate(observed, tokens)
+        Self.extended(tokens) { t in
+            if observed[t] > 0 { return observed[t] }
+            let curve = Self.interpolate(calibrated, t)
+            return curve > 0 ? curve * ratio : Self.interpolate(observed, t)
+        }
     }
 
     /// The calibration curve alone, 0 before calibration: how a pass's cost grows with its
     /// tokens, apart from the contexts that real passes of each size happened to attend over.
     func calibratedCost(tokens: Int) -> Double {
+        Self.extended(tokens) { Self.interpolate(calibrated, $0) }
+    }
+
+    /// `price(t)` for a count the tables cover; 0 for none; past `exactLimit`, in proportion to
+    /// the tokens from there.
+    private static func extended(_ tokens: Int, _ price: (Int) -> Double) -> Double {
         guard tokens > 0 else { return 0 }
-        if tokens > Self.exactLimit { return calibratedCost(tokens: Self.exactLimit) * Double(tokens) / Double(Self.exactLimit) }
-        return Self.interpolate(calibrated, tokens)
+        return tokens > exactLimit ? price(exactLimit) * Double(tokens) / Double(exactLimit) : price(tokens)
     }
 
     /// table[t] where it is set, else linear between the nearest set counts on either side; in

@@ -410,32 +410,18 @@ public final class Engine {
                         : DraftLengthPolicy.Request(remaining: r.remainingBudget, draftModel: source)
                 }
             }
-            var variants = [plan]
+            if selects && selectLookupTokens(active, pending: pending) {
+                probes.drafted(round: round)
+                return
+            }
+            // Over lookup alone there is nothing more to weigh once the selection drafts nothing.
+            var variants = selects ? [] : [plan]
             if lookupSource != nil && !drafts.isEmpty {
                 variants.append(active.map { pick($0, models: true, lookup: false) })
                 variants.append(active.map { pick($0, models: false, lookup: true) })
             }
-            var bestTime = policy.estimatedSeconds(k: 0, requests: requests(plan), pending: pending)
+            var bestTime = variants.isEmpty ? 0 : policy.estimatedSeconds(k: 0, requests: requests(plan), pending: pending)
             k = 0
-            if selects {
-                let reach = active.map { r in
-                    let alpha = lookupAcceptance[r.lookupMatchLength].rate
-                    return r.lookupProposal.indices.map { pow(alpha, Double($0 + 1)) }
-                }
-                let selection = ProposalSelection(passCost: { [targetCost] in targetCost.cost(tokens: $0) },
-                                                  overheadPerToken: overheadPerToken,
-                                                  passShape: { [targetCost] in targetCost.calibratedCost(tokens: $0) })
-                let counts = selection.lengths(reach: reach, pending: pending, requests: active.count)
-                if counts.contains(where: { $0 > 0 }) {
-                    probes.drafted(round: round)
-                    for (r, n) in zip(active, counts) where n > 0 {
-                        r.source = lookupIndex
-                        r.k = n
-                    }
-                    return
-                }
-                variants = []
-            }
             for variant in variants where variant.contains(where: { $0 != nil }) {
                 let candidates = requests(variant)
                 let length = policy.best(requests: candidates, pending: pending, maxDraftTokens: maxDraftTokens)
@@ -460,6 +446,25 @@ public final class Engine {
             r.source = source
             r.k = source == lookupIndex ? min(k, r.lookupProposal.count) : min(k, r.modelChoice?.tokens ?? 0)
         }
+    }
+
+    /// `auto` over `lookup` alone: sets the source and k of the requests whose proposals
+    /// `ProposalSelection` finds worth verifying this round; whether there were any.
+    private func selectLookupTokens(_ active: [RequestState], pending: Int) -> Bool {
+        let reach = active.map { r in
+            let alpha = lookupAcceptance[r.lookupMatchLength].rate
+            return r.lookupProposal.indices.map { pow(alpha, Double($0 + 1)) }
+        }
+        let selection = ProposalSelection(passCost: { [targetCost] in targetCost.cost(tokens: $0) },
+                                          overheadPerToken: overheadPerToken,
+                                          passShape: { [targetCost] in targetCost.calibratedCost(tokens: $0) })
+        var any = false
+        for (r, n) in zip(active, selection.lengths(reach: reach, pending: pending, requests: active.count)) where n > 0 {
+            r.source = drafts.count
+            r.k = n
+            any = true
+        }
+        return any
     }
 
     /// Tokens a request is expected to advance in a round drafting `tokens` tokens from `source`.
